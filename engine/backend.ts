@@ -1,0 +1,82 @@
+// The small interface every backend implements: allocate, free, write, read and run a kernel.
+// Backends know nothing of autograd or broadcasting rules: the engine hands them fully resolved strides and sizes.
+
+/** Names of the devices a tensor can live on. */
+export type DeviceName = 'webgpu' | 'wasm';
+
+/** Element-wise unary kernels. `alpha` is the scalar parameter where one is used. */
+export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'relu', 'step', 'pow', 'scale', 'shift'] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+/** Element-wise binary kernels; comparisons give 1 or 0. */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+/** Largest rank a kernel sees after the engine has coalesced dimensions. */
+export const MAX_RANK = 6;
+
+/**
+ * Parameters of each kernel. Sizes, strides and offsets count float32 elements. Every output is written
+ * densely (row-major, contiguous) unless the kernel says otherwise. `kernel-reference.ts` gives the exact semantics.
+ */
+export interface KernelParams {
+  /** out[i] = value for i < size. */
+  fill: { size: number; value: number };
+  /** Strided copy over `shape`: out[outOffset + idx·outStrides] = x[inOffset + idx·inStrides]. Untouched output stays. */
+  copy: { shape: number[]; inStrides: number[]; inOffset: number; outStrides: number[]; outOffset: number };
+  /** out[i] = f(x[i]) for i < size. */
+  unary: { op: UnaryOp; size: number; alpha: number };
+  /** out[idx] = f(a[idx·aStrides], b[idx·bStrides]) over `shape` (strides may be 0 to broadcast). */
+  binary: { op: BinaryOp; shape: number[]; aStrides: number[]; bStrides: number[] };
+  /** out[idx] = cond[idx·cStrides] != 0 ? a[idx·aStrides] : b[idx·bStrides]. Inputs: cond, a, b. */
+  where: { shape: number[]; cStrides: number[]; aStrides: number[]; bStrides: number[] };
+  /** x viewed as [outer, r, inner]; out[o, i] = sum or max over j of x[o, j, i]. */
+  reduce: { op: 'sum' | 'max'; outer: number; r: number; inner: number };
+  /**
+   * out[b] = opA(a[b]) · opB(b[b]) for b < batch; out is [batch, m, n]. a[b] starts at b·aBatchStride and is
+   * [m, k] row-major, or [k, m] when transA; b[b] starts at b·bBatchStride and is [k, n], or [n, k] when transB.
+   */
+  matmul: {
+    batch: number; m: number; n: number; k: number;
+    transA: boolean; transB: boolean; aBatchStride: number; bBatchStride: number;
+  };
+  /** x viewed as [outer, r, inner]; softmax (or log-softmax when log) over j. */
+  softmax: { outer: number; r: number; inner: number; log: boolean };
+  /** labels [rows] holding integers; out [rows, classes] with 1 at the label, 0 elsewhere (all 0 if out of range). */
+  oneHot: { rows: number; classes: number };
+}
+
+export type KernelName = keyof KernelParams;
+
+/** A device buffer of float32 elements, opaque to the engine. */
+export interface Buf {
+  readonly size: number;
+  readonly device: DeviceName;
+}
+
+/** A backend's kernels: one entry per kernel name, so a missing kernel is a compile error. */
+export type KernelTable<B extends Buf> = {
+  [K in KernelName]: (inputs: readonly B[], out: B, params: KernelParams[K]) => void;
+};
+
+export interface Backend {
+  readonly name: DeviceName;
+  /** One line describing the adapter or runtime, for reports. */
+  readonly info: string;
+  /** A buffer of `size` float32 elements; its contents are unspecified. */
+  alloc(size: number): Buf;
+  free(buf: Buf): void;
+  /** Copies `data` into the buffer starting at element `offset`. */
+  write(buf: Buf, data: Float32Array, offset?: number): void;
+  /** Reads `size` elements from the start of the buffer (submits pending work first). */
+  read(buf: Buf, size: number): Promise<Float32Array>;
+  run<K extends KernelName>(kernel: K, inputs: readonly Buf[], out: Buf, params: KernelParams[K]): void;
+  /** Submits recorded work without waiting for it. */
+  flush(): void;
+  /** Resolves when all submitted work has finished. */
+  sync(): Promise<void>;
+  /** Number of buffers allocated and not yet freed (pooled free buffers do not count). */
+  liveBuffers(): number;
+  /** Releases every resource; the backend is unusable afterwards. */
+  destroy(): void;
+}

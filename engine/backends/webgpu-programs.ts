@@ -1,0 +1,160 @@
+// What each kernel needs to run on WebGPU: its WGSL file, override constants, uniform words and workgroup grid.
+// The table is typed over every kernel name, so a kernel without a program is a compile error.
+
+import { MAX_RANK, type BinaryOp, type KernelName, type KernelParams, type UnaryOp } from '../backend.ts';
+import fillWgsl from '../../kernels/fill.wgsl';
+import copyWgsl from '../../kernels/copy.wgsl';
+import unaryWgsl from '../../kernels/unary.wgsl';
+import binaryWgsl from '../../kernels/binary.wgsl';
+import whereWgsl from '../../kernels/where.wgsl';
+import reduceWgsl from '../../kernels/reduce.wgsl';
+import matmulWgsl from '../../kernels/matmul.wgsl';
+import softmaxWgsl from '../../kernels/softmax.wgsl';
+import oneHotWgsl from '../../kernels/one-hot.wgsl';
+
+/** A WGSL file: its name (the shader-module cache key) and source. */
+export interface Shader {
+  readonly name: string;
+  readonly code: string;
+}
+
+/** A 32-bit uniform word: an unsigned integer, or a float wrapped as `{ f32 }`. */
+export type UniformWord = number | { readonly f32: number };
+
+/**
+ * Everything one dispatch needs. Bindings follow one convention in every shader: the inputs at 0..n-1 in the
+ * order the kernel receives them, then `out`, then the `params` uniform struct.
+ */
+export interface Program {
+  readonly shader: Shader;
+  readonly entry: string;
+  /** Pipeline override constants (booleans as 0/1). */
+  readonly constants: Readonly<Record<string, number>>;
+  /** The words of the shader's `Params` struct in declaration order (vec4 arrays padded by `vec8`). */
+  readonly uniforms: readonly UniformWord[];
+  /** Workgroups along x, y, z (each at most 65535). */
+  readonly grid: readonly [number, number, number];
+}
+
+/** Inputs each kernel takes, checked before every dispatch. */
+export const INPUT_COUNT: { readonly [K in KernelName]: number } = {
+  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1,
+};
+
+/** The `op` override of unary.wgsl; must match the cases of its switch. */
+const UNARY_CODE: { readonly [P in UnaryOp]: number } = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, relu: 4, step: 5, pow: 6, scale: 7, shift: 8,
+};
+/** The `op` override of binary.wgsl; must match the cases of its switch. */
+const BINARY_CODE: { readonly [P in BinaryOp]: number } = {
+  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, eq: 5, ne: 6, lt: 7, le: 8, gt: 9, ge: 10,
+};
+
+const shader = (name: string, code: string): Shader => ({ name, code });
+const FILL = shader('fill', fillWgsl);
+const COPY = shader('copy', copyWgsl);
+const UNARY = shader('unary', unaryWgsl);
+const BINARY = shader('binary', binaryWgsl);
+const WHERE = shader('where', whereWgsl);
+const REDUCE = shader('reduce', reduceWgsl);
+const MATMUL = shader('matmul', matmulWgsl);
+const SOFTMAX = shader('softmax', softmaxWgsl);
+const ONE_HOT = shader('one-hot', oneHotWgsl);
+
+/** Invocations per workgroup for element-wise kernels and for tree reductions. */
+const WG = 256;
+/** Rows at least this long (with inner = 1) are reduced by a whole workgroup instead of one invocation. */
+const TREE_MIN_R = 256;
+/** Matmul output tile per invocation (TN columns × TM rows, as in matmul.wgsl) and workgroup shape. */
+const MM_TN = 8;
+const MM_TM = 16;
+const MM_WGX = 8;
+const MM_WGY = 4;
+const MAX_GROUPS = 65535;
+
+/** Splits `groups` workgroups into a 2-D grid; shaders recover the linear index from num_workgroups. */
+export function gridFor(groups: number): [number, number, number] {
+  if (groups <= MAX_GROUPS) return [groups, 1, 1];
+  const y = Math.ceil(groups / MAX_GROUPS);
+  if (y > MAX_GROUPS) throw new Error(`webgpu: ${groups} workgroups exceed a ${MAX_GROUPS}² grid`);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+const f32 = (value: number): UniformWord => ({ f32: value });
+
+/** A rank ≤ 8 vector as two vec4<u32> (unused entries 0). */
+function vec8(values: readonly number[]): number[] {
+  const out = [0, 0, 0, 0, 0, 0, 0, 0];
+  values.forEach((v, i) => { out[i] = v; });
+  return out;
+}
+
+function checkStrided(shape: readonly number[], ...strides: (readonly number[])[]): void {
+  if (shape.length > MAX_RANK) throw new Error(`webgpu: rank ${shape.length} exceeds MAX_RANK ${MAX_RANK}`);
+  for (const s of strides) {
+    if (s.length !== shape.length) throw new Error(`webgpu: strides [${s}] do not match shape [${shape}]`);
+  }
+}
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+function elementwise(sh: Shader, size: number, constants: Record<string, number>, uniforms: UniformWord[]): Program | null {
+  if (size === 0) return null;
+  return { shader: sh, entry: 'main', constants: { ...constants, wg: WG }, uniforms, grid: gridFor(Math.ceil(size / WG)) };
+}
+
+/** reduce and softmax: one invocation per (outer, inner) pair, or one workgroup per pair for long rows. */
+function rowwise(sh: Shader, p: { outer: number; r: number; inner: number }, constants: Record<string, number>): Program | null {
+  const pairs = p.outer * p.inner;
+  if (pairs === 0) return null;
+  const tree = p.r >= TREE_MIN_R && p.inner === 1;
+  return {
+    shader: sh, entry: tree ? 'tree' : 'rows', constants: { ...constants, wg: WG },
+    uniforms: [p.outer, p.r, p.inner], grid: gridFor(tree ? pairs : Math.ceil(pairs / WG)),
+  };
+}
+
+/** Builds the dispatch of each kernel; null when there is nothing to compute. */
+export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Program | null } = {
+  fill: (p) => elementwise(FILL, p.size, {}, [p.size, f32(p.value)]),
+  unary: (p) => elementwise(UNARY, p.size, { op: UNARY_CODE[p.op] }, [p.size, f32(p.alpha)]),
+  copy(p) {
+    checkStrided(p.shape, p.inStrides, p.outStrides);
+    const size = sizeOf(p.shape);
+    return elementwise(COPY, size, {}, [
+      ...vec8(p.shape), ...vec8(p.inStrides), ...vec8(p.outStrides), p.shape.length, size, p.inOffset, p.outOffset,
+    ]);
+  },
+  binary(p) {
+    checkStrided(p.shape, p.aStrides, p.bStrides);
+    const size = sizeOf(p.shape);
+    return elementwise(BINARY, size, { op: BINARY_CODE[p.op] }, [
+      ...vec8(p.shape), ...vec8(p.aStrides), ...vec8(p.bStrides), p.shape.length, size,
+    ]);
+  },
+  where(p) {
+    checkStrided(p.shape, p.cStrides, p.aStrides, p.bStrides);
+    const size = sizeOf(p.shape);
+    return elementwise(WHERE, size, {}, [
+      ...vec8(p.shape), ...vec8(p.cStrides), ...vec8(p.aStrides), ...vec8(p.bStrides), p.shape.length, size,
+    ]);
+  },
+  reduce: (p) => rowwise(REDUCE, p, { op: p.op === 'max' ? 1 : 0 }),
+  softmax: (p) => rowwise(SOFTMAX, p, { log_softmax: p.log ? 1 : 0 }),
+  matmul(p) {
+    if (p.batch * p.m * p.n === 0) return null;
+    if (p.batch > MAX_GROUPS) throw new Error(`webgpu: matmul batch ${p.batch} exceeds ${MAX_GROUPS}`);
+    const gx = Math.ceil(p.n / (MM_TN * MM_WGX));
+    const gy = Math.ceil(p.m / (MM_TM * MM_WGY));
+    if (gx > MAX_GROUPS || gy > MAX_GROUPS) throw new Error(`webgpu: matmul ${p.m}×${p.n} is too large for one grid`);
+    return {
+      shader: MATMUL, entry: 'main', constants: { wgx: MM_WGX, wgy: MM_WGY },
+      uniforms: [
+        p.m, p.n, p.k, p.aBatchStride, p.bBatchStride,
+        p.transA ? 1 : p.k, p.transA ? p.m : 1, p.transB ? 1 : p.n, p.transB ? p.k : 1,
+      ],
+      grid: [gx, gy, p.batch],
+    };
+  },
+  oneHot: (p) => elementwise(ONE_HOT, p.rows * p.classes, {}, [p.rows, p.classes]),
+};

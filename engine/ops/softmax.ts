@@ -1,0 +1,111 @@
+// Softmax and log-softmax over one axis, one-hot encoding, and cross-entropy with integer labels.
+
+import { nd } from '../nd.ts';
+import { apply, type CompositeDef, type OpParams, type PrimitiveDef } from '../op.ts';
+import { fmt, normAxis, ShapeError, sizeOf, type Shape } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+import { exp, mul, neg, runKernel, sub } from './elementwise.ts';
+import { mean, sum } from './reduce.ts';
+
+/** The [outer, r, inner] view of `shape` around `axis`. */
+const around = (shape: Shape, axis: number): { outer: number; r: number; inner: number } =>
+  ({ outer: sizeOf(shape.slice(0, axis)), r: shape[axis], inner: sizeOf(shape.slice(axis + 1)) });
+
+function softmaxRef(x: { shape: number[]; data: Float64Array }, axis: number, log: boolean) {
+  const { outer, r, inner } = around(x.shape, axis);
+  const out = nd(x.shape);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (j: number): number => (o * r + j) * inner + i;
+      let m = -Infinity;
+      for (let j = 0; j < r; j++) m = Math.max(m, x.data[at(j)]);
+      let s = 0;
+      for (let j = 0; j < r; j++) s += Math.exp(x.data[at(j)] - m);
+      for (let j = 0; j < r; j++) out.data[at(j)] = log ? x.data[at(j)] - m - Math.log(s) : Math.exp(x.data[at(j)] - m) / s;
+    }
+  }
+  return out;
+}
+
+function softmaxDef(log: boolean): PrimitiveDef<OpParams['softmax']> {
+  const name = log ? 'logSoftmax' : 'softmax';
+  return {
+    shape([x], p) {
+      if (p.axis < 0 || p.axis >= x.length) throw new ShapeError(name, `axis ${p.axis} is out of range for shape ${fmt(x)}`);
+      return x;
+    },
+    forward: ([x], shape, p) => runKernel('softmax', [x], shape, x.backend, { ...around(x.shape, p.axis), log }),
+    backward(dy, _x, out, p) {
+      if (log) return [sub(dy, mul(exp(out), sum(dy, p.axis, true)))];
+      return [mul(out, sub(dy, sum(mul(dy, out), p.axis, true)))];
+    },
+    reference: ([x], p) => softmaxRef(x, p.axis, log),
+  };
+}
+
+export const softmaxDefs = { softmax: softmaxDef(false), logSoftmax: softmaxDef(true) };
+
+export const oneHotDef: PrimitiveDef<OpParams['oneHot']> = {
+  shape([labels], p) {
+    if (!Number.isInteger(p.classes) || p.classes < 1) throw new ShapeError('oneHot', `classes must be a positive integer, got ${p.classes}`);
+    return [...labels, p.classes];
+  },
+  forward: ([labels], shape, p) => runKernel('oneHot', [labels], shape, labels.backend, { rows: labels.size, classes: p.classes }),
+  reference([labels], p) {
+    const out = nd([...labels.shape, p.classes]);
+    labels.data.forEach((c, r) => {
+      if (Number.isInteger(c) && c >= 0 && c < p.classes) out.data[r * p.classes + c] = 1;
+    });
+    return out;
+  },
+};
+
+export const crossEntropyDef: CompositeDef<OpParams['crossEntropy']> = {
+  compose([logits, labels], p) {
+    checkCrossEntropy(logits.shape, labels.shape);
+    const perRow = neg(sum(mul(oneHot(labels, logits.shape[1]), logSoftmax(logits, 1)), 1));
+    return p.reduction === 'none' ? perRow : p.reduction === 'sum' ? sum(perRow) : mean(perRow);
+  },
+  reference([logits, labels], p) {
+    const [n, c] = logits.shape;
+    const ls = softmaxRef(logits, 1, true);
+    const rows = nd([n]);
+    for (let i = 0; i < n; i++) rows.data[i] = -ls.data[i * c + labels.data[i]];
+    if (p.reduction === 'none') return rows;
+    const total = rows.data.reduce((a, v) => a + v, 0);
+    return nd([], [p.reduction === 'sum' ? total : total / n]);
+  },
+};
+
+function checkCrossEntropy(logits: Shape, labels: Shape): void {
+  if (logits.length !== 2 || labels.length !== 1 || labels[0] !== logits[0]) {
+    throw new ShapeError('crossEntropy', `expects logits [N, C] and labels [N], got ${fmt(logits)} and ${fmt(labels)}`);
+  }
+}
+
+/** Softmax along `axis` (last by default). */
+export const softmax = (x: Tensor, axis = -1): Tensor => apply('softmax', [x], { axis: normAxis('softmax', axis, x.rank) });
+/** log(softmax(x)) along `axis`, computed stably. */
+export const logSoftmax = (x: Tensor, axis = -1): Tensor => apply('logSoftmax', [x], { axis: normAxis('logSoftmax', axis, x.rank) });
+/** One-hot rows for integer labels (out-of-range labels give a zero row). */
+export const oneHot = (labels: Tensor, classes: number): Tensor => apply('oneHot', [labels], { classes });
+
+/**
+ * Cross-entropy of logits [N, C] against integer labels [N]: −log softmax(logits)[i, label_i], averaged over the
+ * batch (or summed, or per row). Labels given as an array are range-checked here.
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor | ArrayLike<number>, reduction: OpParams['crossEntropy']['reduction'] = 'mean'): Tensor {
+  let lab: Tensor;
+  if (labels instanceof Tensor) {
+    lab = labels;
+  } else {
+    const c = logits.shape[1];
+    for (let i = 0; i < labels.length; i++) {
+      const v = labels[i];
+      if (!Number.isInteger(v) || v < 0 || v >= c) throw new ShapeError('crossEntropy', `label ${v} at index ${i} is not an integer in [0, ${c})`);
+    }
+    lab = Tensor.empty([labels.length], logits.backend);
+    logits.backend.write(lab.buf('crossEntropy'), Float32Array.from(labels));
+  }
+  return apply('crossEntropy', [logits, lab], { reduction });
+}

@@ -1,0 +1,76 @@
+// Real-browser test: headless Chromium loads the browser bundle from a localhost page and runs the op case table on
+// WebGPU (SwiftShader there) and on wasm. Under CI=true a missing browser or adapter is a failure.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, normalize } from 'node:path';
+import { OP_CASES } from './op-cases.ts';
+import { countCase } from './util/count.ts';
+import type { PageReport } from './browser/page.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const root = new URL('../browser/', import.meta.url).pathname; // build/browser next to build/test
+const bundleDir = new URL('../../dist/browser/', import.meta.url).pathname;
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
+
+function serve(): Promise<{ server: Server; url: string }> {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0])).replace(/^(\.\.[/\\])+/, '');
+    // The library's browser bundle is served as /swa-engine.js; the test page and its index.html from build/browser.
+    const file = path.startsWith('/swa-engine.js') ? join(bundleDir, path.slice(1)) : join(root, path === '/' ? 'index.html' : path);
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const addr = server.address();
+    resolve({ server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/` });
+  }));
+}
+
+const available = existsSync(CHROMIUM);
+if (!available && process.env.CI === 'true') throw new Error(`CI=true requires Chromium at ${CHROMIUM}`);
+
+if (available) {
+  test('browser: op cases on WebGPU and wasm in headless Chromium', async () => {
+    const { chromium } = await import('playwright-core');
+    const { server, url } = await serve();
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--enable-unsafe-webgpu', '--disable-quic', '--disable-background-networking', '--disable-component-update',
+        '--no-first-run', '--disable-sync', '--no-sandbox'],
+    });
+    try {
+      const page = await browser.newPage();
+      const logs: string[] = [];
+      page.on('console', (m) => logs.push(m.text()));
+      page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+      await page.goto(url);
+      await page.waitForFunction(() => (globalThis as unknown as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30000 });
+      for (const device of ['webgpu', 'wasm'] as const) {
+        const report = await page.evaluate((d) => (globalThis as unknown as { runCases(d: string): Promise<PageReport> }).runCases(d), device)
+          .catch((e: Error) => { throw new Error(`browser ${device}: ${e.message}\n${logs.join('\n')}`); });
+        console.log(`[browser] ${device}: ${report.info}: ${report.passed}/${OP_CASES.length} cases passed`);
+        assert.equal(report.failures, [], `browser ${device} failures`);
+        assert.is(report.passed, OP_CASES.length);
+        assert.is(report.liveBuffers, 0, `browser ${device} leaked buffers`);
+        countCase(`browser-${device}`, report.passed);
+      }
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  });
+} else {
+  test.skip('browser: Chromium not found at ' + CHROMIUM, () => {});
+}
+
+test.run();

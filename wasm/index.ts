@@ -1,0 +1,15 @@
+// Entry point of the AssemblyScript kernels compiled to build/kernels.wasm: re-exports every kernel under its op name.
+// Pointers are byte offsets into linear memory; the JS glue (engine/backends/wasm.ts) owns all memory above heapBase().
+
+export { fill, neg, exp, log, sqrt, relu, step, pow, scale, shift, oneHot } from './elementwise';
+export { add, sub, mul, div, maximum, eq, ne, lt, le, gt, ge, where } from './binary';
+export { copy } from './copy';
+export { reduceSum, reduceMax } from './reduce';
+export { softmax, logSoftmax } from './softmax';
+export { matmul } from './matmul';
+export { stridedMeta } from './strided';
+
+/** First byte past the module's static data (packing scratch included); the glue allocates from here, 16-aligned. */
+export function heapBase(): usize {
+  return __heap_base;
+}
