@@ -78,7 +78,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         continue;
       }
       const def = opDef(node.op as never) as PrimitiveDef<unknown>;
-      const inputGrads = def.backward!(g, [...node.inputs], t, node.params);
+      const inputGrads = def.backward!(g, [...node.inputs], t, node.params, node.saved);
       node.inputs.forEach((x, k) => {
         const gx = inputGrads[k];
         if (!gx || !x.requiresGrad) {

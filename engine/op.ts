@@ -46,10 +46,13 @@ export type OpName = keyof OpParams;
 export interface PrimitiveDef<P> {
   /** Validates the input shapes and parameters; returns the output shape. */
   shape(shapes: Shape[], p: P): Shape;
-  /** Produces the output from the inputs by running backend kernels. */
-  forward(inputs: Tensor[], shape: Shape, p: P): Tensor;
+  /**
+   * Produces the output from the inputs by running backend kernels. Intermediates that backward needs (batch
+   * statistics, say) are handed to `save`; they live as long as the output's graph node.
+   */
+  forward(inputs: Tensor[], shape: Shape, p: P, save: (...t: Tensor[]) => void): Tensor;
   /** Input gradients from the output gradient `dy`, written with other ops; absent when not differentiable. */
-  backward?(dy: Tensor, inputs: Tensor[], out: Tensor, p: P): (Tensor | null)[];
+  backward?(dy: Tensor, inputs: Tensor[], out: Tensor, p: P, saved: readonly Tensor[]): (Tensor | null)[];
   /** Float64 reference used by the tests. */
   reference(inputs: Nd[], p: P): Nd;
 }
@@ -95,10 +98,13 @@ export function apply<N extends OpName>(name: N, inputs: Tensor[], p: OpParams[N
   checkInputs(name, inputs);
   if ('compose' in def) return def.compose(inputs, p);
   const shape = def.shape(inputs.map((t) => t.shape), p);
-  const out = def.forward(inputs, shape, p);
+  const saved: Tensor[] = [];
+  const out = def.forward(inputs, shape, p, (...t) => saved.push(...t));
   if (def.backward && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
-    out.node = { op: name, inputs, params: p };
+    out.node = { op: name, inputs, params: p, saved };
+  } else {
+    for (const t of saved) t.dispose();
   }
   return out;
 }

@@ -20,6 +20,8 @@ export interface GradNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
   readonly params: unknown;
+  /** Intermediates the op's backward needs, beyond its inputs and output. */
+  readonly saved: readonly Tensor[];
 }
 
 let nextId = 0;
@@ -113,6 +115,7 @@ export class Tensor implements Tracked {
     if (!this.storageRef) return;
     this.storageRef.release();
     this.storageRef = null;
+    for (const t of this.node?.saved ?? []) t.dispose();
     this.node = null;
     if (this.grad) {
       this.grad.dispose();
