@@ -36,7 +36,9 @@ async function main() {
   if (want('wasm')) buildWasm();
   const tasks = [];
   if (want('lib')) {
-    tasks.push(build({ ...common, entryPoints: [join(root, 'index.ts')], outfile: join(root, 'dist/node/index.js'),
+    tasks.push(build({ ...common, entryPoints: [join(root, 'node.ts')], outfile: join(root, 'dist/node/index.js'),
+      platform: 'node', external: ['webgpu'] }));
+    tasks.push(build({ ...common, entryPoints: [join(root, 'cli/train.ts')], outfile: join(root, 'dist/cli/train.js'),
       platform: 'node', external: ['webgpu'] }));
     tasks.push(build({ ...common, entryPoints: [join(root, 'index.ts')], outfile: join(root, 'dist/browser/swa-engine.js'),
       platform: 'browser', external: ['webgpu', 'node:*'] }));

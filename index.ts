@@ -15,3 +15,15 @@ export * from './engine/ops/index.ts';
 export { OPS } from './engine/ops/index.ts';
 export { apply, opDef, type Nd, type OpName, type OpParams, type OpDef } from './engine/op.ts';
 export type { KernelName, KernelParams, Buf } from './engine/backend.ts';
+
+// nn: modules, layers, models, optimizer, schedules, data, checkpoints, training loop (browser-safe parts).
+export { Module, type StateDict } from './nn/module.ts';
+export * from './nn/layers.ts';
+export * from './nn/models/index.ts';
+export { SGD, type SgdOptions } from './nn/optim.ts';
+export { sgdBaselineLr } from './nn/schedule.ts';
+export * from './nn/data/index.ts';
+export { checkpointBytes, restoreCheckpoint, OPTIMIZER_PREFIX, type CheckpointContents, type Restored } from './nn/checkpoint.ts';
+export * from './nn/safetensors.ts';
+export { fit, evaluate, trainStep, type EpochMetrics, type FitOptions } from './nn/trainer.ts';
+export { RunningMetrics, countCorrect } from './nn/metrics.ts';

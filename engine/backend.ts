@@ -44,6 +44,75 @@ export interface KernelParams {
   softmax: { outer: number; r: number; inner: number; log: boolean };
   /** labels [rows] holding integers; out [rows, classes] with 1 at the label, 0 elsewhere (all 0 if out of range). */
   oneHot: { rows: number; classes: number };
+  /**
+   * 2-D convolution, NCHW. Inputs x [n, cin, h, w], weight [cout, cin/groups, kh, kw], and bias [cout] when hasBias.
+   * out [n, cout, oh, ow]: out = bias + Σ x[n, g·cin/groups + ci, oy·stride − pad + ky·dilation, …] · w[co, ci, ky, kx].
+   */
+  conv2d: Conv2dParams;
+  /** Gradient of conv2d with respect to x. Inputs dy [n, cout, oh, ow], weight; out dx [n, cin, h, w]. */
+  conv2dBackwardInput: Conv2dParams;
+  /** Gradient of conv2d with respect to the weight. Inputs x, dy; out dw [cout, cin/groups, kh, kw]. */
+  conv2dBackwardWeight: Conv2dParams;
+  /**
+   * Max or average pooling over x viewed as [nc, h, w]; out [nc, oh, ow]. Padding never wins a max; average divides
+   * by the window clipped to the padded input (countIncludePad) or by its valid cells, as PyTorch.
+   */
+  pool2d: Pool2dParams;
+  /** Gradient of pool2d. Inputs x, dy; out dx [nc, h, w]. Max sends dy to the first maximum of each window. */
+  pool2dBackward: Pool2dParams;
+  /** x viewed as [n, c, s]; out[c] = scale · Σ_{n,s} x[n, c, s]. */
+  channelSum: { n: number; c: number; s: number; scale: number };
+  /** Inputs x [n, c, s], mean [c]; out[c] = scale · Σ_{n,s} (x[n, c, s] − mean[c])². */
+  channelVar: { n: number; c: number; s: number; scale: number };
+  /** Inputs a, b (each [n, c, s]), mean [c]; out[c] = scale · Σ_{n,s} a[n, c, s] · (b[n, c, s] − mean[c]). */
+  channelDot: { n: number; c: number; s: number; scale: number };
+  /** Inputs x [n, c, s], mean, var, gamma, beta (each [c]); out = (x − mean)/√(var + eps) · gamma + beta. */
+  bnApply: { n: number; c: number; s: number; eps: number };
+  /**
+   * Inputs dy, x, mean, var, gamma, Σdy [c], Σdy·(x − mean) [c]; out dx. With inv = 1/√(var+eps), x̂ = (x − mean)·inv
+   * and M = n·s, training (batch statistics): dx = gamma·inv · (dy − Σdy/M − x̂·inv·Σdy(x − mean)/M);
+   * otherwise dx = gamma·inv · dy.
+   */
+  bnBackwardInput: { n: number; c: number; s: number; eps: number; training: boolean };
+  /** out[i] = keep(i, seed, p) ? x[i]·scale : 0, with keep from kernel-reference-nn.ts (a PCG hash of i and seed). */
+  dropout: { size: number; p: number; seed: number; scale: number };
+  /**
+   * Inputs logits [rows, classes], labels [rows]; out[r] = logsumexp(logits[r]) − logits[r, label[r]]
+   * (a label outside [0, classes) contributes no target term).
+   */
+  softmaxCrossEntropy: { rows: number; classes: number };
+  /**
+   * Inputs logits, labels, dy ([rows], or [1] when dyScalar); out [rows, classes] =
+   * (softmax(logits[r]) − onehot(label[r])) · dy[r or 0] · scale.
+   */
+  softmaxCrossEntropyBackward: { rows: number; classes: number; dyScalar: boolean; scale: number };
+  /** In place: out[i] = alpha·out[i] + beta·x[i] (out's previous contents are read). */
+  axpby: { size: number; alpha: number; beta: number };
+  /**
+   * In place on the momentum buffer v = out. Inputs grad, weight. d = grad + weightDecay·w;
+   * v = first ? d : momentum·v + (1 − dampening)·d (PyTorch's SGD).
+   */
+  sgdMomentum: { size: number; momentum: number; dampening: number; weightDecay: number; first: boolean };
+  /**
+   * In place on the weight w = out. Inputs grad, v (ignored when momentum is 0). d = grad + weightDecay·w;
+   * with momentum d = nesterov ? d + momentum·v : v; w = w − lr·d.
+   */
+  sgdApply: { size: number; lr: number; momentum: number; weightDecay: number; nesterov: boolean };
+}
+
+/** Geometry of a 2-D convolution (NCHW); `kernel-reference-nn.ts` gives the exact semantics. */
+export interface Conv2dParams {
+  n: number; cin: number; h: number; w: number;
+  cout: number; kh: number; kw: number; oh: number; ow: number;
+  strideH: number; strideW: number; padH: number; padW: number; dilationH: number; dilationW: number;
+  groups: number; hasBias: boolean;
+}
+
+/** Geometry of 2-D pooling over x viewed as [nc, h, w]. */
+export interface Pool2dParams {
+  mode: 'max' | 'avg';
+  nc: number; h: number; w: number; kh: number; kw: number; oh: number; ow: number;
+  strideH: number; strideW: number; padH: number; padW: number; countIncludePad: boolean;
 }
 
 export type KernelName = keyof KernelParams;

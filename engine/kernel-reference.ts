@@ -2,6 +2,7 @@
 // Tests run each backend kernel against these on the same inputs; they are never used for real work.
 
 import type { BinaryOp, KernelParams, KernelName, UnaryOp } from './backend.ts';
+import { referenceNnKernels } from './kernel-reference-nn.ts';
 
 type Arr = Float32Array | Float64Array;
 
@@ -54,8 +55,9 @@ const dot = (idx: readonly number[], strides: readonly number[]): number => {
   return s;
 };
 
-/** Reference kernels over plain arrays; `out` is written in place like a device buffer. */
-export const referenceKernels: { [K in KernelName]: (inputs: readonly Arr[], out: Arr, p: KernelParams[K]) => void } = {
+type CoreKernel = 'fill' | 'copy' | 'unary' | 'binary' | 'where' | 'reduce' | 'matmul' | 'softmax' | 'oneHot';
+
+const coreKernels: { [K in CoreKernel]: (inputs: readonly Arr[], out: Arr, p: KernelParams[K]) => void } = {
   fill(_inputs, out, p) {
     out.fill(p.value, 0, p.size);
   },
@@ -129,4 +131,10 @@ export const referenceKernels: { [K in KernelName]: (inputs: readonly Arr[], out
       if (c >= 0 && c < p.classes && Number.isInteger(c)) out[r * p.classes + c] = 1;
     }
   },
+};
+
+/** Reference kernels over plain arrays; `out` is written in place like a device buffer. */
+export const referenceKernels: { [K in KernelName]: (inputs: readonly Arr[], out: Arr, p: KernelParams[K]) => void } = {
+  ...coreKernels,
+  ...referenceNnKernels,
 };

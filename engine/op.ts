@@ -38,6 +38,10 @@ export interface OpParams extends Record<BinaryOp, None>, Record<Exclude<UnaryOp
   logSoftmax: { axis: number };
   oneHot: { classes: number };
   crossEntropy: { reduction: 'mean' | 'sum' | 'none' };
+  conv2d: { stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number };
+  pool2d: { mode: 'max' | 'avg'; kernel: [number, number]; stride: [number, number]; padding: [number, number]; countIncludePad: boolean };
+  batchNorm: { training: boolean; momentum: number; eps: number };
+  dropout: { p: number; seed: number };
 }
 
 export type OpName = keyof OpParams;

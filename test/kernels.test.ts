@@ -1,42 +1,8 @@
 // Every backend kernel against the plain reference kernels, on shapes that cover tails, broadcasting and edges.
 
 import { test } from 'uvu';
-import * as assert from 'uvu/assert';
-import { BINARY_OPS, UNARY_OPS, type Backend, type KernelName, type KernelParams } from '../engine/backend.ts';
-import { referenceKernels } from '../engine/kernel-reference.ts';
-import { testBackends } from './util/backends.ts';
-import { countCase } from './util/count.ts';
-
-interface KernelCase<K extends KernelName> {
-  name: string;
-  kernel: K;
-  inputs: Float32Array[];
-  outSize: number;
-  params: KernelParams[K];
-  /** Initial output contents (for kernels that leave part of the output untouched). */
-  init?: Float32Array;
-  tol?: number;
-}
-
-const EDGES = [-2, -1, -0.5, 0, 0.5, 1, 2];
-
-function rand(n: number, seed: number, lo = -2, hi = 2): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = i < EDGES.length && lo < 0 ? EDGES[i] : lo + ((s >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
-}
-
-const stridesOf = (shape: number[]): number[] => {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { s[d] = acc; acc *= shape[d]; }
-  return s;
-};
-const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
+import { BINARY_OPS, UNARY_OPS, type KernelName } from '../engine/backend.ts';
+import { rand, registerKernelCases, stridesOf, type KernelCase } from './util/kernel-case.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const cases: KernelCase<any>[] = [];
@@ -100,42 +66,5 @@ for (const log of [false, true]) {
 add({ name: 'oneHot', kernel: 'oneHot', inputs: [Float32Array.from([0, 3, 9, 2, 10, -1])], outSize: 60,
   params: { rows: 6, classes: 10 } });
 
-const backends = await testBackends();
-for (const be of backends) {
-  for (const c of cases) {
-    test(`${be.name}: ${c.name}`, async () => {
-      const got = await runOn(be, c);
-      const want = new Float64Array(c.outSize);
-      if (c.init) want.set(c.init);
-      (referenceKernels[c.kernel as KernelName] as (i: Float32Array[], o: Float64Array, p: unknown) => void)(c.inputs, want, c.params);
-      const tol = c.tol ?? 1e-5;
-      for (let i = 0; i < c.outSize; i++) {
-        const w = want[i];
-        const g = got[i];
-        const ok = Number.isNaN(w) ? Number.isNaN(g) : g === w || Math.abs(g - w) <= tol * (1 + Math.abs(w));
-        if (!ok) assert.unreachable(`${c.name} on ${be.name}: element ${i} is ${g}, expected ${w}`);
-      }
-      countCase(`node-${be.name}-kernels`);
-    });
-  }
-  test(`${be.name}: buffers are released`, () => {
-    assert.is(be.liveBuffers(), 0, `${be.name} live buffers after kernel tests`);
-  });
-}
-
-async function runOn(be: Backend, c: KernelCase<KernelName>): Promise<Float32Array> {
-  const ins = c.inputs.map((x) => {
-    const b = be.alloc(x.length);
-    be.write(b, x);
-    return b;
-  });
-  const out = be.alloc(c.outSize);
-  if (c.init) be.write(out, c.init);
-  be.run(c.kernel, ins, out, c.params);
-  const got = await be.read(out, c.outSize);
-  for (const b of ins) be.free(b);
-  be.free(out);
-  return got;
-}
-
+await registerKernelCases(cases);
 test.run();

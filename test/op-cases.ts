@@ -102,4 +102,32 @@ for (const reduction of ['mean', 'sum', 'none'] as const) {
   add(`crossEntropy ${reduction}`, 'crossEntropy', { reduction }, [{ shape: [6, 5], kind: 'random' }, { shape: [6], kind: 'labels', classes: 5, noGrad: true }]);
 }
 
+// Convolution and pooling (NCHW).
+const conv = (stride: number, padding: number, dilation: number, groups: number): OpParams['conv2d'] =>
+  ({ stride: [stride, stride], padding: [padding, padding], dilation: [dilation, dilation], groups });
+add('conv2d 3x3 pad 1 bias', 'conv2d', conv(1, 1, 1, 1), [{ shape: [2, 3, 5, 5], kind: 'random' }, { shape: [4, 3, 3, 3], kind: 'random' }, { shape: [4], kind: 'random' }], { tol: 1e-4 });
+add('conv2d stride 2 no bias', 'conv2d', conv(2, 1, 1, 1), [{ shape: [2, 2, 7, 6], kind: 'random' }, { shape: [3, 2, 3, 3], kind: 'random' }], { tol: 1e-4 });
+add('conv2d dilation 2', 'conv2d', conv(1, 2, 2, 1), [{ shape: [1, 2, 6, 6], kind: 'random' }, { shape: [2, 2, 3, 3], kind: 'random' }], { tol: 1e-4 });
+add('conv2d groups 2', 'conv2d', conv(1, 1, 1, 2), [{ shape: [2, 4, 5, 5], kind: 'random' }, { shape: [4, 2, 3, 3], kind: 'random' }, { shape: [4], kind: 'random' }], { tol: 1e-4 });
+add('conv2d depthwise', 'conv2d', conv(1, 1, 1, 3), [{ shape: [2, 3, 5, 4], kind: 'random' }, { shape: [3, 1, 3, 3], kind: 'random' }], { tol: 1e-4 });
+add('conv2d 1x1 transposed input', 'conv2d', conv(1, 0, 1, 1), [{ shape: [2, 3, 4, 5], kind: 'random', prep: T }, { shape: [2, 3, 1, 1], kind: 'random' }], { tol: 1e-4 });
+const pool2 = (mode: 'max' | 'avg', k: number, s: number, p: number, countIncludePad = true): OpParams['pool2d'] =>
+  ({ mode, kernel: [k, k], stride: [s, s], padding: [p, p], countIncludePad });
+add('maxPool2d 2x2', 'pool2d', pool2('max', 2, 2, 0), [{ shape: [2, 3, 6, 6], kind: 'random' }]);
+add('maxPool2d 3x3 s2 p1', 'pool2d', pool2('max', 3, 2, 1), [{ shape: [1, 2, 7, 7], kind: 'random' }]);
+add('maxPool2d ties forward', 'pool2d', pool2('max', 2, 2, 0), [{ shape: [1, 2, 4, 4], kind: 'ties' }], { grad: false });
+add('avgPool2d 2x2', 'pool2d', pool2('avg', 2, 2, 0), [{ shape: [2, 3, 6, 6] }]);
+add('avgPool2d 3x3 s1 p1 exclude pad', 'pool2d', pool2('avg', 3, 1, 1, false), [{ shape: [1, 2, 5, 5] }]);
+add('avgPool2d 3x3 s1 p1 include pad', 'pool2d', pool2('avg', 3, 1, 1, true), [{ shape: [1, 2, 5, 5] }]);
+
+// Batch norm (training statistics or running statistics) and dropout.
+const bnIn = (x: number[], kind: InputSpec['kind'] = 'random'): InputSpec[] => [
+  { shape: x, kind }, { shape: [x[1]], kind: 'random' }, { shape: [x[1]], kind: 'random' },
+  { shape: [x[1]], kind: 'random', noGrad: true }, { shape: [x[1]], kind: 'positive', noGrad: true }];
+add('batchNorm2d training', 'batchNorm', { training: true, momentum: 0.1, eps: 1e-5 }, bnIn([4, 3, 3, 3]), { tol: 1e-4 });
+add('batchNorm1d training', 'batchNorm', { training: true, momentum: 0.1, eps: 1e-5 }, bnIn([6, 5]), { tol: 1e-4 });
+add('batchNorm2d eval', 'batchNorm', { training: false, momentum: 0.1, eps: 1e-5 }, bnIn([2, 3, 4, 4]));
+add('dropout p=0.3', 'dropout', { p: 0.3, seed: 42 }, [{ shape: [4, 50] }]);
+add('dropout p=0', 'dropout', { p: 0, seed: 7 }, [{ shape: [3, 4] }]);
+
 export const OP_CASES: readonly OpCase[] = cases;

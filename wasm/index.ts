@@ -8,6 +8,12 @@ export { reduceSum, reduceMax } from './reduce';
 export { softmax, logSoftmax } from './softmax';
 export { matmul } from './matmul';
 export { stridedMeta } from './strided';
+export { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dScratch } from './conv';
+export { convMeta } from './conv-geom';
+export { pool2d, pool2dBackward, poolMeta } from './pool';
+export { channelSum, channelVar, channelDot, bnApply, bnBackwardInput } from './batchnorm';
+export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss';
+export { axpby, sgdMomentum, sgdApply, dropout } from './update';
 
 /** First byte past the module's static data (packing scratch included); the glue allocates from here, 16-aligned. */
 export function heapBase(): usize {

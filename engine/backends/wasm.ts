@@ -7,6 +7,7 @@ import {
   BINARY_OPS, MAX_RANK, UNARY_OPS,
   type Backend, type BinaryOp, type Buf, type KernelName, type KernelParams, type KernelTable, type UnaryOp,
 } from '../backend.ts';
+import { NN_ARITY, NN_FUNCTIONS, checkSize, nnKernels, type Arity, type NnExports } from './wasm-nn.ts';
 
 type UnaryFn = (x: number, out: number, n: number, alpha: number) => void;
 type BinaryFn = (a: number, b: number, out: number, rank: number) => void;
@@ -14,7 +15,7 @@ type BinaryFn = (a: number, b: number, out: number, rank: number) => void;
 type AxisFn = (x: number, out: number, outer: number, r: number, inner: number) => void;
 
 /** The module's exports; pointers are byte offsets into `memory`, booleans are passed as 0 or 1. */
-type KernelExports = Record<UnaryOp, UnaryFn> & Record<BinaryOp, BinaryFn> & {
+type KernelExports = Record<UnaryOp, UnaryFn> & Record<BinaryOp, BinaryFn> & NnExports & {
   memory: WebAssembly.Memory;
   heapBase(): number;
   stridedMeta(): number;
@@ -31,11 +32,11 @@ type KernelExports = Record<UnaryOp, UnaryFn> & Record<BinaryOp, BinaryFn> & {
 };
 
 const FUNCTIONS = [...UNARY_OPS, ...BINARY_OPS, 'heapBase', 'stridedMeta', 'fill', 'copy', 'where', 'reduceSum',
-  'reduceMax', 'softmax', 'logSoftmax', 'matmul', 'oneHot'] as const;
+  'reduceMax', 'softmax', 'logSoftmax', 'matmul', 'oneHot', ...NN_FUNCTIONS] as const;
 
 /** Inputs each kernel takes, checked before dispatch. */
-const ARITY: { [K in KernelName]: number } = {
-  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1,
+const ARITY: { [K in KernelName]: Arity } = {
+  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1, ...NN_ARITY,
 };
 
 /** Block alignment: a cache line, so SIMD loads of a block never straddle one needlessly (≥ the 16 bytes required). */
@@ -156,16 +157,14 @@ function checkSpan(buf: WasmBuf, offset: number, shape: readonly number[], strid
   if (lo < 0 || hi >= buf.size) throw new RangeError(`wasm backend: ${what} reaches [${lo}, ${hi}] of a buffer of ${buf.size}`);
 }
 
-function checkSize(buf: WasmBuf, size: number, what: string): void {
-  if (size > buf.size) throw new RangeError(`wasm backend: ${what} needs ${size} elements, buffer has ${buf.size}`);
-}
-
 class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly info = 'WebAssembly SIMD, 1 thread';
   private readonly pool: Pool;
   private live = 0;
   private destroyed = false;
+  /** Scratch of the conv kernels: grown when a call needs more, never shrunk (fresh pages are costly to touch). */
+  private scratchBlock: { at: number; bytes: number } | null = null;
   private f32: Float32Array;
   private i32: Int32Array;
   private readonly kernels: KernelTable<WasmBuf>;
@@ -209,8 +208,10 @@ class WasmBackend implements Backend {
   }
 
   run<K extends KernelName>(kernel: K, inputs: readonly Buf[], out: Buf, params: KernelParams[K]): void {
-    if (inputs.length !== ARITY[kernel]) {
-      throw new Error(`wasm backend: ${kernel} takes ${ARITY[kernel]} inputs, got ${inputs.length}`);
+    const arity = ARITY[kernel];
+    const [fewest, most] = typeof arity === 'number' ? [arity, arity] : arity;
+    if (inputs.length < fewest || inputs.length > most) {
+      throw new Error(`wasm backend: ${kernel} takes ${fewest === most ? fewest : `${fewest}–${most}`} inputs, got ${inputs.length}`);
     }
     const run: KernelTable<WasmBuf>[K] = this.kernels[kernel];
     run(inputs.map((b) => this.own(b)), this.own(out), params);
@@ -258,6 +259,15 @@ class WasmBackend implements Backend {
     return this.f32;
   }
 
+  /** The address of a scratch block of at least `bytes`, kept for later calls. */
+  private scratch(bytes: number): number {
+    if (!this.scratchBlock || this.scratchBlock.bytes < bytes) {
+      if (this.scratchBlock) this.pool.give(this.scratchBlock.at, this.scratchBlock.bytes);
+      this.scratchBlock = this.pool.take(sizeClass(Math.max(bytes, ALIGN)));
+    }
+    return this.scratchBlock.at;
+  }
+
   /**
    * Coalesces a strided launch, bounds-checks each operand, writes shape and strides to the module's scratch and
    * returns the rank to pass (0 when there is nothing to do).
@@ -284,7 +294,13 @@ class WasmBackend implements Backend {
       return s;
     };
     const volume = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+    const nn = nnKernels<WasmBuf>({
+      ex,
+      i32: () => { this.heap(); return this.i32; },
+      scratch: (bytes) => this.scratch(bytes),
+    });
     return {
+      ...nn,
       fill: (_, out, p) => {
         checkSize(out, p.size, 'fill');
         ex.fill(out.ptr, p.size, p.value);

@@ -1,7 +1,7 @@
 // Compiled compute pipelines cached by a key derived from the program, and the uniform arena that holds every
 // recorded dispatch's parameters until the batch is submitted.
 
-import type { Program, Shader, UniformWord } from './webgpu-programs.ts';
+import type { Program, Shader, UniformWord } from './webgpu-program.ts';
 
 /** A pipeline with its bind group layout (fetched once; Dawn returns a new object per call). */
 export interface CachedPipeline {

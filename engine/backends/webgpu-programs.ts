@@ -11,35 +11,19 @@ import reduceWgsl from '../../kernels/reduce.wgsl';
 import matmulWgsl from '../../kernels/matmul.wgsl';
 import softmaxWgsl from '../../kernels/softmax.wgsl';
 import oneHotWgsl from '../../kernels/one-hot.wgsl';
+import { elementwise, f32, gridFor, MAX_GROUPS, shader, WG, type Program, type Shader } from './webgpu-program.ts';
+import { NN_INPUT_COUNT, nnPrograms } from './webgpu-programs-nn.ts';
 
-/** A WGSL file: its name (the shader-module cache key) and source. */
-export interface Shader {
-  readonly name: string;
-  readonly code: string;
-}
-
-/** A 32-bit uniform word: an unsigned integer, or a float wrapped as `{ f32 }`. */
-export type UniformWord = number | { readonly f32: number };
-
-/**
- * Everything one dispatch needs. Bindings follow one convention in every shader: the inputs at 0..n-1 in the
- * order the kernel receives them, then `out`, then the `params` uniform struct.
- */
-export interface Program {
-  readonly shader: Shader;
-  readonly entry: string;
-  /** Pipeline override constants (booleans as 0/1). */
-  readonly constants: Readonly<Record<string, number>>;
-  /** The words of the shader's `Params` struct in declaration order (vec4 arrays padded by `vec8`). */
-  readonly uniforms: readonly UniformWord[];
-  /** Workgroups along x, y, z (each at most 65535). */
-  readonly grid: readonly [number, number, number];
-}
-
-/** Inputs each kernel takes, checked before every dispatch. */
-export const INPUT_COUNT: { readonly [K in KernelName]: number } = {
-  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1,
+/** Inputs each kernel takes (a function where it depends on the parameters), checked before every dispatch. */
+const INPUT_COUNT: { readonly [K in KernelName]: number | ((p: KernelParams[K]) => number) } = {
+  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1, ...NN_INPUT_COUNT,
 };
+
+/** The number of inputs `kernel` takes with parameters `p`. */
+export function inputCount<K extends KernelName>(kernel: K, p: KernelParams[K]): number {
+  const count: number | ((p: KernelParams[K]) => number) = INPUT_COUNT[kernel];
+  return typeof count === 'number' ? count : count(p);
+}
 
 /** The `op` override of unary.wgsl; must match the cases of its switch. */
 const UNARY_CODE: { readonly [P in UnaryOp]: number } = {
@@ -50,7 +34,6 @@ const BINARY_CODE: { readonly [P in BinaryOp]: number } = {
   add: 0, sub: 1, mul: 2, div: 3, maximum: 4, eq: 5, ne: 6, lt: 7, le: 8, gt: 9, ge: 10,
 };
 
-const shader = (name: string, code: string): Shader => ({ name, code });
 const FILL = shader('fill', fillWgsl);
 const COPY = shader('copy', copyWgsl);
 const UNARY = shader('unary', unaryWgsl);
@@ -61,8 +44,6 @@ const MATMUL = shader('matmul', matmulWgsl);
 const SOFTMAX = shader('softmax', softmaxWgsl);
 const ONE_HOT = shader('one-hot', oneHotWgsl);
 
-/** Invocations per workgroup for element-wise kernels and for tree reductions. */
-const WG = 256;
 /** Rows at least this long (with inner = 1) are reduced by a whole workgroup instead of one invocation. */
 const TREE_MIN_R = 256;
 /** Matmul output tile per invocation (TN columns × TM rows, as in matmul.wgsl) and workgroup shape. */
@@ -70,17 +51,6 @@ const MM_TN = 8;
 const MM_TM = 16;
 const MM_WGX = 8;
 const MM_WGY = 4;
-const MAX_GROUPS = 65535;
-
-/** Splits `groups` workgroups into a 2-D grid; shaders recover the linear index from num_workgroups. */
-export function gridFor(groups: number): [number, number, number] {
-  if (groups <= MAX_GROUPS) return [groups, 1, 1];
-  const y = Math.ceil(groups / MAX_GROUPS);
-  if (y > MAX_GROUPS) throw new Error(`webgpu: ${groups} workgroups exceed a ${MAX_GROUPS}² grid`);
-  return [Math.ceil(groups / y), y, 1];
-}
-
-const f32 = (value: number): UniformWord => ({ f32: value });
 
 /** A rank ≤ 8 vector as two vec4<u32> (unused entries 0). */
 function vec8(values: readonly number[]): number[] {
@@ -97,11 +67,6 @@ function checkStrided(shape: readonly number[], ...strides: (readonly number[])[
 }
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
-
-function elementwise(sh: Shader, size: number, constants: Record<string, number>, uniforms: UniformWord[]): Program | null {
-  if (size === 0) return null;
-  return { shader: sh, entry: 'main', constants: { ...constants, wg: WG }, uniforms, grid: gridFor(Math.ceil(size / WG)) };
-}
 
 /** reduce and softmax: one invocation per (outer, inner) pair, or one workgroup per pair for long rows. */
 function rowwise(sh: Shader, p: { outer: number; r: number; inner: number }, constants: Record<string, number>): Program | null {
@@ -157,4 +122,5 @@ export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Pro
     };
   },
   oneHot: (p) => elementwise(ONE_HOT, p.rows * p.classes, {}, [p.rows, p.classes]),
+  ...nnPrograms,
 };

@@ -5,7 +5,8 @@ import type { Backend, Buf, KernelName, KernelParams } from '../backend.ts';
 import { openDevice, type GpuContext } from './webgpu-device.ts';
 import { BufferPool } from './webgpu-pool.ts';
 import { PipelineCache, UniformArena } from './webgpu-pipelines.ts';
-import { INPUT_COUNT, programs, type Program } from './webgpu-programs.ts';
+import type { Program } from './webgpu-program.ts';
+import { inputCount, programs } from './webgpu-programs.ts';
 
 /** Dispatches recorded before the batch is submitted on its own (also the uniform arena's slot count). */
 const MAX_PENDING = 512;
@@ -132,9 +133,8 @@ class WebGPUBackend implements Backend {
 
   run<K extends KernelName>(kernel: K, inputs: readonly Buf[], out: Buf, params: KernelParams[K]): void {
     this.check();
-    if (inputs.length !== INPUT_COUNT[kernel]) {
-      throw new Error(`webgpu: ${kernel} takes ${INPUT_COUNT[kernel]} inputs, got ${inputs.length}`);
-    }
+    const count = inputCount(kernel, params);
+    if (inputs.length !== count) throw new Error(`webgpu: ${kernel} takes ${count} inputs, got ${inputs.length}`);
     const ins = inputs.map((x) => this.own(x, kernel));
     const o = this.own(out, kernel);
     if (ins.includes(o)) throw new Error(`webgpu: ${kernel} output must not alias one of its inputs`);
@@ -145,7 +145,8 @@ class WebGPUBackend implements Backend {
     const pass = this.computePass();
     const { pipeline, layout } = this.pipelines.get(program);
     const slot = this.arena.push(program.uniforms);
-    const entries: GPUBindGroupEntry[] = [...ins, o].map((x, i) => ({ binding: i, resource: { buffer: x.buffer } }));
+    const bound = program.bind ? program.bind.map((i) => ins[i]) : ins;
+    const entries: GPUBindGroupEntry[] = [...bound, o].map((x, i) => ({ binding: i, resource: { buffer: x.buffer } }));
     entries.push({
       binding: entries.length, resource: { buffer: this.arena.buffer, offset: slot, size: this.arena.slotBytes },
     });

@@ -6,6 +6,8 @@ import { matmulDef } from './matmul.ts';
 import { broadcastToDef, concatDef, embedDef, padDef, permuteDef, reshapeDef, sliceDef, transposeDef } from './movement.ts';
 import { maxDef, meanDef, sumDef, sumToDef } from './reduce.ts';
 import { crossEntropyDef, oneHotDef, softmaxDefs } from './softmax.ts';
+import { conv2dDef, pool2dDef } from './conv.ts';
+import { batchNormDef, dropoutDef } from './norm.ts';
 
 export const OPS: OpTable = {
   ...unaryDefs,
@@ -27,6 +29,10 @@ export const OPS: OpTable = {
   ...softmaxDefs,
   oneHot: oneHotDef,
   crossEntropy: crossEntropyDef,
+  conv2d: conv2dDef,
+  pool2d: pool2dDef,
+  batchNorm: batchNormDef,
+  dropout: dropoutDef,
 };
 
 setRegistry(OPS);
@@ -36,3 +42,6 @@ export * from './matmul.ts';
 export * from './movement.ts';
 export * from './reduce.ts';
 export * from './softmax.ts';
+export * from './conv.ts';
+export * from './norm.ts';
+export * from './update.ts';

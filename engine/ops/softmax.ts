@@ -1,11 +1,11 @@
 // Softmax and log-softmax over one axis, one-hot encoding, and cross-entropy with integer labels.
 
 import { nd } from '../nd.ts';
-import { apply, type CompositeDef, type OpParams, type PrimitiveDef } from '../op.ts';
+import { apply, type OpParams, type PrimitiveDef } from '../op.ts';
 import { fmt, normAxis, ShapeError, sizeOf, type Shape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { exp, mul, neg, runKernel, sub } from './elementwise.ts';
-import { mean, sum } from './reduce.ts';
+import { exp, mul, runKernel, sub } from './elementwise.ts';
+import { sum } from './reduce.ts';
 
 /** The [outer, r, inner] view of `shape` around `axis`. */
 const around = (shape: Shape, axis: number): { outer: number; r: number; inner: number } =>
@@ -60,11 +60,29 @@ export const oneHotDef: PrimitiveDef<OpParams['oneHot']> = {
   },
 };
 
-export const crossEntropyDef: CompositeDef<OpParams['crossEntropy']> = {
-  compose([logits, labels], p) {
-    checkCrossEntropy(logits.shape, labels.shape);
-    const perRow = neg(sum(mul(oneHot(labels, logits.shape[1]), logSoftmax(logits, 1)), 1));
-    return p.reduction === 'none' ? perRow : p.reduction === 'sum' ? sum(perRow) : mean(perRow);
+/** Fused softmax–cross-entropy: one kernel for the per-row losses, one for the whole backward. */
+export const crossEntropyDef: PrimitiveDef<OpParams['crossEntropy']> = {
+  shape([logits, labels], p) {
+    checkCrossEntropy(logits, labels);
+    return p.reduction === 'none' ? [logits[0]] : [];
+  },
+  forward([logits, labels], shape, p) {
+    const [rows, classes] = logits.shape;
+    const be = logits.backend;
+    const perRow = runKernel('softmaxCrossEntropy', [logits, labels], [rows], be, { rows, classes });
+    if (p.reduction === 'none') return perRow;
+    const total = runKernel('reduce', [perRow], shape, be, { op: 'sum', outer: 1, r: rows, inner: 1 });
+    perRow.dispose();
+    if (p.reduction === 'sum' || rows === 0) return total;
+    const avg = runKernel('unary', [total], shape, be, { op: 'scale', size: 1, alpha: 1 / rows });
+    total.dispose();
+    return avg;
+  },
+  backward(dy, [logits, labels], _out, p) {
+    const [rows, classes] = logits.shape;
+    const scale = p.reduction === 'mean' ? 1 / rows : 1;
+    return [runKernel('softmaxCrossEntropyBackward', [logits, labels, dy], logits.shape, logits.backend,
+      { rows, classes, dyScalar: p.reduction !== 'none', scale }), null];
   },
   reference([logits, labels], p) {
     const [n, c] = logits.shape;

@@ -1,0 +1,92 @@
+// softmaxCrossEntropy: logits [rows, classes], labels [rows]; out[r] = logsumexp(logits[r]) − logits[r, label[r]], where
+// a label that is not an integer in [0, classes) adds no target term. Entry `rows`: one invocation per row, summing in
+// blocks of 64. Entry `tree`: one workgroup per row (long rows), max and sum reduced in workgroup memory.
+
+struct Params {
+  rows: u32,
+  classes: u32,
+}
+
+override wg: u32 = 256u;
+const BLOCK: u32 = 64u;
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+var<workgroup> partial: array<f32, wg>;
+
+/** logits[r, label[r]], or 0 when the label names no class. */
+fn target_logit(r: u32) -> f32 {
+  let label = labels[r];
+  let valid = label >= 0.0 && label < f32(params.classes) && floor(label) == label;
+  return select(0.0, logits[r * params.classes + u32(select(0.0, label, valid))], valid);
+}
+
+@compute @workgroup_size(wg)
+fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * wg;
+  if (r >= params.rows) {
+    return;
+  }
+  let base = r * params.classes;
+  var m = logits[base];
+  for (var j = 1u; j < params.classes; j++) {
+    m = max(m, logits[base + j]);
+  }
+  var s = 0.0;
+  var j = 0u;
+  while (j < params.classes) {
+    let end = min(j + BLOCK, params.classes);
+    var block = 0.0;
+    for (; j < end; j++) {
+      block += exp(logits[base + j] - m);
+    }
+    s += block;
+  }
+  out[r] = m + log(s) - target_logit(r);
+}
+
+@compute @workgroup_size(wg)
+fn tree(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.rows) {
+    return;
+  }
+  let base = r * params.classes;
+  // Max: every invocation starts from an element of the row (classes >= wg on this path).
+  var m = logits[base + min(lid, params.classes - 1u)];
+  for (var j = lid + wg; j < params.classes; j += wg) {
+    m = max(m, logits[base + j]);
+  }
+  partial[lid] = m;
+  workgroupBarrier();
+  for (var k = wg / 2u; k > 0u; k >>= 1u) {
+    if (lid < k) {
+      partial[lid] = max(partial[lid], partial[lid + k]);
+    }
+    workgroupBarrier();
+  }
+  m = partial[0];
+  workgroupBarrier();
+  var s = 0.0;
+  for (var j = lid; j < params.classes; j += wg) {
+    s += exp(logits[base + j] - m);
+  }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var k = wg / 2u; k > 0u; k >>= 1u) {
+    if (lid < k) {
+      partial[lid] += partial[lid + k];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    out[r] = m + log(partial[0]) - target_logit(r);
+  }
+}

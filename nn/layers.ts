@@ -1,0 +1,200 @@
+// Layers with PyTorch's parameter names and default initialisations: Linear, Conv2d, BatchNorm1d/2d, ReLU,
+// MaxPool2d, AvgPool2d, GlobalAvgPool2d, Dropout, Flatten and Sequential.
+
+import type { Backend } from '../engine/backend.ts';
+import { full, rand } from '../engine/creation.ts';
+import { defaultBackend } from '../engine/device.ts';
+import { globalGenerator, type Generator } from '../engine/random.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { add, relu } from '../engine/ops/elementwise.ts';
+import { matmulT } from '../engine/ops/matmul.ts';
+import { reshape } from '../engine/ops/movement.ts';
+import { mean } from '../engine/ops/reduce.ts';
+import { avgPool2d, conv2d, maxPool2d, type Conv2dOptions } from '../engine/ops/conv.ts';
+import { batchNorm, dropout } from '../engine/ops/norm.ts';
+import { Module } from './module.ts';
+
+/** Where a layer's tensors live and where its initial values come from. */
+export interface LayerOptions {
+  device?: Backend;
+  generator?: Generator;
+}
+
+const where = (o?: LayerOptions): { device: Backend; generator: Generator } =>
+  ({ device: o?.device ?? defaultBackend(), generator: o?.generator ?? globalGenerator });
+
+/** U(−1/√fanIn, 1/√fanIn): PyTorch's default for Linear and Conv2d weights (kaiming_uniform, a = √5) and biases. */
+function uniformInit(shape: number[], fanIn: number, o: { device: Backend; generator: Generator }): Tensor {
+  const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+  return rand(shape, { device: o.device, generator: o.generator, low: -bound, high: bound });
+}
+
+/** y = x·Wᵀ + b with W [out, in], as torch.nn.Linear. */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LayerOptions & { bias?: boolean } = {}) {
+    super();
+    const o = where(opts);
+    this.weight = this.param('weight', uniformInit([outFeatures, inFeatures], inFeatures, o));
+    this.bias = opts.bias === false ? null : this.param('bias', uniformInit([outFeatures], inFeatures, o));
+  }
+  forward(x: Tensor): Tensor {
+    const y = matmulT(x, this.weight, false, true);
+    return this.bias ? add(y, this.bias) : y;
+  }
+}
+
+/** 2-D convolution with weight [out, in/groups, k, k], as torch.nn.Conv2d. */
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly options: Conv2dOptions;
+  constructor(inChannels: number, outChannels: number, kernel: number | [number, number], opts: LayerOptions & Conv2dOptions & { bias?: boolean } = {}) {
+    super();
+    const o = where(opts);
+    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+    const groups = opts.groups ?? 1;
+    const fanIn = (inChannels / groups) * kh * kw;
+    this.weight = this.param('weight', uniformInit([outChannels, inChannels / groups, kh, kw], fanIn, o));
+    this.bias = opts.bias === false ? null : this.param('bias', uniformInit([outChannels], fanIn, o));
+    this.options = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation, groups };
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, this.options);
+  }
+}
+
+export interface BatchNormLayerOptions extends LayerOptions {
+  eps?: number;
+  /** Weight of each batch in the running statistics (0.1); null for a cumulative average, as PyTorch. */
+  momentum?: number | null;
+  affine?: boolean;
+}
+
+/**
+ * Batch normalisation over channels (dimension 1), as torch.nn.BatchNorm1d/2d: batch statistics in training with
+ * running_mean/running_var updated (unbiased variance), running statistics in eval.
+ */
+export class BatchNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly numBatchesTracked: Tensor;
+  eps: number;
+  momentum: number | null;
+  /** Host copy of num_batches_tracked, so the cumulative momentum needs no read-back. */
+  private tracked = 0;
+  constructor(readonly numFeatures: number, opts: BatchNormLayerOptions = {}) {
+    super();
+    const o = where(opts);
+    const dev = { device: o.device };
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    if (opts.affine === false) {
+      this.weight = full([numFeatures], 1, dev);
+      this.bias = full([numFeatures], 0, dev);
+    } else {
+      this.weight = this.param('weight', full([numFeatures], 1, dev));
+      this.bias = this.param('bias', full([numFeatures], 0, dev));
+    }
+    this.runningMean = this.buffer('running_mean', full([numFeatures], 0, dev));
+    this.runningVar = this.buffer('running_var', full([numFeatures], 1, dev));
+    this.numBatchesTracked = this.buffer('num_batches_tracked', full([], 0, dev));
+  }
+  forward(x: Tensor): Tensor {
+    let momentum = 0;
+    if (this.training) {
+      this.tracked++;
+      momentum = this.momentum ?? 1 / this.tracked;
+      this.numBatchesTracked.backend.run('fill', [], this.numBatchesTracked.buf('batchNorm'), { size: 1, value: this.tracked });
+    }
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum, eps: this.eps });
+  }
+  /** Restarts the running statistics: mean 0, variance 1, no batches seen. */
+  resetRunningStats(): void {
+    const be = this.runningMean.backend;
+    this.tracked = 0;
+    be.run('fill', [], this.runningMean.buf('reset'), { size: this.numFeatures, value: 0 });
+    be.run('fill', [], this.runningVar.buf('reset'), { size: this.numFeatures, value: 1 });
+    be.run('fill', [], this.numBatchesTracked.buf('reset'), { size: 1, value: 0 });
+  }
+  /** Sets the host copy of num_batches_tracked (after loading a state dict). */
+  setBatchesTracked(n: number): void {
+    this.tracked = n;
+  }
+  get batchesTracked(): number {
+    return this.tracked;
+  }
+  protected override onLoad(values: Map<string, { data: Float32Array }>): void {
+    const n = values.get('num_batches_tracked');
+    if (n) this.tracked = n.data[0];
+  }
+}
+
+export class BatchNorm1d extends BatchNorm {}
+export class BatchNorm2d extends BatchNorm {}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly kernel: number, readonly stride = kernel, readonly padding = 0) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernel, { stride: this.stride, padding: this.padding });
+  }
+}
+
+export class AvgPool2d extends Module {
+  constructor(readonly kernel: number, readonly stride = kernel, readonly padding = 0, readonly countIncludePad = true) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernel, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad });
+  }
+}
+
+/** Mean over the spatial dimensions: [N, C, H, W] → [N, C] (AdaptiveAvgPool2d(1) followed by flatten). */
+export class GlobalAvgPool2d extends Module {
+  forward(x: Tensor): Tensor {
+    return mean(x, [2, 3]);
+  }
+}
+
+/** Zeroes elements with probability p during training (seeded: each call draws a mask seed from the generator). */
+export class Dropout extends Module {
+  private readonly generator: Generator;
+  constructor(readonly p = 0.5, opts: LayerOptions = {}) {
+    super();
+    this.generator = opts.generator ?? globalGenerator;
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    return dropout(x, this.p, this.generator.nextU32());
+  }
+}
+
+/** [N, …] → [N, prod(…)], sharing storage. */
+export class Flatten extends Module {
+  forward(x: Tensor): Tensor {
+    return reshape(x, [x.shape[0], -1]);
+  }
+}
+
+/** Applies its children in order; they are named 0, 1, 2, … as in PyTorch. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers.map((m, i) => this.child(i, m));
+  }
+  forward(x: Tensor): Tensor {
+    return this.layers.reduce((h, m) => m.forward(h), x);
+  }
+}

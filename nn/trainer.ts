@@ -1,0 +1,126 @@
+// Epoch loop: trains a model with SGD over a DataLoader, evaluates on a test set, shows a progress bar (loss,
+// accuracy, images/s, ETA) and records per-epoch metrics.
+
+import type { Backend } from '../engine/backend.ts';
+import { noGrad, tidy } from '../engine/scope.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { crossEntropy } from '../engine/ops/softmax.ts';
+import { DataLoader } from './data/loader.ts';
+import type { Dataset } from './data/dataset.ts';
+import type { ChannelStats } from './data/normalize.ts';
+import { toTensors } from './data/to-tensors.ts';
+import { RunningMetrics } from './metrics.ts';
+import type { Module } from './module.ts';
+import type { SGD } from './optim.ts';
+import { Progress } from './progress.ts';
+
+export interface EpochMetrics {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss?: number;
+  testAccuracy?: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** One training step on a batch: forward, cross-entropy, backward, SGD step; intermediates are freed. */
+export function trainStep(model: Module, opt: SGD, x: Tensor, y: Tensor, metrics?: RunningMetrics): void {
+  tidy(() => {
+    const logits = model.forward(x);
+    const loss = crossEntropy(logits, y);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    if (metrics) noGrad(() => metrics.add(loss, logits, y));
+  });
+}
+
+/** Mean cross-entropy and accuracy of `model` (in eval mode) on a dataset. */
+export async function evaluate(model: Module, data: Dataset, device: Backend, opts: { batchSize?: number; normalize?: ChannelStats } = {}): Promise<{ loss: number; accuracy: number }> {
+  const wasTraining = model.training;
+  model.eval();
+  const metrics = new RunningMetrics(device);
+  const loader = new DataLoader(data, { batchSize: opts.batchSize ?? 500, normalize: opts.normalize });
+  try {
+    for (const b of loader) {
+      noGrad(() => tidy(() => {
+        const { x, y } = toTensors(b, device);
+        const logits = model.forward(x);
+        metrics.add(crossEntropy(logits, y), logits, y);
+      }));
+    }
+    const r = await metrics.read();
+    return { loss: r.loss, accuracy: r.accuracy };
+  } finally {
+    metrics.dispose();
+    model.train(wasTraining);
+  }
+}
+
+export interface FitOptions {
+  model: Module;
+  optimizer: SGD;
+  train: DataLoader;
+  device: Backend;
+  epochs: number;
+  /** Learning rate for an epoch (0-based) and the fraction of it done; applied before every step. */
+  lr?: (epoch: number, fraction: number) => number;
+  test?: Dataset;
+  testNormalize?: ChannelStats;
+  /** Read the running loss for the progress bar every this many steps (each read waits for the device). */
+  reportEvery?: number;
+  /** Called after each epoch (save metrics, checkpoints…). */
+  onEpoch?: (m: EpochMetrics) => void | Promise<void>;
+  progress?: boolean;
+  /** First epoch to run (when resuming). */
+  startEpoch?: number;
+}
+
+/** Trains for `epochs` epochs; returns the metrics of each epoch. */
+export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
+  const history: EpochMetrics[] = [];
+  const metrics = new RunningMetrics(o.device);
+  const every = o.reportEvery ?? 20;
+  try {
+    for (let epoch = o.startEpoch ?? 0; epoch < o.epochs; epoch++) {
+      o.model.train();
+      metrics.reset();
+      const steps = o.train.length;
+      const bar = new Progress(`epoch ${epoch + 1}/${o.epochs}`, steps, o.progress ?? true);
+      const t0 = performance.now();
+      let step = 0;
+      let lr = o.optimizer.lr;
+      for (const b of o.train) {
+        if (o.lr) lr = o.optimizer.lr = o.lr(epoch, step / steps);
+        tidy(() => {
+          const { x, y } = toTensors(b, o.device);
+          trainStep(o.model, o.optimizer, x, y, metrics);
+        });
+        step++;
+        if (step % every === 0 || step === steps) {
+          const r = await metrics.read();
+          bar.update(step, { loss: r.loss, acc: r.accuracy, 'img/s': r.count / ((performance.now() - t0) / 1000) });
+        }
+      }
+      await o.device.sync();
+      const seconds = (performance.now() - t0) / 1000;
+      const r = await metrics.read();
+      const m: EpochMetrics = { epoch: epoch + 1, lr, trainLoss: r.loss, trainAccuracy: r.accuracy, seconds, imagesPerSecond: r.count / seconds };
+      if (o.test) {
+        const t = await evaluate(o.model, o.test, o.device, { normalize: o.testNormalize });
+        m.testLoss = t.loss;
+        m.testAccuracy = t.accuracy;
+      }
+      bar.done(`loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAccuracy).toFixed(2)}%` +
+        (m.testAccuracy !== undefined ? ` | test loss ${m.testLoss!.toFixed(4)} acc ${(100 * m.testAccuracy).toFixed(2)}%` : '') +
+        ` | ${seconds.toFixed(1)} s, ${m.imagesPerSecond.toFixed(0)} img/s`);
+      history.push(m);
+      await o.onEpoch?.(m);
+    }
+  } finally {
+    metrics.dispose();
+  }
+  return history;
+}

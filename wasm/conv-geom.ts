@@ -1,0 +1,116 @@
+// Convolution geometry shared by the conv kernels: the parameter block the glue fills before each call, and the
+// "shifted rows" layout that turns a stride-1 convolution into a GEMM over contiguous rows of a padded input copy.
+
+import { copyFloats } from './conv-kernel';
+
+/** Geometry of one convolution: 17 i32 in the order of Conv2dParams (hasBias as 0 or 1), written by the glue. */
+@unmanaged export class Geom {
+  n: i32; cin: i32; h: i32; w: i32; cout: i32; kh: i32; kw: i32; oh: i32; ow: i32;
+  strideH: i32; strideW: i32; padH: i32; padW: i32; dilationH: i32; dilationW: i32; groups: i32; hasBias: i32;
+}
+
+const GEOM_BYTES: usize = 17 * 4;
+const META = memory.data(<i32>GEOM_BYTES * 2, 16);
+/** The geometry of the current call (filled by the glue). */
+export const GEOM = changetype<Geom>(META);
+/** A derived geometry (backward input rewritten as a forward convolution). */
+export const DERIVED = changetype<Geom>(META + GEOM_BYTES);
+
+/** Address of the 17-i32 geometry block the glue writes before calling a conv kernel. */
+export function convMeta(): usize {
+  return META;
+}
+
+/** Bytes rounded up to a cache line. */
+@inline export function align64(bytes: usize): usize {
+  return (bytes + 63) & ~(<usize>63);
+}
+
+/** Floats rounded up to a whole 16-float block. */
+@inline export function roundUp16(n: i32): i32 {
+  return (n + 15) & ~15;
+}
+
+@inline export function stride1(g: Geom): bool {
+  return g.strideH == 1 && g.strideW == 1;
+}
+
+/** Stride-1 convolutions without padding and with one tap per row read the input where it lies (no padded copy). */
+@inline export function inPlace(g: Geom): bool {
+  return g.padH == 0 && g.padW == 0 && g.kw == 1;
+}
+
+/** Taps per output of one group: (cin/groups)·kh·kw, the GEMM's depth. */
+@inline export function depth(g: Geom): i32 {
+  return g.cin / g.groups * g.kh * g.kw;
+}
+
+// Shifted rows (stride 1 only). The input is copied into planes of hp × wp (padding made explicit, negative padding
+// crops). Output (oy, ox) is then column j = oy·wp + ox of a "wide" output with oh rows of wp columns, the last
+// wp − ow of them garbage, and tap k = (ci, ky, kx) reads the padded input at j + off[k], off[k] = ci·hp·wp + ky·dh·wp
+// + kx·dw: every row of the implicit im2col matrix is a contiguous slice of the padded copy.
+
+/** Rows of a padded plane. */
+@inline export function paddedH(g: Geom): i32 {
+  return g.h + 2 * g.padH;
+}
+
+/** Columns of a padded plane (the wide output's row pitch). */
+@inline export function paddedW(g: Geom): i32 {
+  return g.w + 2 * g.padW;
+}
+
+/** Columns of the wide output: oh·wp. */
+@inline export function wideLen(g: Geom): i32 {
+  return g.oh * paddedW(g);
+}
+
+/**
+ * Zero floats after the padded planes. NOTE: the last tap of the last wide row reads (kw−1)·dw floats past the
+ * planes, and 16-wide blocks round the row up by at most 15 more.
+ */
+@inline export function padTail(g: Geom): i32 {
+  return (g.kw - 1) * g.dilationW + 16;
+}
+
+/** Floats of the padded copy of one image, tail included. */
+@inline export function paddedSize(g: Geom): i32 {
+  return g.cin * paddedH(g) * paddedW(g) + padTail(g);
+}
+
+/** Writes off[k] (bytes) for the k = (ci·kh + ky)·kw + kx taps of one group, as i32 at `off`. */
+export function tapOffsets(off: usize, g: Geom, plane: i32, pitch: i32): void {
+  const cinG = g.cin / g.groups;
+  let k: usize = 0;
+  for (let ci = 0; ci < cinG; ci++) {
+    for (let ky = 0; ky < g.kh; ky++) {
+      for (let kx = 0; kx < g.kw; kx++) {
+        store<i32>(off + (k << 2), (ci * plane + ky * g.dilationH * pitch + kx * g.dilationW) << 2);
+        k++;
+      }
+    }
+  }
+}
+
+/**
+ * Copies the image at src ([cin, h, w]) into the interior of the padded planes at dst. Borders and tail are not
+ * touched: the caller zeroes the whole copy once per call and every image overwrites the same interior.
+ */
+export function copyInterior(src: usize, dst: usize, g: Geom): void {
+  const hp = paddedH(g), wp = paddedW(g);
+  const y0 = max(0, g.padH), y1 = min(hp, g.h + g.padH);
+  const x0 = max(0, g.padW), x1 = min(wp, g.w + g.padW);
+  if (y1 <= y0 || x1 <= x0) return;
+  const plane = <usize>(hp * wp) << 2;
+  const srcPlane = <usize>(g.h * g.w) << 2;
+  for (let c = 0; c < g.cin; c++) {
+    const s = src + <usize>c * srcPlane + (<usize>((y0 - g.padH) * g.w + x0 - g.padW) << 2);
+    const d = dst + <usize>c * plane + (<usize>(y0 * wp + x0) << 2);
+    for (let y = 0; y < y1 - y0; y++) copyFloats(d + (<usize>(y * wp) << 2), s + (<usize>(y * g.w) << 2), x1 - x0);
+  }
+}
+
+/** Copies the valid ow columns of each of the oh wide rows at src (pitch wp) to the dense plane at dst. */
+export function compactRows(src: usize, dst: usize, oh: i32, ow: i32, wp: i32): void {
+  for (let y = 0; y < oh; y++) copyFloats(dst + (<usize>(y * ow) << 2), src + (<usize>(y * wp) << 2), ow);
+}
