@@ -65,13 +65,15 @@ for (const s of SHAPES) {
   ];
   for (const [pass, body] of passes) {
     const t = await time(be, body);
+    const rate = (ms: number): string => (gflop / (ms / 1e3)).toFixed(2);
     console.log(`| ${s.name} x[${s.n},${s.cin},${s.h},${s.w}] w[${s.cout},${s.cin},${s.k},${s.k}] | ${pass} | ` +
-      `${t.best.toFixed(1)} | ${(gflop / (t.best / 1e3)).toFixed(2)} | ${t.median.toFixed(1)} | ${(gflop / (t.median / 1e3)).toFixed(2)} |`);
+      `${t.best.toFixed(1)} | ${rate(t.best)} | ${t.median.toFixed(1)} | ${rate(t.median)} |`);
   }
   for (const b of [x, w, bias, dy, y, dx, dw]) be.free(b);
 }
 
-// Batch norm in training mode on [128, 64, 14, 14]: forward = mean, variance, apply; backward = Σdy, Σdy·(x − mean), dx.
+// Batch norm in training mode on [128, 64, 14, 14]: forward = mean, variance, apply;
+// backward = Σdy, Σdy·(x − mean), dx.
 {
   const [n, c, s] = [128, 64, 14 * 14];
   const size = n * c * s;

@@ -98,6 +98,11 @@ export interface KernelParams {
    * with momentum d = nesterov ? d + momentum·v : v; w = w − lr·d.
    */
   sgdApply: { size: number; lr: number; momentum: number; weightDecay: number; nesterov: boolean };
+  /**
+   * In place on the average a = out (SWA, Algorithm 1): a ← a + (x − a)/(n + 1), with n the number of models
+   * already averaged. Input: the current weights x.
+   */
+  swaAverage: { size: number; n: number };
 }
 
 /** Geometry of a 2-D convolution (NCHW); `kernel-reference-nn.ts` gives the exact semantics. */

@@ -31,7 +31,7 @@ export const referenceNnKernels: {
   channelDot: Ref<'channelDot'>;
   bnApply: Ref<'bnApply'>; bnBackwardInput: Ref<'bnBackwardInput'>; dropout: Ref<'dropout'>;
   softmaxCrossEntropy: Ref<'softmaxCrossEntropy'>; softmaxCrossEntropyBackward: Ref<'softmaxCrossEntropyBackward'>;
-  axpby: Ref<'axpby'>; sgdMomentum: Ref<'sgdMomentum'>; sgdApply: Ref<'sgdApply'>;
+  axpby: Ref<'axpby'>; sgdMomentum: Ref<'sgdMomentum'>; sgdApply: Ref<'sgdApply'>; swaAverage: Ref<'swaAverage'>;
 } = {
   conv2d([x, w, bias], out, p) {
     const { cinG, coutG } = convAt(p);
@@ -208,6 +208,9 @@ export const referenceNnKernels: {
   },
   axpby([x], out, p) {
     for (let i = 0; i < p.size; i++) out[i] = p.alpha * out[i] + p.beta * x[i];
+  },
+  swaAverage([x], out, p) {
+    for (let i = 0; i < p.size; i++) out[i] = out[i] + (x[i] - out[i]) / (p.n + 1);
   },
   sgdMomentum([g, w], out, p) {
     for (let i = 0; i < p.size; i++) {

@@ -87,6 +87,20 @@ export class Tensor implements Tracked {
     return new Tensor(shape, s);
   }
 
+  /**
+   * Exchanges the device storage of two tensors of equal shape on one backend, without copying: each keeps its
+   * identity (modules and optimizers holding it stay valid) but now reads the other's values.
+   */
+  swapStorage(other: Tensor): void {
+    const a = this.storage('swapStorage');
+    const b = other.storage('swapStorage');
+    if (this.shape.length !== other.shape.length || this.shape.some((d, i) => d !== other.shape[i]) || a.backend !== b.backend) {
+      throw new Error(`swapStorage: tensors ${fmt(this.shape)} on ${a.backend.name} and ${fmt(other.shape)} on ${b.backend.name} differ`);
+    }
+    this.storageRef = b;
+    other.storageRef = a;
+  }
+
   /** Reads the values back (submits pending device work first). */
   async data(): Promise<Float32Array> {
     const s = this.storage('data');

@@ -1,6 +1,7 @@
 // bnBackwardInput: x, dy viewed as [n, c, s]; with inv = 1/sqrt(var + eps), x̂ = (x − mean)·inv and M = n·s:
 // training: dx = gamma·inv·(dy − sum_dy/M − x̂·inv·sum_dy_xmu/M); inference: dx = gamma·inv·dy.
-// Rewritten per channel as dx = k·dy + a·(x − mean) + d. Entry `flat`: one invocation per element (channel (i / s) % c).
+// Rewritten per channel as dx = k·dy + a·(x − mean) + d. Entry `flat`: one invocation per element, whose channel
+// is (i / s) % c.
 // Entry `rows` (long rows): one workgroup per row (b, c), so the channel constants are computed once per invocation.
 
 struct Params {

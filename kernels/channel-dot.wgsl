@@ -1,5 +1,5 @@
-// channelDot: a, b viewed as [n, c, s]; out[c] = scale · Σ_{n,s} a[n, c, s] · (b[n, c, s] − mean[c]). One workgroup per
-// channel: each invocation sums every wg-th element of the channel, then a tree in workgroup memory (as channel-sum.wgsl).
+// channelDot: a, b viewed as [n, c, s]; out[c] = scale · Σ_{n,s} a[n, c, s] · (b[n, c, s] − mean[c]). One workgroup
+// per channel: each invocation sums every wg-th element of the channel, then a tree in workgroup memory.
 
 struct Params {
   n: u32,
@@ -29,7 +29,8 @@ fn main(
     return;
   }
   let s = params.s;
-  // Element e = lid + k·wg of the channel is at [row, ch, i] with (row, i) = (e / s, e % s); a step adds (wg / s, wg % s).
+  // Element e = lid + k·wg of the channel is at [row, ch, i] with (row, i) = (e / s, e % s); a step of wg adds
+  // (wg / s, wg % s) with one carry.
   var row = select(lid / s, params.n, s == 0u);
   var i = lid % s;
   let step_row = wg / s;

@@ -27,7 +27,8 @@ fn main(
     return;
   }
   let s = params.s;
-  // Element e = lid + k·wg of the channel is at [row, ch, i] with (row, i) = (e / s, e % s); a step adds (wg / s, wg % s).
+  // Element e = lid + k·wg of the channel is at [row, ch, i] with (row, i) = (e / s, e % s); a step of wg adds
+  // (wg / s, wg % s) with one carry.
   var row = select(lid / s, params.n, s == 0u);
   var i = lid % s;
   let step_row = wg / s;

@@ -1,6 +1,6 @@
 // conv2dBackwardInput (gather form): dx[b, c, iy, ix] = Σ_{co in c's group} Σ_{ky,kx} w[co, c − g·cin_g, ky, kx] ·
 // dy[b, co, oy, ox] over the taps where oy = (iy + pad_h − ky·dil_h) / stride_h is a whole number in [0, oh) (and
-// likewise ox). Each invocation keeps TM input channels × TN input pixels in registers: no atomics, no races.
+// likewise ox). Each invocation keeps tm input channels × tn input pixels in registers: no atomics, no races.
 
 struct Params {
   n: u32,
@@ -14,15 +14,15 @@ struct Params {
   pad_w: i32,
   cin_g: u32,
   cout_g: u32,
-  // Tiles of TM input channels per group; workgroup_id.y = group · ci_tiles + tile.
+  // Tiles of tm input channels per group; workgroup_id.y = group · ci_tiles + tile.
   ci_tiles: u32,
 }
 
-// NOTE: as in conv2d.wgsl, the weight address is uniform across the workgroup (one load for all lanes).
+// Tile sizes: see the NOTE in conv2d.wgsl (the same trade-off; 16×8 measured best here too).
 const TM_MAX: u32 = 16u;
 const TN_MAX: u32 = 16u;
-override TM: u32 = 16u;
-override TN: u32 = 4u;
+override tm: u32 = 16u;
+override tn: u32 = 8u;
 override kh: u32;
 override kw: u32;
 override stride_h: i32;
@@ -45,12 +45,12 @@ fn main(
   let hw = params.h * params.w;
   let total = params.n * hw;
   // Pixel tiles run along x (and z past 65535 workgroups), input-channel tiles along y.
-  let q0 = ((wid.x + wid.z * nwg.x) * wg + lid) * TN;
+  let q0 = ((wid.x + wid.z * nwg.x) * wg + lid) * tn;
   if (q0 >= total) {
     return;
   }
   let g = wid.y / params.ci_tiles;
-  let ci0 = (wid.y % params.ci_tiles) * TM;
+  let ci0 = (wid.y % params.ci_tiles) * tm;
   let ohw = params.oh * params.ow;
   let taps = kh * kw;
   // Per pixel: its position shifted by the padding, the dy offset of channel g·cout_g, and where dx goes.
@@ -58,7 +58,7 @@ fn main(
   var tx: array<i32, TN_MAX>;
   var dy_at: array<u32, TN_MAX>;
   var out_at: array<u32, TN_MAX>;
-  for (var j = 0u; j < TN; j++) {
+  for (var j = 0u; j < tn; j++) {
     // Pixels past the end are clamped: they compute duplicates that are never stored.
     let q = min(q0 + j, total - 1u);
     let b = q / hw;
@@ -69,7 +69,7 @@ fn main(
     out_at[j] = (b * params.cin + g * params.cin_g) * hw + p;
   }
   var w_at: array<u32, TM_MAX>;
-  for (var i = 0u; i < TM; i++) {
+  for (var i = 0u; i < tm; i++) {
     w_at[i] = (g * params.cout_g * params.cin_g + min(ci0 + i, params.cin_g - 1u)) * taps;
   }
   let w_step = params.cin_g * taps;
@@ -78,7 +78,7 @@ fn main(
     for (var kx = 0u; kx < kw; kx++) {
       var ok: array<bool, TN_MAX>;
       var at: array<u32, TN_MAX>;
-      for (var j = 0u; j < TN; j++) {
+      for (var j = 0u; j < tn; j++) {
         let yy = ty[j] - i32(ky) * dil_h;
         let xx = tx[j] - i32(kx) * dil_w;
         // yy, xx >= 0 first: then the divisions (by override constants) are exact and cheap.
@@ -91,13 +91,13 @@ fn main(
       var wo = ky * kw + kx;
       for (var k = 0u; k < params.cout_g; k++) {
         var dv: array<f32, TN_MAX>;
-        for (var j = 0u; j < TN; j++) {
+        for (var j = 0u; j < tn; j++) {
           dv[j] = select(0.0, dy[at[j]], ok[j]);
           at[j] += ohw;
         }
-        for (var i = 0u; i < TM; i++) {
+        for (var i = 0u; i < tm; i++) {
           let wv = w[w_at[i] + wo];
-          for (var j = 0u; j < TN; j++) {
+          for (var j = 0u; j < tn; j++) {
             acc[i][j] = fma(wv, dv[j], acc[i][j]);
           }
         }
@@ -105,8 +105,8 @@ fn main(
       }
     }
   }
-  for (var i = 0u; i < TM && ci0 + i < params.cin_g; i++) {
-    for (var j = 0u; j < TN && q0 + j < total; j++) {
+  for (var i = 0u; i < tm && ci0 + i < params.cin_g; i++) {
+    for (var j = 0u; j < tn && q0 + j < total; j++) {
       out[out_at[j] + (ci0 + i) * hw] = acc[i][j];
     }
   }

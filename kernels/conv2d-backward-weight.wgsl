@@ -1,6 +1,6 @@
 // conv2dBackwardWeight: dw[co, ci, ky, kx] = Σ_{b,oy,ox} dy[b, co, oy, ox] · x[b, g·cin_g + ci, oy·stride_h − pad_h +
 // ky·dil_h, ox·stride_w − pad_w + kx·dil_w]. A GEMM whose long dimension n·oh·ow is the sum: one workgroup per tile of
-// TM output channels × TN entries r = (ci, ky, kx); each invocation sums every wg-th pixel in blocks, then the
+// tm output channels × tn entries r = (ci, ky, kx); each invocation sums every wg-th pixel in blocks, then the
 // invocations' tiles are added in workgroup memory (no atomics; few terms per running sum).
 
 struct Params {
@@ -15,22 +15,22 @@ struct Params {
   pad_w: i32,
   cin_g: u32,
   cout_g: u32,
-  // Tiles of TM output channels per group and of TN weight entries (cin_g·kh·kw per output channel).
+  // Tiles of tm output channels per group and of tn weight entries (cin_g·kh·kw per output channel).
   co_tiles: u32,
   r_tiles: u32,
 }
 
 const TM_MAX: u32 = 16u;
 const TN_MAX: u32 = 16u;
-override TM: u32 = 16u;
-override TN: u32 = 8u;
+override tm: u32 = 16u;
+override tn: u32 = 9u;
 override kh: u32;
 override kw: u32;
 override stride_h: i32;
 override stride_w: i32;
 override dil_h: i32;
 override dil_w: i32;
-// NOTE: `partial` takes TM·TN·wg floats of workgroup memory; WebGPU's default limit is 16 KiB (4096 floats).
+// NOTE: `partial` takes tm·tn·wg floats of workgroup memory; WebGPU's default limit is 16 KiB (4096 floats).
 override wg: u32 = 16u;
 // Pixels per blocked sum (see the NOTE in main).
 const BLOCK: u32 = 32u;
@@ -40,7 +40,7 @@ const BLOCK: u32 = 32u;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, TM * TN * wg>;
+var<workgroup> partial: array<f32, tm * tn * wg>;
 
 @compute @workgroup_size(wg)
 fn main(
@@ -53,10 +53,10 @@ fn main(
   if (t >= params.cout / params.cout_g * params.co_tiles * params.r_tiles) {
     return;
   }
-  let r0 = (t % params.r_tiles) * TN;
+  let r0 = (t % params.r_tiles) * tn;
   let gc = t / params.r_tiles;
   let g = gc / params.co_tiles;
-  let co0 = g * params.cout_g + (gc % params.co_tiles) * TM;
+  let co0 = g * params.cout_g + (gc % params.co_tiles) * tm;
   let co_end = (g + 1u) * params.cout_g;
   let taps = kh * kw;
   let r_len = params.cin_g * taps;
@@ -66,7 +66,7 @@ fn main(
   var x_off: array<i32, TN_MAX>;
   var sy: array<i32, TN_MAX>;
   var sx: array<i32, TN_MAX>;
-  for (var j = 0u; j < TN; j++) {
+  for (var j = 0u; j < tn; j++) {
     // Entries past the end are clamped: they compute duplicates that are never stored.
     let r = min(r0 + j, r_len - 1u);
     let tap = r % taps;
@@ -75,7 +75,7 @@ fn main(
     x_off[j] = i32((r / taps) * hw) + sy[j] * i32(params.w) + sx[j];
   }
   var dy_off: array<u32, TM_MAX>;
-  for (var i = 0u; i < TM; i++) {
+  for (var i = 0u; i < tm; i++) {
     dy_off[i] = min(co0 + i, co_end - 1u) * ohw;
   }
   // Invocation lid takes pixels k = lid, lid + wg, lid + 2·wg, … of the n·oh·ow, so the lanes of one SIMD vector read
@@ -104,13 +104,13 @@ fn main(
       let corner = i32(b * x_image + x_group) + y0 * i32(params.w) + x0;
       let dy_at = b * params.cout * ohw + oy * params.ow + ox;
       var xv: array<f32, TN_MAX>;
-      for (var j = 0u; j < TN; j++) {
+      for (var j = 0u; j < tn; j++) {
         let ok = u32(y0 + sy[j]) < params.h && u32(x0 + sx[j]) < params.w;
         xv[j] = select(0.0, x[select(0u, u32(corner + x_off[j]), ok)], ok);
       }
-      for (var i = 0u; i < TM; i++) {
+      for (var i = 0u; i < tm; i++) {
         let dv = dy[dy_at + dy_off[i]];
-        for (var j = 0u; j < TN; j++) {
+        for (var j = 0u; j < tn; j++) {
           block[i][j] = fma(dv, xv[j], block[i][j]);
         }
       }
@@ -123,21 +123,21 @@ fn main(
       oy = select(oy, oy - params.oh, carry_y);
       b += step_b + select(0u, 1u, carry_y);
     }
-    for (var i = 0u; i < TM; i++) {
-      for (var j = 0u; j < TN; j++) {
+    for (var i = 0u; i < tm; i++) {
+      for (var j = 0u; j < tn; j++) {
         acc[i][j] += block[i][j];
       }
     }
   }
-  for (var i = 0u; i < TM; i++) {
-    for (var j = 0u; j < TN; j++) {
-      partial[(i * TN + j) * wg + lid] = acc[i][j];
+  for (var i = 0u; i < tm; i++) {
+    for (var j = 0u; j < tn; j++) {
+      partial[(i * tn + j) * wg + lid] = acc[i][j];
     }
   }
   workgroupBarrier();
-  for (var e = lid; e < TM * TN; e += wg) {
-    let i = e / TN;
-    let j = e % TN;
+  for (var e = lid; e < tm * tn; e += wg) {
+    let i = e / tn;
+    let j = e % tn;
     if (co0 + i < co_end && r0 + j < r_len) {
       var s = 0.0;
       for (var l = 0u; l < wg; l++) {

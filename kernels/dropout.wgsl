@@ -1,5 +1,6 @@
 // dropout: out[i] = keep(i) ? x[i] * scale : 0, with keep(i) = (hash(i + hash(seed)) >> 8) / 2^24 >= p and hash the
-// PCG RXS-M-XS step of kernel-reference-nn.ts. u32 arithmetic wraps like Math.imul(...) >>> 0, so masks match bit for bit.
+// PCG RXS-M-XS step of kernel-reference-nn.ts. u32 arithmetic wraps like Math.imul(...) >>> 0, so the masks match
+// the reference bit for bit.
 
 struct Params {
   size: u32,

@@ -112,6 +112,9 @@ for (const [rows, classes] of [[16, 10], [3, 1000], [128, 10]]) {
 }
 
 for (const size of [7, 1000, 70001]) {
+  for (const n of [1, 7]) {
+    add({ name: `swaAverage ${size} n=${n}`, kernel: 'swaAverage', inputs: [rand(size, 21)], outSize: size, init: rand(size, 22), params: { size, n } });
+  }
   add({ name: `axpby ${size}`, kernel: 'axpby', inputs: [rand(size, 1)], outSize: size, init: rand(size, 2), params: { size, alpha: 0.9, beta: 0.3 } });
   for (const first of [true, false]) {
     add({ name: `sgdMomentum ${size} first=${first}`, kernel: 'sgdMomentum', inputs: [rand(size, 3), rand(size, 4)], outSize: size,

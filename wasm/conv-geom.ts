@@ -1,5 +1,5 @@
 // Convolution geometry shared by the conv kernels: the parameter block the glue fills before each call, and the
-// "shifted rows" layout that turns a stride-1 convolution into a GEMM over contiguous rows of a padded input copy.
+// padded-copy layout that turns every row of the implicit im2col matrix into (strided) slices of one padded input.
 
 import { copyFloats } from './conv-kernel';
 
@@ -26,18 +26,13 @@ export function convMeta(): usize {
   return (bytes + 63) & ~(<usize>63);
 }
 
-/** Floats rounded up to a whole 16-float block. */
-@inline export function roundUp16(n: i32): i32 {
-  return (n + 15) & ~15;
-}
-
 @inline export function stride1(g: Geom): bool {
   return g.strideH == 1 && g.strideW == 1;
 }
 
-/** Stride-1 convolutions without padding and with one tap per row read the input where it lies (no padded copy). */
+/** Stride-1 convolutions without padding and with one tap per row may read the input where it lies (no copy). */
 @inline export function inPlace(g: Geom): bool {
-  return g.padH == 0 && g.padW == 0 && g.kw == 1;
+  return stride1(g) && g.padH == 0 && g.padW == 0 && g.kw == 1;
 }
 
 /** Taps per output of one group: (cin/groups)·kh·kw, the GEMM's depth. */
@@ -45,32 +40,38 @@ export function convMeta(): usize {
   return g.cin / g.groups * g.kh * g.kw;
 }
 
-// Shifted rows (stride 1 only). The input is copied into planes of hp × wp (padding made explicit, negative padding
-// crops). Output (oy, ox) is then column j = oy·wp + ox of a "wide" output with oh rows of wp columns, the last
-// wp − ow of them garbage, and tap k = (ci, ky, kx) reads the padded input at j + off[k], off[k] = ci·hp·wp + ky·dh·wp
-// + kx·dw: every row of the implicit im2col matrix is a contiguous slice of the padded copy.
+// The padded copy. The input is copied into planes of hp × wp with the padding made explicit (negative padding crops).
+// Tap k = (ci, ky, kx) of output pixel (oy, ox) then reads the copy at off[k] + q(oy, ox), with off[k] = ci·hp·wp +
+// ky·dh·wp + kx·dw and q = oy·sh·wp + ox·sw: no bounds checks, and along an output row the reads are sw apart.
+// At stride 1 a whole "wide" row set j = oy·wp + ox (the last wp − ow columns of each row garbage) is one contiguous
+// slice per tap, which the one-channel path (dotRows) uses.
 
 /** Rows of a padded plane. */
 @inline export function paddedH(g: Geom): i32 {
   return g.h + 2 * g.padH;
 }
 
-/** Columns of a padded plane (the wide output's row pitch). */
+/** Columns of a padded plane. */
 @inline export function paddedW(g: Geom): i32 {
   return g.w + 2 * g.padW;
 }
 
-/** Columns of the wide output: oh·wp. */
+/** Floats from one output row's reads to the next's: sh·wp. */
+@inline export function rowPitch(g: Geom): i32 {
+  return g.strideH * paddedW(g);
+}
+
+/** Columns of the wide output (stride 1): oh·wp. */
 @inline export function wideLen(g: Geom): i32 {
   return g.oh * paddedW(g);
 }
 
 /**
- * Zero floats after the padded planes. NOTE: the last tap of the last wide row reads (kw−1)·dw floats past the
- * planes, and 16-wide blocks round the row up by at most 15 more.
+ * Zero floats after the padded planes. NOTE: whole-vector copies read past the last pixel's tap: up to 16·sw floats
+ * for a 16-lane segment, and dotRows's 32-float blocks run up to (kw−1)·dw + 31 past the last wide row.
  */
 @inline export function padTail(g: Geom): i32 {
-  return (g.kw - 1) * g.dilationW + 16;
+  return (g.kw - 1) * g.dilationW + 16 * g.strideW + 32;
 }
 
 /** Floats of the padded copy of one image, tail included. */
@@ -79,13 +80,14 @@ export function convMeta(): usize {
 }
 
 /** Writes off[k] (bytes) for the k = (ci·kh + ky)·kw + kx taps of one group, as i32 at `off`. */
-export function tapOffsets(off: usize, g: Geom, plane: i32, pitch: i32): void {
+export function tapOffsets(off: usize, g: Geom): void {
   const cinG = g.cin / g.groups;
+  const wp = paddedW(g), plane = paddedH(g) * wp;
   let k: usize = 0;
   for (let ci = 0; ci < cinG; ci++) {
     for (let ky = 0; ky < g.kh; ky++) {
       for (let kx = 0; kx < g.kw; kx++) {
-        store<i32>(off + (k << 2), (ci * plane + ky * g.dilationH * pitch + kx * g.dilationW) << 2);
+        store<i32>(off + (k << 2), (ci * plane + ky * g.dilationH * wp + kx * g.dilationW) << 2);
         k++;
       }
     }
@@ -93,20 +95,25 @@ export function tapOffsets(off: usize, g: Geom, plane: i32, pitch: i32): void {
 }
 
 /**
- * Copies the image at src ([cin, h, w]) into the interior of the padded planes at dst. Borders and tail are not
- * touched: the caller zeroes the whole copy once per call and every image overwrites the same interior.
+ * Copies the image at src ([cin, h, w]) into the interior of the padded planes at dst, or (toPadded false) the
+ * interior of the planes at dst back out to the image at src. Borders and tail are not touched: the caller zeroes the copy once per call and
+ * every image overwrites the same interior.
  */
-export function copyInterior(src: usize, dst: usize, g: Geom): void {
+export function copyInterior(src: usize, dst: usize, g: Geom, toPadded: bool = true): void {
   const hp = paddedH(g), wp = paddedW(g);
   const y0 = max(0, g.padH), y1 = min(hp, g.h + g.padH);
   const x0 = max(0, g.padW), x1 = min(wp, g.w + g.padW);
   if (y1 <= y0 || x1 <= x0) return;
   const plane = <usize>(hp * wp) << 2;
-  const srcPlane = <usize>(g.h * g.w) << 2;
+  const imagePlane = <usize>(g.h * g.w) << 2;
   for (let c = 0; c < g.cin; c++) {
-    const s = src + <usize>c * srcPlane + (<usize>((y0 - g.padH) * g.w + x0 - g.padW) << 2);
+    const s = src + <usize>c * imagePlane + (<usize>((y0 - g.padH) * g.w + x0 - g.padW) << 2);
     const d = dst + <usize>c * plane + (<usize>(y0 * wp + x0) << 2);
-    for (let y = 0; y < y1 - y0; y++) copyFloats(d + (<usize>(y * wp) << 2), s + (<usize>(y * g.w) << 2), x1 - x0);
+    for (let y = 0; y < y1 - y0; y++) {
+      const image = s + (<usize>(y * g.w) << 2), padded = d + (<usize>(y * wp) << 2);
+      if (toPadded) copyFloats(padded, image, x1 - x0);
+      else copyFloats(image, padded, x1 - x0);
+    }
   }
 }
 

@@ -1,77 +1,71 @@
 // conv2dBackwardWeight as an implicit GEMM on the 2×16 SIMD tile: dWᵀ[taps, co] += cols[taps, pixels] ×
-// dYᵀ[pixels, co] per image and group. Tiles run two taps (rows of the implicit im2col matrix, read in place from the
-// padded copy at stride 1, from a per-image im2col at other strides) against 16 output channels of dY, transposed
-// and packed once per image; one-channel groups (depthwise) take SIMD dot products instead.
+// dYᵀ[pixels, co] per image and group. Tiles run two taps (rows of the implicit im2col matrix, read from the padded
+// input copy of conv-geom.ts row by output row) against 16 output channels of dY, transposed and packed once per
+// image; one-channel groups (depthwise) take dot products instead.
 
-import {
-  Geom, align64, copyInterior, depth, inPlace, paddedH, paddedSize, paddedW, stride1, tapOffsets,
-} from './conv-geom';
+import { Geom, align64, copyInterior, depth, inPlace, paddedSize, paddedW, rowPitch, tapOffsets } from './conv-geom';
 import { TILE, tile2x16Rows } from './conv-kernel';
 import { fill } from './elementwise';
 
-/** Output rows per reduction chunk: a chunk of a dYᵀ panel (≤ ~256 steps of 64 bytes) stays in L1. */
+/** Output rows per reduction chunk: a chunk of a dYᵀ panel (about 256 steps of 64 bytes) stays in L1. */
 @inline function chunkRows(g: Geom): i32 {
   return max(1, 256 / g.ow);
 }
 
-/** Bytes of the source rows: the padded copy (none when read in place), or one image-group's im2col. */
-@inline function sourceBytes(g: Geom): usize {
-  if (!stride1(g)) return align64(<usize>depth(g) * <usize>(g.oh * g.ow) << 2);
-  return inPlace(g) ? 0 : align64(<usize>paddedSize(g) << 2);
-}
-
-/** Scratch bytes of backwardWeight: tap offsets, source rows and packed dYᵀ panels. */
+/** Scratch bytes of backwardWeight: tap offsets, padded copy (none when read in place) and packed dYᵀ panels. */
 export function weightScratch(g: Geom): usize {
   const panels = (g.cout / g.groups + 15) >> 4;
-  return align64(<usize>depth(g) << 2) + sourceBytes(g) + align64(<usize>(panels * g.oh * g.ow) << 6);
-}
-
-/** Fills the im2col matrix [taps, oh·ow] of one image-group (input planes at xg) at cols. */
-function im2col(cols: usize, xg: usize, g: Geom): void {
-  const cinG = g.cin / g.groups;
-  let d = cols;
-  for (let ci = 0; ci < cinG; ci++) {
-    const base = xg + (<usize>(ci * g.h * g.w) << 2);
-    for (let ky = 0; ky < g.kh; ky++) {
-      for (let kx = 0; kx < g.kw; kx++) {
-        for (let oy = 0; oy < g.oh; oy++) {
-          const iy = oy * g.strideH - g.padH + ky * g.dilationH;
-          const rowIn = <u32>iy < <u32>g.h;
-          for (let ox = 0; ox < g.ow; ox++) {
-            const ix = ox * g.strideW - g.padW + kx * g.dilationW;
-            let v: f32 = 0;
-            if (rowIn && <u32>ix < <u32>g.w) v = load<f32>(base + (<usize>(iy * g.w + ix) << 2));
-            store<f32>(d, v);
-            d += 4;
-          }
-        }
-      }
-    }
-  }
+  return align64(<usize>depth(g) << 2) + (inPlace(g) ? 0 : align64(<usize>paddedSize(g) << 2))
+    + align64(<usize>(panels * g.oh * g.ow) << 6);
 }
 
 /**
  * Scatters coutG dY planes (oh·ow pixels each at dyg) into panels of 16 channels: panel p holds, for each pixel j,
- * channels 16p..16p+15. Missing channels of the last panel keep the zeros written once per call.
+ * channels 16p..16p+15. Four channels × four pixels go through one register transpose; missing channels of the last
+ * panel keep the zeros written once per call.
  */
 function packDyT(dp: usize, dyg: usize, coutG: i32, pixels: i32): void {
-  for (let co = 0; co < coutG; co++) {
+  const rowBytes = <usize>pixels << 2;
+  const p4 = pixels & ~3;
+  let co = 0;
+  for (; co + 4 <= coutG; co += 4) {
     const d = dp + (<usize>((co >> 4) * pixels) << 6) + (<usize>(co & 15) << 2);
-    const s = dyg + (<usize>(co * pixels) << 2);
+    const s = dyg + <usize>co * rowBytes;
+    let j = 0;
+    for (; j < p4; j += 4) {
+      const at = s + (<usize>j << 2);
+      const r0 = v128.load(at), r1 = v128.load(at + rowBytes), r2 = v128.load(at + 2 * rowBytes), r3 = v128.load(at + 3 * rowBytes);
+      const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+      const o = d + (<usize>j << 6);
+      v128.store(o, i64x2.shuffle(t0, t2, 0, 2)); v128.store(o, i64x2.shuffle(t0, t2, 1, 3), 64);
+      v128.store(o, i64x2.shuffle(t1, t3, 0, 2), 128); v128.store(o, i64x2.shuffle(t1, t3, 1, 3), 192);
+    }
+    for (; j < pixels; j++) {
+      for (let c = 0; c < 4; c++) store<f32>(d + (<usize>j << 6) + (<usize>c << 2), load<f32>(s + <usize>c * rowBytes + (<usize>j << 2)));
+    }
+  }
+  for (; co < coutG; co++) {
+    const d = dp + (<usize>((co >> 4) * pixels) << 6) + (<usize>(co & 15) << 2);
+    const s = dyg + <usize>co * rowBytes;
     for (let j = 0; j < pixels; j++) store<f32>(d + (<usize>j << 6), load<f32>(s + (<usize>j << 2)));
   }
 }
 
-/** Σ over rows of Σ_{x<ow} a[x]·b[x], with a's rows `pitch` floats apart and b dense: four lanes, then the tail. */
-function rowsDot(a: usize, b: usize, rows: i32, ow: i32, pitch: i32): f32 {
+/**
+ * Σ over the oh·ow pixels of a[q(oy, ox)]·b[oy·ow + ox] with q = oy·pitch + ox·sw (floats): one tap's gradient of a
+ * one-channel group. Four lanes at a time at stride 1, one by one otherwise.
+ */
+function tapDot(a: usize, b: usize, g: Geom, pitch: i32): f32 {
+  const sw = g.strideW, ow = g.ow;
   let acc = f32x4.splat(0);
   let tail: f32 = 0;
-  const end4 = <usize>(ow & ~3) << 2, end = <usize>ow << 2;
-  for (let r = 0; r < rows; r++) {
-    const ar = a + (<usize>(r * pitch) << 2), br = b + (<usize>(r * ow) << 2);
-    let i: usize = 0;
-    for (; i < end4; i += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(ar + i), v128.load(br + i)));
-    for (; i < end; i += 4) tail += load<f32>(ar + i) * load<f32>(br + i);
+  const ow4 = sw == 1 ? ow & ~3 : 0;
+  for (let oy = 0; oy < g.oh; oy++) {
+    const ar = a + (<usize>(oy * pitch) << 2), br = b + (<usize>(oy * ow) << 2);
+    let ox = 0;
+    for (; ox < ow4; ox += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(ar + (<usize>ox << 2)), v128.load(br + (<usize>ox << 2))));
+    for (; ox < ow; ox++) tail += load<f32>(ar + (<usize>(ox * sw) << 2)) * load<f32>(br + (<usize>ox << 2));
   }
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail;
 }
@@ -86,38 +80,37 @@ function addTileT(dwg: usize, k: i32, t: i32, two: bool, co0: i32, cnt: i32): vo
 }
 
 /**
- * dw [cout, cin/groups, kh, kw] = Σ_n Σ_pixels dY · cols over geometry g. The reduction runs over the valid pixels
- * only: at stride 1 the A rows skip the garbage columns of the padded rows (tile2x16Rows).
+ * dw [cout, cin/groups, kh, kw] = Σ_n Σ_pixels dY · cols over geometry g, the reduction chunked by output rows.
+ * NOTE: each chunk (≈ 256 pixels) sums in float32 before it joins dw, as PyTorch's blocked GEMMs do; a dY that
+ * cancels to ~0 against a large input mean loses about as much as PyTorch's CPU kernels (~5e-5 relative to |dw|+1).
  */
 export function backwardWeight(g: Geom, x: usize, dy: usize, dw: usize, scratch: usize): void {
   const cinG = g.cin / g.groups, coutG = g.cout / g.groups, k = depth(g), pixels = g.oh * g.ow;
-  const s1 = stride1(g), direct = s1 && inPlace(g);
-  const pitch = s1 ? paddedW(g) : g.ow;
-  const plane = s1 ? paddedH(g) * pitch : 0;
-  const skip = <usize>(pitch - g.ow) << 2;
+  const direct = inPlace(g);
+  const plane = direct ? g.h * g.w : (g.h + 2 * g.padH) * paddedW(g);
+  const pitch = rowPitch(g);
+  const sa = <usize>g.strideW << 2;
+  const skip = <usize>(pitch - g.ow * g.strideW) << 2;
   const panels = (coutG + 15) >> 4;
   const off = scratch;
-  const src = off + align64(<usize>k << 2);
-  const dp = src + sourceBytes(g);
-  if (s1) tapOffsets(off, g, plane, pitch);
-  else for (let t = 0; t < k; t++) store<i32>(off + (<usize>t << 2), t * pixels << 2);
-  if (s1 && !direct) fill(src, paddedSize(g), 0);
+  const xpad = off + align64(<usize>k << 2);
+  const dp = xpad + (direct ? 0 : align64(<usize>paddedSize(g) << 2));
+  tapOffsets(off, g);
+  if (!direct) fill(xpad, paddedSize(g), 0);
   if (coutG > 1) fill(dp, panels * pixels * 16, 0);
   fill(dw, g.cout * k, 0);
   const chunk = chunkRows(g);
   for (let n = 0; n < g.n; n++) {
     const xn = x + (<usize>(n * g.cin) * <usize>(g.h * g.w) << 2);
-    if (s1 && !direct) copyInterior(xn, src, g);
+    if (!direct) copyInterior(xn, xpad, g);
     for (let grp = 0; grp < g.groups; grp++) {
-      let xg = src;
-      if (s1) xg = (direct ? xn : src) + (<usize>(grp * cinG) * <usize>plane << 2);
-      else im2col(src, xn + (<usize>(grp * cinG) * <usize>(g.h * g.w) << 2), g);
+      const xg = (direct ? xn : xpad) + (<usize>(grp * cinG) * <usize>plane << 2);
       const dyg = dy + (<usize>(n * g.cout + grp * coutG) * <usize>pixels << 2);
       const dwg = dw + (<usize>(grp * coutG) * <usize>k << 2);
       if (coutG == 1) {
         for (let t = 0; t < k; t++) {
           const at = dwg + (<usize>t << 2);
-          store<f32>(at, load<f32>(at) + rowsDot(xg + <usize>load<i32>(off + (<usize>t << 2)), dyg, g.oh, g.ow, pitch));
+          store<f32>(at, load<f32>(at) + tapDot(xg + <usize>load<i32>(off + (<usize>t << 2)), dyg, g, pitch));
         }
         continue;
       }
@@ -131,7 +124,7 @@ export function backwardWeight(g: Geom, x: usize, dy: usize, dw: usize, scratch:
             const two = t + 1 < k;
             const a0 = xg + <usize>load<i32>(off + (<usize>t << 2)) + rowAt;
             const a1 = two ? xg + <usize>load<i32>(off + (<usize>(t + 1) << 2)) + rowAt : a0;
-            tile2x16Rows(a0, a1, pb, rows, g.ow, skip);
+            tile2x16Rows(a0, a1, sa, pb, rows, g.ow, skip);
             addTileT(dwg, k, t, two, p * 16, min(16, coutG - p * 16));
           }
         }

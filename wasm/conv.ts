@@ -1,9 +1,10 @@
 // The convolution kernels' exports. conv2d is an implicit GEMM (conv-forward.ts); conv2dBackwardInput at stride 1 is
 // itself a stride-1 convolution of dY with the transposed, flipped weights, and at other strides dcols = Wᵀ × dY on
-// the 2×16 tile followed by col2im; conv2dBackwardWeight is in conv-weight.ts.
+// the 2×16 tile, scatter-added into a padded dx (col2im without bounds checks); conv2dBackwardWeight is in
+// conv-weight.ts.
 
-import { DERIVED, GEOM, Geom, align64, depth, stride1 } from './conv-geom';
-import { IX, IY, forward, forwardScratch, windowOrigins } from './conv-forward';
+import { DERIVED, GEOM, Geom, align64, copyInterior, depth, paddedH, paddedW, stride1, tapOffsets } from './conv-geom';
+import { QOFF, forward, forwardScratch, segments } from './conv-forward';
 import { TILE, tile2x16 } from './conv-kernel';
 import { backwardWeight, weightScratch } from './conv-weight';
 import { fill } from './elementwise';
@@ -34,34 +35,41 @@ function transposeFlip(w: usize, dst: usize, g: Geom): void {
   }
 }
 
-/** Adds TILE row r (dcols of tap k for the 16 pixels in IY/IX, the first `cols` real) into the dx planes at dxg. */
-function col2imRow(dxg: usize, g: Geom, k: i32, r: i32, cols: i32): void {
-  const taps = g.kh * g.kw;
-  const ci = k / taps, rem = k - ci * taps, ky = rem / g.kw, kx = rem - ky * g.kw;
-  const base = dxg + (<usize>(ci * g.h * g.w) << 2);
-  for (let t = 0; t < cols; t++) {
-    const iy = load<i32>(IY + (<usize>t << 2)) + ky * g.dilationH;
-    const ix = load<i32>(IX + (<usize>t << 2)) + kx * g.dilationW;
-    if (<u32>iy < <u32>g.h && <u32>ix < <u32>g.w) {
-      const at = base + (<usize>(iy * g.w + ix) << 2);
-      store<f32>(at, load<f32>(at) + load<f32>(TILE + (<usize>(r * 16 + t) << 2)));
-    }
+/** Adds the first `cols` floats of row (one tap's dcols for the panel in QOFF) at base + QOFF[i] in the padded dx. */
+@inline function scatterAdd(base: usize, row: usize, cols: i32): void {
+  for (let i = 0; i < cols; i++) {
+    const at = base + (<usize>load<i32>(QOFF + (<usize>i << 2)) << 2);
+    store<f32>(at, load<f32>(at) + load<f32>(row + (<usize>i << 2)));
   }
 }
 
-/** Backward input at any stride: per 16-pixel panel, dcols = Wᵀ × dY (two taps per tile), then col2im. */
-function backwardGather(g: Geom, dy: usize, wt: usize, dx: usize, pb: usize): void {
+/** Scratch bytes of backwardStrided: a partial dY panel, tap offsets and the padded dx. */
+function stridedScratch(g: Geom): usize {
+  return align64(<usize>(g.cout / g.groups) << 6) + align64(<usize>depth(g) << 2)
+    + align64(<usize>(g.cin * paddedH(g) * paddedW(g)) << 2);
+}
+
+/**
+ * Backward input at a stride other than 1: per 16-pixel panel, dcols = Wᵀ × dY (two taps per tile) is scatter-added
+ * into a padded copy of dx (taps that land in the padding are dropped with it), whose interior is copied out per image.
+ */
+function backwardStrided(g: Geom, dy: usize, wt: usize, dx: usize, scratch: usize): void {
   const cinG = g.cin / g.groups, coutG = g.cout / g.groups, k = depth(g), outPlane = g.oh * g.ow;
+  const plane = paddedH(g) * paddedW(g);
   const rowBytes = <usize>outPlane << 2;
-  fill(dx, g.n * g.cin * g.h * g.w, 0);
+  const pb = scratch;
+  const off = pb + align64(<usize>coutG << 6);
+  const dxpad = off + align64(<usize>k << 2);
+  tapOffsets(off, g);
   for (let n = 0; n < g.n; n++) {
+    fill(dxpad, g.cin * plane, 0);
     for (let grp = 0; grp < g.groups; grp++) {
       const dyg = dy + <usize>(n * g.cout + grp * coutG) * rowBytes;
-      const dxg = dx + (<usize>(n * g.cin + grp * cinG) * <usize>(g.h * g.w) << 2);
+      const dxg = dxpad + (<usize>(grp * cinG * plane) << 2);
       const wg = wt + (<usize>(grp * coutG) * <usize>k << 2);
       for (let j0 = 0; j0 < outPlane; j0 += 16) {
         const cols = min(16, outPlane - j0);
-        windowOrigins(g, j0, cols);
+        segments(g, j0, cols);
         // dY's 16 columns are read in place; a last partial panel is copied out, zero-filled.
         let b = dyg + (<usize>j0 << 2);
         let sb = rowBytes;
@@ -77,11 +85,12 @@ function backwardGather(g: Geom, dy: usize, wt: usize, dx: usize, pb: usize): vo
           const two = t + 1 < k;
           const a0 = wg + (<usize>t << 2);
           tile2x16(a0, two ? a0 + 4 : a0, <usize>k << 2, b, sb, coutG, TILE, 64, 0, 0, false);
-          col2imRow(dxg, g, t, 0, cols);
-          if (two) col2imRow(dxg, g, t + 1, 1, cols);
+          scatterAdd(dxg + <usize>load<i32>(off + (<usize>t << 2)), TILE, cols);
+          if (two) scatterAdd(dxg + <usize>load<i32>(off + (<usize>(t + 1) << 2)), TILE + 64, cols);
         }
       }
     }
+    copyInterior(dx + (<usize>(n * g.cin) * <usize>(g.h * g.w) << 2), dxpad, g, false);
   }
 }
 
@@ -90,7 +99,7 @@ export function conv2dScratch(kind: i32): usize {
   const g = GEOM;
   if (kind == 0) return forwardScratch(g);
   if (kind == 2) return weightScratch(g);
-  if (!stride1(g)) return <usize>(g.cout / g.groups) << 6;
+  if (!stride1(g)) return stridedScratch(g);
   return align64(<usize>(g.cout * depth(g)) << 2) + forwardScratch(deriveBackwardInput(g));
 }
 
@@ -103,7 +112,7 @@ export function conv2d(x: usize, w: usize, bias: usize, out: usize, scratch: usi
 export function conv2dBackwardInput(dy: usize, w: usize, dx: usize, scratch: usize): void {
   const g = GEOM;
   if (!stride1(g)) {
-    backwardGather(g, dy, w, dx, scratch);
+    backwardStrided(g, dy, w, dx, scratch);
     return;
   }
   transposeFlip(w, scratch, g);

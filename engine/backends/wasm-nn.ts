@@ -8,7 +8,7 @@ import type { Buf, Conv2dParams, KernelTable, Pool2dParams } from '../backend.ts
 export type NnKernel =
   | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'pool2d' | 'pool2dBackward'
   | 'channelSum' | 'channelVar' | 'channelDot' | 'bnApply' | 'bnBackwardInput' | 'dropout'
-  | 'softmaxCrossEntropy' | 'softmaxCrossEntropyBackward' | 'axpby' | 'sgdMomentum' | 'sgdApply';
+  | 'softmaxCrossEntropy' | 'softmaxCrossEntropyBackward' | 'axpby' | 'sgdMomentum' | 'sgdApply' | 'swaAverage';
 
 type P = number;
 /** The nn exports of kernels.wasm: pointers are byte offsets, booleans 0 or 1 (see wasm/index.ts). */
@@ -33,6 +33,7 @@ export interface NnExports {
   softmaxCrossEntropyBackward(logits: P, labels: P, dy: P, out: P, rows: number, classes: number,
     dyScalar: number, scale: number): void;
   axpby(x: P, out: P, n: number, alpha: number, beta: number): void;
+  swaAverage(x: P, out: P, size: number, n: number): void;
   sgdMomentum(grad: P, w: P, v: P, n: number, momentum: number, dampening: number, weightDecay: number, first: number): void;
   sgdApply(grad: P, v: P, w: P, n: number, lr: number, momentum: number, weightDecay: number, nesterov: number): void;
 }
@@ -40,7 +41,7 @@ export interface NnExports {
 export const NN_FUNCTIONS: readonly (keyof NnExports)[] = [
   'convMeta', 'conv2dScratch', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'poolMeta', 'pool2d',
   'pool2dBackward', 'channelSum', 'channelVar', 'channelDot', 'bnApply', 'bnBackwardInput', 'dropout',
-  'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'axpby', 'sgdMomentum', 'sgdApply',
+  'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'axpby', 'sgdMomentum', 'sgdApply', 'swaAverage',
 ];
 
 /** Inputs per kernel: a count, or [fewest, most] (conv2d takes a bias only when hasBias). */
@@ -49,7 +50,7 @@ export type Arity = number | readonly [number, number];
 export const NN_ARITY: { [K in NnKernel]: Arity } = {
   conv2d: [2, 3], conv2dBackwardInput: 2, conv2dBackwardWeight: 2, pool2d: 1, pool2dBackward: 2,
   channelSum: 1, channelVar: 2, channelDot: 3, bnApply: 5, bnBackwardInput: 7, dropout: 1,
-  softmaxCrossEntropy: 2, softmaxCrossEntropyBackward: 3, axpby: 1, sgdMomentum: 2, sgdApply: 2,
+  softmaxCrossEntropy: 2, softmaxCrossEntropyBackward: 3, axpby: 1, sgdMomentum: 2, sgdApply: 2, swaAverage: 1,
 };
 
 /** A buffer of the wasm backend: `ptr` is its byte offset in linear memory. */
@@ -205,6 +206,11 @@ export function nnKernels<B extends PtrBuf>(host: NnHost): Pick<KernelTable<B>, 
       checkSize(x, p.size, 'axpby x');
       checkSize(out, p.size, 'axpby output');
       ex.axpby(x.ptr, out.ptr, p.size, p.alpha, p.beta);
+    },
+    swaAverage: ([x], out, p) => {
+      checkSize(x, p.size, 'swaAverage weights');
+      checkSize(out, p.size, 'swaAverage average');
+      ex.swaAverage(x.ptr, out.ptr, p.size, p.n);
     },
     sgdMomentum: ([grad, w], out, p) => {
       for (const [buf, what] of [[grad, 'grad'], [w, 'weight'], [out, 'momentum']] as const) checkSize(buf, p.size, `sgdMomentum ${what}`);

@@ -16,23 +16,24 @@ import dropoutWgsl from '../../kernels/dropout.wgsl';
 import softmaxCrossEntropyWgsl from '../../kernels/softmax-cross-entropy.wgsl';
 import softmaxCrossEntropyBackwardWgsl from '../../kernels/softmax-cross-entropy-backward.wgsl';
 import axpbyWgsl from '../../kernels/axpby.wgsl';
+import swaAverageWgsl from '../../kernels/swa-average.wgsl';
 import sgdMomentumWgsl from '../../kernels/sgd-momentum.wgsl';
 import sgdApplyWgsl from '../../kernels/sgd-apply.wgsl';
 import {
-  elementwise, f32, flag, gridFor, MAX_GROUPS, shader, WG, type Program, type UniformWord,
+  elementwise, f32, flag, gridFor, MAX_GROUPS, shader, WG, type Program, type Shader, type UniformWord,
 } from './webgpu-program.ts';
 
 /** The kernels whose programs live in this file. */
 export type NnKernel =
   | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'pool2d' | 'pool2dBackward'
   | 'channelSum' | 'channelVar' | 'channelDot' | 'bnApply' | 'bnBackwardInput' | 'dropout'
-  | 'softmaxCrossEntropy' | 'softmaxCrossEntropyBackward' | 'axpby' | 'sgdMomentum' | 'sgdApply';
+  | 'softmaxCrossEntropy' | 'softmaxCrossEntropyBackward' | 'axpby' | 'sgdMomentum' | 'sgdApply' | 'swaAverage';
 
 /** Inputs of each NN kernel; conv2d takes a bias only when hasBias. */
 export const NN_INPUT_COUNT: { readonly [K in NnKernel]: number | ((p: KernelParams[K]) => number) } = {
   conv2d: (p) => (p.hasBias ? 3 : 2), conv2dBackwardInput: 2, conv2dBackwardWeight: 2, pool2d: 1, pool2dBackward: 2,
   channelSum: 1, channelVar: 2, channelDot: 3, bnApply: 5, bnBackwardInput: 7, dropout: 1,
-  softmaxCrossEntropy: 2, softmaxCrossEntropyBackward: 3, axpby: 1, sgdMomentum: 2, sgdApply: 2,
+  softmaxCrossEntropy: 2, softmaxCrossEntropyBackward: 3, axpby: 1, sgdMomentum: 2, sgdApply: 2, swaAverage: 1,
 };
 
 const CONV2D = shader('conv2d', conv2dWgsl);
@@ -49,22 +50,23 @@ const DROPOUT = shader('dropout', dropoutWgsl);
 const SOFTMAX_CROSS_ENTROPY = shader('softmax-cross-entropy', softmaxCrossEntropyWgsl);
 const SOFTMAX_CROSS_ENTROPY_BACKWARD = shader('softmax-cross-entropy-backward', softmaxCrossEntropyBackwardWgsl);
 const AXPBY = shader('axpby', axpbyWgsl);
+const SWA_AVERAGE = shader('swa-average', swaAverageWgsl);
 const SGD_MOMENTUM = shader('sgd-momentum', sgdMomentumWgsl);
 const SGD_APPLY = shader('sgd-apply', sgdApplyWgsl);
 
-/** A conv shader's register tile (TM channels × TN pixels or weight entries) and invocations per workgroup. */
+/** A conv shader's register tile (tm channels × tn pixels or weight entries) and invocations per workgroup. */
 interface ConvTile { tm: number; tn: number; wg: number }
 
 /**
- * The tile each conv shader uses (at most TM_MAX = TN_MAX = 16, the shaders' array sizes). Measured on lavapipe
- * (bench/conv-webgpu.bench.ts): 16 channels × 8 pixels beat 8×8, 16×4, 8×16, 32×4 and 16×16 for forward and backward
- * input, like matmul's 16×8; backward weight does best with all 9 taps of a 3×3 kernel in one tile (16×9). Layers
- * with few channels per group (depthwise, a 1-channel input) take more pixels per invocation instead.
+ * The tile each conv shader uses (at most TM_MAX = TN_MAX = 16, the shaders' register array sizes). Measured on
+ * lavapipe (bench/conv-webgpu.bench.ts): 16 channels × 8 pixels beat 8×8, 16×4, 8×16, 32×4 and 16×16 for forward and
+ * backward input, like matmul's 16×8; backward weight does best with all 9 taps of a 3×3 kernel in one tile (16×9).
+ * Layers with few channels per group (depthwise, a 1-channel input) take more pixels per invocation instead.
  */
 function convTile(kernel: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight', p: Conv2dParams): ConvTile {
   if (kernel === 'conv2dBackwardWeight') {
     const taps = p.kh * p.kw;
-    // NOTE: the shader's workgroup memory holds TM·TN·wg floats: 16·12·16·4 bytes stays within WebGPU's 16 KiB default.
+    // NOTE: the shader's workgroup memory holds tm·tn·wg floats: 16·12·16·4 bytes stays within WebGPU's 16 KiB default.
     return { tm: Math.min(16, p.cout / p.groups), tn: taps >= 8 && taps <= 12 ? taps : 8, wg: 16 };
   }
   const tm = Math.min(16, (kernel === 'conv2d' ? p.cout : p.cin) / p.groups);
@@ -80,7 +82,7 @@ const TREE_MIN_CLASSES = 256;
 /** Kernel size, strides and dilations: override constants, so the divisions and tap loops compile to constants. */
 function convConstants(p: Conv2dParams, t: ConvTile): Record<string, number> {
   return {
-    TM: t.tm, TN: t.tn, wg: t.wg,
+    tm: t.tm, tn: t.tn, wg: t.wg,
     kh: p.kh, kw: p.kw, stride_h: p.strideH, stride_w: p.strideW, dil_h: p.dilationH, dil_w: p.dilationW,
   };
 }
@@ -107,15 +109,17 @@ function checkConv(p: Conv2dParams): void {
 }
 
 /** Pool geometry: window and strides as overrides, the rest as uniforms. */
-function poolProgram(sh: typeof POOL2D, p: Pool2dParams, size: number): Program | null {
+function poolProgram(sh: Shader, p: Pool2dParams, size: number): Program | null {
   const constants = { is_max: p.mode === 'max' ? 1 : 0, kh: p.kh, kw: p.kw, stride_h: p.strideH, stride_w: p.strideW };
   return elementwise(sh, size, constants, [p.nc, p.h, p.w, p.oh, p.ow, p.padH, p.padW, flag(p.countIncludePad)]);
 }
 
 /** One workgroup per channel, each reducing the channel's n·s elements with a tree. */
-function perChannel(sh: typeof CHANNEL_SUM, p: { n: number; c: number; s: number; scale: number }): Program | null {
+function perChannel(sh: Shader, p: { n: number; c: number; s: number; scale: number }): Program | null {
   if (p.c === 0) return null;
-  return { shader: sh, entry: 'main', constants: { wg: WG }, uniforms: [p.n, p.c, p.s, f32(p.scale)], grid: gridFor(p.c) };
+  return {
+    shader: sh, entry: 'main', constants: { wg: WG }, uniforms: [p.n, p.c, p.s, f32(p.scale)], grid: gridFor(p.c),
+  };
 }
 
 /**
@@ -123,7 +127,7 @@ function perChannel(sh: typeof CHANNEL_SUM, p: { n: number; c: number; s: number
  * elements, one workgroup per row (b, c), which saves the two integer divisions per element that find the channel
  * (lavapipe runs vector integer division one lane at a time) and the per-element loads of the channel's constants.
  */
-function perElement(sh: typeof BN_APPLY, p: { n: number; c: number; s: number }, uniforms: UniformWord[]): Program | null {
+function perElement(sh: Shader, p: { n: number; c: number; s: number }, uniforms: UniformWord[]): Program | null {
   const rows = p.n * p.c;
   if (rows * p.s === 0) return null;
   if (p.s < BN_ROWS_MIN_S) {
@@ -133,7 +137,7 @@ function perElement(sh: typeof BN_APPLY, p: { n: number; c: number; s: number },
 }
 
 /** One invocation per row, or one workgroup per row when rows are long. */
-function perRow(sh: typeof SOFTMAX_CROSS_ENTROPY, p: { rows: number; classes: number }, uniforms: UniformWord[]): Program | null {
+function perRow(sh: Shader, p: { rows: number; classes: number }, uniforms: UniformWord[]): Program | null {
   if (p.rows === 0 || p.classes === 0) return null;
   const tree = p.classes >= TREE_MIN_CLASSES;
   return {
@@ -198,6 +202,7 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
   softmaxCrossEntropyBackward: (p) =>
     perRow(SOFTMAX_CROSS_ENTROPY_BACKWARD, p, [p.rows, p.classes, flag(p.dyScalar), f32(p.scale)]),
   axpby: (p) => elementwise(AXPBY, p.size, {}, [p.size, f32(p.alpha), f32(p.beta)]),
+  swaAverage: (p) => elementwise(SWA_AVERAGE, p.size, {}, [p.size, p.n]),
   sgdMomentum: (p) => elementwise(SGD_MOMENTUM, p.size, {}, [
     p.size, f32(p.momentum), f32(p.dampening), f32(p.weightDecay), flag(p.first),
   ]),

@@ -1,0 +1,106 @@
+// Ensembles of weight snapshots (FGE, SWAG samples): predictions are the mean of the members' softmax outputs,
+// accumulated on the device batch by batch; metrics are computed from the averaged probabilities.
+
+import type { Backend } from '../engine/backend.ts';
+import { full } from '../engine/creation.ts';
+import { keep, noGrad, tidy } from '../engine/scope.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { softmax } from '../engine/ops/softmax.ts';
+import { axpbyInPlace } from '../engine/ops/update.ts';
+import { DataLoader } from '../nn/data/loader.ts';
+import type { Dataset } from '../nn/data/dataset.ts';
+import type { ChannelStats } from '../nn/data/normalize.ts';
+import { toTensors } from '../nn/data/to-tensors.ts';
+import type { Module } from '../nn/module.ts';
+
+/** Accuracy and mean negative log-likelihood of averaged class probabilities. */
+export interface EnsembleResult {
+  accuracy: number;
+  nll: number;
+  members: number;
+  /** The averaged probabilities, [n, classes] row-major (for calibration analysis). */
+  probs: Float32Array;
+  labels: Int32Array;
+}
+
+/** Accuracy and NLL (−log p[label], clamped at 1e-12) of probability rows against integer labels. */
+export function probabilityMetrics(probs: Float32Array, labels: ArrayLike<number>, classes: number): { accuracy: number; nll: number } {
+  let correct = 0;
+  let nll = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const row = probs.subarray(i * classes, (i + 1) * classes);
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
+    if (best === labels[i]) correct++;
+    nll -= Math.log(Math.max(row[labels[i]], 1e-12));
+  }
+  return { accuracy: correct / labels.length, nll: nll / labels.length };
+}
+
+export interface EnsembleOptions {
+  batchSize?: number;
+  normalize?: ChannelStats;
+}
+
+/**
+ * The mean of softmax(model(x)) over `members` weight settings on a data set. `prepare(model, k)` puts member k's
+ * weights into the model (and recomputes BN statistics if it must); each member is evaluated in eval mode.
+ * The running sums stay on the device (one small tensor per batch) and are read back once at the end.
+ */
+export async function ensemblePredict(model: Module, members: number, prepare: (model: Module, k: number) => void,
+  data: Dataset, device: Backend, opts: EnsembleOptions = {}): Promise<EnsembleResult> {
+  if (!(members >= 1)) throw new Error(`ensemble: needs at least one member, got ${members}`);
+  const sums: Tensor[] = [];
+  const wasTraining = model.training;
+  try {
+    for (let k = 0; k < members; k++) {
+      prepare(model, k);
+      model.eval();
+      let i = 0;
+      for (const b of new DataLoader(data, { batchSize: opts.batchSize ?? 500, normalize: opts.normalize })) {
+        if (k === 0) sums.push(keep(full([b.size, data.classes], 0, { device })));
+        const acc = sums[i++];
+        noGrad(() => tidy(() => axpbyInPlace(acc, softmax(model.forward(toTensors(b, device).x), 1), 1, 1 / members)));
+      }
+    }
+    const probs = new Float32Array(data.n * data.classes);
+    let at = 0;
+    for (const s of sums) {
+      probs.set(await s.data(), at);
+      at += s.size;
+    }
+    return { ...probabilityMetrics(probs, data.labels, data.classes), members, probs, labels: data.labels };
+  } finally {
+    for (const s of sums) s.dispose();
+    model.train(wasTraining);
+  }
+}
+
+/** A weight snapshot: every parameter and buffer by state-dict name, on the device or in host memory. */
+export type Snapshot = Map<string, Tensor | Float32Array>;
+
+/** Copies a model's state into a snapshot (device copies, or host arrays when `where` is 'host'). */
+export async function takeSnapshot(model: Module, where: 'device' | 'host' = 'device'): Promise<Snapshot> {
+  const snap: Snapshot = new Map();
+  for (const [name, t] of model.stateDict()) {
+    snap.set(name, where === 'host' ? await t.data() : keep(noGrad(() => t.detach().mul(1))));
+  }
+  return snap;
+}
+
+/** Writes a snapshot into a model's tensors (they keep their identity). */
+export function loadSnapshot(model: Module, snap: Snapshot): void {
+  for (const [name, t] of model.stateDict()) {
+    const v = snap.get(name);
+    if (!v) throw new Error(`loadSnapshot: ${name} is missing`);
+    if (v instanceof Float32Array) {
+      t.backend.write(t.buf('snapshot'), v);
+    } else {
+      t.backend.run('copy', [v.buf('snapshot')], t.buf('snapshot'), { shape: [t.size], inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
+    }
+  }
+}
+
+export function disposeSnapshot(snap: Snapshot): void {
+  for (const v of snap.values()) if (!(v instanceof Float32Array)) v.dispose();
+}
