@@ -27,3 +27,13 @@ export { checkpointBytes, restoreCheckpoint, OPTIMIZER_PREFIX, type CheckpointCo
 export * from './nn/safetensors.ts';
 export { fit, evaluate, trainStep, type EpochMetrics, type FitOptions } from './nn/trainer.ts';
 export { RunningMetrics, countCorrect } from './nn/metrics.ts';
+
+// swa: Stochastic Weight Averaging, FGE and SWAG, with the paper's schedules and reports.
+export { AveragedModel, type AverageRule, type AveragedModelOptions } from './swa/averaged-model.ts';
+export { updateBn, type BnUpdateOptions } from './swa/bn-update.ts';
+export { FgeEnsemble, evaluateStateEnsemble } from './swa/fge.ts';
+export { Swag, type SwagOptions } from './swa/swag.ts';
+export { ensemblePredict, probabilityMetrics, takeSnapshot, loadSnapshot, disposeSnapshot, type EnsembleResult, type Snapshot } from './swa/ensemble.ts';
+export * from './swa/schedules.ts';
+export * from './swa/capture.ts';
+export * from './swa/report/index.ts';

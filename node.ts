@@ -4,3 +4,5 @@ export * from './index.ts';
 export * from './nn/data/node-files.ts';
 export { saveCheckpoint, loadCheckpoint } from './nn/checkpoint-node.ts';
 export { writeFileAtomic, readFileChecked } from './nn/atomic-file.ts';
+export * from './swa/runner.ts';
+export { writeReport } from './swa/report/files.ts';

@@ -1,0 +1,351 @@
+// The three training phases of one seed for Table 1: the SGD baseline (saving the branch point at swaStart), SWA with
+// SWAG collecting at the same captures, and FGE; each checkpoints at every epoch end and resumes from there.
+
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { Generator, globalGenerator } from '../engine/random.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-node.ts';
+import { DataLoader, type LoaderState } from '../nn/data/loader.ts';
+import type { Module } from '../nn/module.ts';
+import { SGD } from '../nn/optim.ts';
+import { Progress } from '../nn/progress.ts';
+import { AveragedModel } from './averaged-model.ts';
+import { updateBn } from './bn-update.ts';
+import { FgeEnsemble } from './fge.ts';
+import { capturesWhat, modelSpec, type PhaseName, type Table1Plan } from './runner-config.ts';
+import { packAverage, packFge, packSwag, phasePaths, readJson, unpackAverage, unpackFge, unpackSwag, writeJson } from './runner-state.ts';
+import {
+  bnBatches, evalAverage, evalModel, keepBnCounters, metricsOf, mixSeed, rngState, setRngState, trainEpoch,
+  type EpochLoop, type EpochRecord, type RngState, type TestMetrics,
+} from './runner-train.ts';
+import { Swag } from './swag.ts';
+
+/** The SGD run: one record per epoch (each with its test metrics); its result is the final model's. */
+export interface SgdResult {
+  history: EpochRecord[];
+  final: TestMetrics;
+  /** Wall seconds of the whole run, and of its first swaStart epochs (the part SWA and FGE share). */
+  seconds: number;
+  branchSeconds: number;
+}
+
+/** One evaluation of w_SWA after `epoch` completed epochs, over `n` captured models. */
+export interface SwaEvaluation {
+  epoch: number;
+  n: number;
+  test: TestMetrics;
+}
+
+/** The SWA run at one budget point (and SWAG there, when evaluated). Seconds include the shared SGD epochs. */
+export interface SwaPoint {
+  budget: number;
+  epochs: number;
+  n: number;
+  test: TestMetrics;
+  seconds: number;
+  swag?: { test: TestMetrics; samples: number; seconds: number };
+}
+
+/** The SWA run: the iterates' per-epoch records (test metrics of the SGD iterate), w_SWA's evaluations, the points. */
+export interface SwaResult {
+  history: (EpochRecord & { captured: boolean })[];
+  evaluations: SwaEvaluation[];
+  points: SwaPoint[];
+  /** Captures made in all. */
+  n: number;
+}
+
+/** The FGE run: snapshots taken and the ensemble's test metrics at 1 budget. */
+export interface FgeResult {
+  history: EpochRecord[];
+  snapshots: number;
+  test: TestMetrics;
+  seconds: number;
+}
+
+/** Thrown when `signal` stops a run at an epoch end; everything up to there is checkpointed. */
+export class RunInterrupted extends Error {
+  constructor(readonly seed: number, readonly phase: PhaseName, readonly epoch: number) {
+    super(`interrupted after epoch ${epoch} of seed ${seed}'s ${phase} phase; rerun the same command to resume from there`);
+    this.name = 'RunInterrupted';
+  }
+}
+
+/** What every phase checkpoint's metadata holds. */
+interface PhaseMeta<H> {
+  epochsDone: number;
+  loader: LoaderState;
+  rng: RngState;
+  history: H[];
+  /** Wall seconds spent in this phase so far (training and evaluation; SWAG's evaluations not counted). */
+  seconds: number;
+}
+
+interface SwaMeta extends PhaseMeta<EpochRecord & { captured: boolean }> {
+  n: number;
+  evaluations: SwaEvaluation[];
+  points: SwaPoint[];
+}
+
+interface FgeMeta extends PhaseMeta<EpochRecord> {
+  snapshots: number;
+}
+
+/** A seed's network, optimizer and loader, freshly made (their states are then restored or trained). */
+interface Workbench {
+  model: Module;
+  optimizer: SGD;
+  loader: DataLoader;
+  generator: Generator;
+  dispose(): void;
+}
+
+function workbench(plan: Table1Plan, seed: number): Workbench {
+  const o = plan.options;
+  const generator = new Generator(mixSeed([seed, 1]));
+  const model = plan.build(modelSpec(o, generator));
+  const optimizer = new SGD(model.parameters(), { lr: plan.lr, momentum: plan.momentum, weightDecay: plan.weightDecay });
+  const loader = new DataLoader(o.train, {
+    batchSize: plan.batchSize, shuffle: true, augment: o.augment, normalize: o.normalize, generator: new Generator(mixSeed([seed, 2])),
+  });
+  return { model, optimizer, loader, generator, dispose: () => { optimizer.dispose(); model.dispose(); } };
+}
+
+/** Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams. */
+type HostTensors = Map<string, { shape: number[]; data: Float32Array }>;
+
+async function restore<M extends PhaseMeta<unknown>>(path: string, w: Workbench): Promise<{ meta: M; extra: HostTensors }> {
+  const r = await loadCheckpoint(path, { model: w.model, optimizer: w.optimizer });
+  const meta = r.meta as M;
+  w.loader.setState(meta.loader);
+  setRngState(w.generator, meta.rng);
+  return { meta, extra: r.extra };
+}
+
+async function save<H>(path: string, w: Workbench, meta: Omit<PhaseMeta<H>, 'loader' | 'rng'> & object, extra?: Map<string, Tensor>): Promise<void> {
+  await saveCheckpoint(path, { model: w.model, optimizer: w.optimizer, extra, meta: { ...meta, loader: w.loader.state(), rng: rngState(w.generator) } });
+}
+
+/** Runs the onEpoch hook, then stops the run if the signal was raised. */
+function epochDone(plan: Table1Plan, seed: number, phase: PhaseName, epoch: number): void {
+  plan.options.onEpoch?.({ seed, phase, epoch });
+  if (plan.options.signal?.aborted) throw new RunInterrupted(seed, phase, epoch);
+}
+
+const log = (plan: Table1Plan, line: string): void => (plan.options.log ?? console.log)(line);
+
+/**
+ * The SGD baseline for B epochs at `sgdBaselineLr((epoch + fraction)/B, lr)`, evaluated on the test set after every
+ * epoch; saves the branch checkpoint at the end of epoch swaStart − 1. Skipped when its result file exists.
+ */
+export async function runSgd(plan: Table1Plan, seed: number): Promise<SgdResult> {
+  const paths = phasePaths(plan.options.out, seed, 'sgd');
+  const done = await readJson<SgdResult>(paths.result);
+  if (done) return skipped(plan, seed, 'SGD', done);
+  await mkdir(paths.dir, { recursive: true });
+  const w = workbench(plan, seed);
+  try {
+    let meta: Omit<PhaseMeta<EpochRecord>, 'loader' | 'rng'> & { branchSeconds: number } = { epochsDone: 0, history: [], seconds: 0, branchSeconds: 0 };
+    if (existsSync(paths.state)) {
+      meta = (await restore<PhaseMeta<EpochRecord> & { branchSeconds: number }>(paths.state, w)).meta;
+      log(plan, `seed ${seed} SGD: resuming after epoch ${meta.epochsDone}`);
+    } else {
+      globalGenerator.seed(mixSeed([seed, 3]));
+    }
+    for (let e = meta.epochsDone; e < plan.budget; e++) {
+      const t0 = performance.now();
+      const r = await trainEpoch({ ...bench(plan, w), schedule: plan.sgdSchedule, epoch: e, label: `seed ${seed} SGD epoch ${e + 1}/${plan.budget}` });
+      const test = await evalModel(w.model, plan);
+      meta.history.push({ ...r, test });
+      meta.epochsDone = e + 1;
+      meta.seconds += (performance.now() - t0) / 1000;
+      if (e + 1 === plan.swaStart) {
+        meta.branchSeconds = meta.seconds;
+        await save(paths.branch, w, meta);
+      }
+      await save(paths.state, w, meta);
+      log(plan, `seed ${seed} SGD epoch ${e + 1}: test acc ${pct(test.accuracy)} nll ${test.nll.toFixed(4)}`);
+      epochDone(plan, seed, 'sgd', e + 1);
+    }
+    const last = meta.history[meta.history.length - 1].test!;
+    const result: SgdResult = { history: meta.history, final: last, seconds: meta.seconds, branchSeconds: meta.branchSeconds };
+    await writeJson(paths.result, result);
+    return result;
+  } finally {
+    w.dispose();
+  }
+}
+
+/**
+ * SWA from the SGD branch point (ŵ at the end of epoch swaStart − 1) with the constant or cyclical rate, capturing by
+ * the plan's rule (ŵ first, as Algorithm 1's w_SWA ← ŵ), SWAG collecting at the same captures; w_SWA is evaluated
+ * (BN refreshed) every epoch or at the budget points only, SWAG at its budget points.
+ */
+export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Promise<SwaResult> {
+  const o = plan.options;
+  const paths = phasePaths(o.out, seed, 'swa');
+  const done = await readJson<SwaResult>(paths.result);
+  if (done) return skipped(plan, seed, 'SWA', done);
+  await mkdir(paths.dir, { recursive: true });
+  const w = workbench(plan, seed);
+  const avg = new AveragedModel(w.model);
+  const swag = plan.swagSamples > 0 ? new Swag(w.model, { maxRank: plan.swagRank }) : null;
+  const capture = (): void => {
+    avg.update(w.model);
+    swag?.collect(w.model);
+  };
+  try {
+    let meta: Omit<SwaMeta, 'loader' | 'rng'>;
+    if (existsSync(paths.state)) {
+      const r = await restore<SwaMeta>(paths.state, w);
+      meta = r.meta;
+      unpackAverage(avg, r.extra, meta.n);
+      if (swag) unpackSwag(swag, r.extra, meta.n, o.device);
+      log(plan, `seed ${seed} SWA: resuming after epoch ${meta.epochsDone} (${meta.n} models averaged)`);
+    } else {
+      const r = await restore<PhaseMeta<EpochRecord>>(phasePaths(o.out, seed, 'sgd').branch, w);
+      const captured = capturesWhat(plan.swaCapture, plan.swaStart, plan.itersPerEpoch);
+      if (captured) capture();
+      const start = { ...r.meta.history[plan.swaStart - 1], captured };
+      meta = { epochsDone: plan.swaStart, history: [start], seconds: 0, n: avg.n, evaluations: [], points: [] };
+    }
+    for (let e = meta.epochsDone; e < plan.swaEnd; e++) {
+      const t0 = performance.now();
+      const ipe = plan.itersPerEpoch;
+      let capturedLast = false;
+      const r = await trainEpoch({
+        ...bench(plan, w), schedule: plan.swaSchedule, epoch: e, label: `seed ${seed} SWA epoch ${e + 1}/${plan.swaEnd}`,
+        afterStep: (i) => {
+          const hit = plan.swaCapture.atIteration(i, ipe);
+          if (hit) capture();
+          capturedLast = hit && i === (e + 1) * ipe;
+        },
+      });
+      if (plan.swaCapture.atEpochEnd(e)) {
+        capture();
+        capturedLast = true;
+      }
+      const test = await evalModel(w.model, plan);
+      meta.history.push({ ...r, test, captured: capturedLast });
+      const points = plan.points.filter((p) => p.epochs === e + 1);
+      let line = `seed ${seed} SWA epoch ${e + 1}: iterate acc ${pct(test.accuracy)}`;
+      if (plan.swaEval === 'epoch' || points.length) {
+        const swaTest = await evalAverage(w.model, avg, plan, [seed, 4, e]);
+        meta.evaluations.push({ epoch: e + 1, n: avg.n, test: swaTest });
+        line += ` | SWA (n=${avg.n}) acc ${pct(swaTest.accuracy)} nll ${swaTest.nll.toFixed(4)}`;
+        let swagResult: SwaPoint['swag'];
+        if (swag && points.some((p) => plan.swagBudgets.includes(p.budget))) {
+          swagResult = await evalSwag(plan, w.model, swag, seed, e);
+          line += ` | SWAG acc ${pct(swagResult.test.accuracy)} nll ${swagResult.test.nll.toFixed(4)} ece ${swagResult.test.ece.toFixed(4)}`;
+        }
+        // The phase's time leaves SWAG's evaluations out (a SWAG record adds its own back).
+        meta.seconds += (performance.now() - t0) / 1000 - (swagResult?.seconds ?? 0);
+        for (const p of points) {
+          const swagHere = plan.swagBudgets.includes(p.budget) ? swagResult : undefined;
+          meta.points.push({ ...p, n: avg.n, test: swaTest, seconds: sgd.branchSeconds + meta.seconds, ...(swagHere ? { swag: swagHere } : {}) });
+        }
+      } else {
+        meta.seconds += (performance.now() - t0) / 1000;
+      }
+      meta.epochsDone = e + 1;
+      meta.n = avg.n;
+      const extra = new Map<string, Tensor>();
+      packAverage(avg, extra);
+      if (swag) packSwag(swag, extra);
+      await save(paths.state, w, meta, extra);
+      log(plan, line);
+      epochDone(plan, seed, 'swa', e + 1);
+    }
+    const result: SwaResult = { history: meta.history, evaluations: meta.evaluations, points: meta.points, n: meta.n };
+    await writeJson(paths.result, result);
+    return result;
+  } finally {
+    swag?.dispose();
+    avg.dispose();
+    w.dispose();
+  }
+}
+
+/** SWAG's Bayesian model average over S samples, each with a BN refresh on `swagBnBatches` training batches. */
+async function evalSwag(plan: Table1Plan, model: Module, swag: Swag, seed: number, epoch: number): Promise<NonNullable<SwaPoint['swag']>> {
+  const o = plan.options;
+  const t0 = performance.now();
+  const bar = new Progress(`seed ${seed} SWAG samples`, plan.swagSamples, o.progress ?? true);
+  let k = 0;
+  const counters = keepBnCounters(model);
+  const r = await swag.evaluate(model, o.test, o.device, {
+    samples: plan.swagSamples, scale: plan.swagScale, seed: mixSeed([seed, 5, epoch]), normalize: o.normalize,
+    refreshBn: (m) => {
+      updateBn(m, bnBatches(plan, [seed, 6, epoch, k], plan.swagBnBatches), { device: o.device });
+      bar.update(++k);
+    },
+  });
+  counters();
+  const test = metricsOf(r, o.test.classes);
+  const seconds = (performance.now() - t0) / 1000;
+  bar.done(`acc ${pct(test.accuracy)} nll ${test.nll.toFixed(4)} ece ${test.ece.toFixed(4)} | ${seconds.toFixed(1)} s`);
+  return { test, samples: plan.swagSamples, seconds };
+}
+
+/**
+ * FGE from the SGD branch point to B epochs with the triangular cyclic rate, a snapshot at each cycle's minimum;
+ * the ensemble (mean of the snapshots' softmax) is evaluated at the end.
+ */
+export async function runFge(plan: Table1Plan, seed: number, sgd: SgdResult): Promise<FgeResult> {
+  const o = plan.options;
+  const paths = phasePaths(o.out, seed, 'fge');
+  const done = await readJson<FgeResult>(paths.result);
+  if (done) return skipped(plan, seed, 'FGE', done);
+  await mkdir(paths.dir, { recursive: true });
+  const w = workbench(plan, seed);
+  const fge = new FgeEnsemble('device');
+  try {
+    let meta: Omit<FgeMeta, 'loader' | 'rng'>;
+    if (existsSync(paths.state)) {
+      const r = await restore<FgeMeta>(paths.state, w);
+      meta = r.meta;
+      unpackFge(fge, r.extra, meta.snapshots, o.device);
+      log(plan, `seed ${seed} FGE: resuming after epoch ${meta.epochsDone} (${meta.snapshots} snapshots)`);
+    } else {
+      await restore(phasePaths(o.out, seed, 'sgd').branch, w);
+      meta = { epochsDone: plan.swaStart, history: [], seconds: 0, snapshots: 0 };
+    }
+    for (let e = meta.epochsDone; e < plan.budget; e++) {
+      const t0 = performance.now();
+      const r = await trainEpoch({ ...bench(plan, w), schedule: plan.fgeSchedule, epoch: e, label: `seed ${seed} FGE epoch ${e + 1}/${plan.budget}` });
+      if (plan.fgeCapture.atEpochEnd(e)) await fge.add(w.model);
+      meta.history.push(r);
+      meta.epochsDone = e + 1;
+      meta.snapshots = fge.size;
+      meta.seconds += (performance.now() - t0) / 1000;
+      const extra = new Map<string, Tensor>();
+      packFge(fge, extra);
+      await save(paths.state, w, meta, extra);
+      log(plan, `seed ${seed} FGE epoch ${e + 1}: ${fge.size} snapshot(s)`);
+      epochDone(plan, seed, 'fge', e + 1);
+    }
+    const t0 = performance.now();
+    const test = metricsOf(await fge.evaluate(w.model, o.test, o.device, { normalize: o.normalize }), o.test.classes);
+    const seconds = sgd.branchSeconds + meta.seconds + (performance.now() - t0) / 1000;
+    const result: FgeResult = { history: meta.history, snapshots: fge.size, test, seconds };
+    log(plan, `seed ${seed} FGE ensemble of ${fge.size}: acc ${pct(test.accuracy)} nll ${test.nll.toFixed(4)}`);
+    await writeJson(paths.result, result);
+    return result;
+  } finally {
+    fge.dispose();
+    w.dispose();
+  }
+}
+
+/** The parts of a training-epoch call that come from the workbench and the plan. */
+function bench(plan: Table1Plan, w: Workbench): Pick<EpochLoop, 'model' | 'optimizer' | 'loader' | 'device' | 'progress'> {
+  return { model: w.model, optimizer: w.optimizer, loader: w.loader, device: plan.options.device, progress: plan.options.progress ?? true };
+}
+
+function skipped<T>(plan: Table1Plan, seed: number, what: string, result: T): T {
+  log(plan, `seed ${seed} ${what}: finished earlier, skipped`);
+  return result;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
