@@ -12,6 +12,7 @@ import type { Dataset } from '../nn/data/dataset.ts';
 import type { ChannelStats } from '../nn/data/normalize.ts';
 import { toTensors } from '../nn/data/to-tensors.ts';
 import type { Module } from '../nn/module.ts';
+import { BatchNorm } from '../nn/layers.ts';
 
 /** Accuracy and mean negative log-likelihood of averaged class probabilities. */
 export interface EnsembleResult {
@@ -79,17 +80,28 @@ export async function ensemblePredict(model: Module, members: number, prepare: (
 /** A weight snapshot: every parameter and buffer by state-dict name, on the device or in host memory. */
 export type Snapshot = Map<string, Tensor | Float32Array>;
 
+/** BatchNorm host batch counters at snapshot time, by module path, so loading restores them with the buffers. */
+const counters = new WeakMap<Snapshot, Map<string, number>>();
+
 /** Copies a model's state into a snapshot (device copies, or host arrays when `where` is 'host'). */
 export async function takeSnapshot(model: Module, where: 'device' | 'host' = 'device'): Promise<Snapshot> {
   const snap: Snapshot = new Map();
   for (const [name, t] of model.stateDict()) {
     snap.set(name, where === 'host' ? await t.data() : keep(noGrad(() => t.detach().mul(1))));
   }
+  const bn = new Map<string, number>();
+  for (const [prefix, m] of model.walk()) if (m instanceof BatchNorm) bn.set(prefix, m.batchesTracked);
+  counters.set(snap, bn);
   return snap;
 }
 
-/** Writes a snapshot into a model's tensors (they keep their identity). */
+/** Writes a snapshot into a model's tensors (they keep their identity), BatchNorm batch counters included. */
 export function loadSnapshot(model: Module, snap: Snapshot): void {
+  const bn = counters.get(snap);
+  for (const [prefix, m] of model.walk()) {
+    const n = bn?.get(prefix);
+    if (m instanceof BatchNorm && n !== undefined) m.setBatchesTracked(n);
+  }
   for (const [name, t] of model.stateDict()) {
     const v = snap.get(name);
     if (!v) throw new Error(`loadSnapshot: ${name} is missing`);
