@@ -12,6 +12,7 @@ import type { Dataset } from '../nn/data/dataset.ts';
 import type { ChannelStats } from '../nn/data/normalize.ts';
 import { toTensors } from '../nn/data/to-tensors.ts';
 import type { Module } from '../nn/module.ts';
+import { accuracy, nll } from './report/calibration.ts';
 import { BatchNorm } from '../nn/layers.ts';
 
 /** Accuracy and mean negative log-likelihood of averaged class probabilities. */
@@ -26,16 +27,7 @@ export interface EnsembleResult {
 
 /** Accuracy and NLL (−log p[label], clamped at 1e-12) of probability rows against integer labels. */
 export function probabilityMetrics(probs: Float32Array, labels: ArrayLike<number>, classes: number): { accuracy: number; nll: number } {
-  let correct = 0;
-  let nll = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const row = probs.subarray(i * classes, (i + 1) * classes);
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
-    if (best === labels[i]) correct++;
-    nll -= Math.log(Math.max(row[labels[i]], 1e-12));
-  }
-  return { accuracy: correct / labels.length, nll: nll / labels.length };
+  return { accuracy: accuracy(probs, labels, classes), nll: nll(probs, labels, classes) };
 }
 
 export interface EnsembleOptions {
