@@ -120,7 +120,7 @@ export function loopPlan(work: Work, speed: Speed, quick: boolean): LoopPlan {
  * (a safety net for fast and slow peers; the usual outcome for a crawling peer's training).
  */
 export function figureBudget(speed: Speed, quick: boolean): number {
-  if (quick) return { fast: 10, slow: 6, crawl: 3 }[speed];
+  if (quick) return { fast: 15, slow: 6, crawl: 3 }[speed];
   return { fast: 150, slow: 150, crawl: 30 }[speed];
 }
 
@@ -134,7 +134,8 @@ let current = '';
  * reported (`@@STEP`) so that a runner stopped for its time budget still tells how far it got.
  * @returns the number of timed steps and the milliseconds they took.
  */
-export async function timeLoop(step: () => void | Promise<void>, sync: () => Promise<void>, plan: LoopPlan): Promise<{ iterations: number; ms: number }> {
+export async function timeLoop(step: () => void | Promise<void>, sync: () => Promise<void>, plan: LoopPlan):
+  Promise<{ iterations: number; ms: number }> {
   let steps = 0;
   const done = (): void => emit('STEP', { id: current, steps: ++steps });
   for (let i = 0; i < plan.warmup; i++) {

@@ -55,7 +55,9 @@ function notesFor(p: PeerSpec, info: Record<string, unknown>[]): string[] {
   const notes: string[] = [];
   if (typeof i.backend === 'string') notes.push(i.backend);
   if (i.tfjs) notes.push(`TF.js ${String(i.tfjs)}${i.prodMode ? ', production mode' : ''}, channels-last`);
-  if (i.threadsRequested !== undefined) notes.push(`threads requested ${String(i.threadsRequested)}, running ${String(i.threads)}, SIMD ${String(i.simd)}`);
+  if (i.threadsRequested !== undefined) {
+    notes.push(`threads requested ${String(i.threadsRequested)}, running ${String(i.threads)}, SIMD ${String(i.simd)}`);
+  }
   if (i.forcedThreadsError) notes.push(`forcing its multithread flag under Node fails: ${String(i.forcedThreadsError)}`);
   if (i.adapter) notes.push(`adapter ${JSON.stringify(i.adapter)}`);
   if (i.torch) notes.push(`torch ${String(i.torch)}, ${String(i.threads)} threads, oneDNN ${String(i.mkldnn)}`);
@@ -106,7 +108,8 @@ for (const p of peers) {
 }
 
 const torchNote = peerReports.find((p) => p.id === 'torch')?.notes[0] ?? peerReports.find((p) => p.id === 'torch-tuned')?.notes[0];
-const adapterNote = (id: string): string | undefined => peerReports.find((p) => p.id === id)?.notes.find((n) => n.startsWith('WebGPU:') || n.startsWith('adapter'));
+const adapterNote = (id: string): string | undefined =>
+  peerReports.find((p) => p.id === id)?.notes.find((n) => n.startsWith('WebGPU:') || n.startsWith('adapter'));
 const report: CompareReport = {
   date: new Date().toISOString().slice(0, 10),
   quick,
@@ -117,7 +120,8 @@ const report: CompareReport = {
     OS: `${type()} ${release()}${existsSync('/etc/debian_version') ? `, Debian ${readFileSync('/etc/debian_version', 'utf8').trim()}` : ''}`,
     'load average (1, 5, 15 min) before / after': `${loadBefore} / ${loadavg().map((x) => x.toFixed(2)).join(', ')}`,
     Node: process.version,
-    'TF.js': `@tensorflow/tfjs ${version('@tensorflow/tfjs')}, -backend-wasm ${version('@tensorflow/tfjs-backend-wasm')}, -backend-webgpu ${version('@tensorflow/tfjs-backend-webgpu')}`,
+    'TF.js': `@tensorflow/tfjs ${version('@tensorflow/tfjs')}, -backend-wasm ${version('@tensorflow/tfjs-backend-wasm')}, ` +
+      `-backend-webgpu ${version('@tensorflow/tfjs-backend-webgpu')}`,
     PyTorch: torchNote ?? 'not run',
     'WebGPU (ours)': adapterNote('ours-webgpu') ?? 'not run',
     'WebGPU (TF.js)': adapterNote('tfjs-webgpu') ?? 'not run',

@@ -22,7 +22,8 @@ import { AveragedModel } from '../../swa/averaged-model.ts';
 import { updateBn } from '../../swa/bn-update.ts';
 import {
   CONV_PASSES, CONV_SHAPES, EPOCH_IMAGES, INFER_BATCH, MATMUL_SIZES, MODEL_INPUT, MODELS, SGD_SETTINGS, TRAIN_BATCH,
-  convFlop, emit, errorText, figure, FIGURES, loopPlan, parseFlags, rate, selected, synthetic, syntheticLabels, speedOf, timeLoop, type LoopPlan, type ModelName, type Work,
+  convFlop, emit, errorText, figure, FIGURES, loopPlan, parseFlags, rate, selected, synthetic, syntheticLabels, speedOf,
+  timeLoop, type LoopPlan, type ModelName, type Work,
 } from './figures.ts';
 
 const { quick, only, rest } = parseFlags(process.argv.slice(2));
@@ -133,7 +134,7 @@ for (const s of CONV_SHAPES) {
     await figure(id, async () => {
       const x = filled(s.n * s.cin * s.h * s.w, 1), w = filled(s.cout * s.cin * s.k * s.k, 2);
       const dy = filled(s.n * s.cout * s.h * s.w, 3);
-      const out = be.alloc(pass === 'forward' ? s.n * s.cout * s.h * s.w : pass === 'backward-input' ? s.n * s.cin * s.h * s.w : s.cout * s.cin * s.k * s.k);
+      const out = be.alloc({ forward: dy.size, 'backward-input': x.size, 'backward-weight': w.size }[pass]);
       const body = pass === 'forward' ? () => be.run('conv2d', [x, w], out, p)
         : pass === 'backward-input' ? () => be.run('conv2dBackwardInput', [dy, w], out, p)
           : () => be.run('conv2dBackwardWeight', [x, dy], out, p);
@@ -150,7 +151,8 @@ for (const s of CONV_SHAPES) {
 function epochData(): { data: Dataset; source: string } {
   if (existsSync(FASHION_MNIST_DIR)) return { data: loadFashionMnist({ split: 'train' }), source: 'Fashion-MNIST train split' };
   const images = synthetic(EPOCH_IMAGES * 784, 5).map((v) => v + 0.5);
-  return { data: { images, labels: syntheticLabels(EPOCH_IMAGES), n: EPOCH_IMAGES, shape: [1, 28, 28], classes: 10 }, source: 'synthetic 60000×1×28×28' };
+  const data: Dataset = { images, labels: syntheticLabels(EPOCH_IMAGES), n: EPOCH_IMAGES, shape: [1, 28, 28], classes: 10 };
+  return { data, source: 'synthetic 60000×1×28×28' };
 }
 
 if (selected('swa/update', only) || selected('swa/update-bn', only)) {
@@ -172,7 +174,8 @@ if (selected('swa/update', only) || selected('swa/update-bn', only)) {
     try {
       const t = await timeLoop(() => swa.update(model), sync, { warmup: 2, reps: quick ? 5 : 20, capSeconds: 2 });
       const ms = t.ms / t.iterations;
-      return { id: 'swa/update', value: (100 * ms) / epochMs, detail: `${ms.toFixed(3)} ms per update; ${epochNote}`, extra: { msPerUpdate: ms, epochMs } };
+      const detail = `${ms.toFixed(3)} ms per update; ${epochNote}`;
+      return { id: 'swa/update', value: (100 * ms) / epochMs, detail, extra: { msPerUpdate: ms, epochMs } };
     } finally {
       swa.dispose();
     }
@@ -203,8 +206,10 @@ if (selected('swa/update', only) || selected('swa/update-bn', only)) {
     const { batches, seen, ms } = await pass(limit);
     const full = batches === loader.length;
     const passMs = (ms * loader.length) / batches;
-    const how = full ? `${(ms / 1e3).toFixed(1)} s for all ${batches} batches` : `${(ms / 1e3).toFixed(1)} s for ${batches} of ${loader.length} batches, scaled to the epoch`;
-    return { id: 'swa/update-bn', value: (100 * passMs) / epochMs, detail: `${how} (${seen} images, ${source}); ${epochNote}`, extra: { passMs, epochMs, batches } };
+    const how = full ? `${(ms / 1e3).toFixed(1)} s for all ${batches} batches`
+      : `${(ms / 1e3).toFixed(1)} s for ${batches} of ${loader.length} batches, scaled to the epoch`;
+    const detail = `${how} (${seen} images, ${source}); ${epochNote}`;
+    return { id: 'swa/update-bn', value: (100 * passMs) / epochMs, detail, extra: { passMs, epochMs, batches } };
   });
   opt.dispose();
   model.dispose();

@@ -48,15 +48,14 @@ export async function runPeer(cmd: RunnerCommand, ids: readonly string[], budget
   const info: Record<string, unknown>[] = [];
   let remaining = [...ids];
   while (remaining.length > 0) {
+    const before = results.size;
     const outcome = await runOnce(cmd, remaining, budget, results, info);
+    const stopped = outcome.current !== null && remaining.includes(outcome.current) ? outcome.current : null;
+    // The figure in progress caused the stop (its budget, or a crash) and keeps that as its result; the others get a
+    // fresh process. A run that settled nothing new (it died before starting any figure) settles them all.
+    if (stopped && !results.has(stopped)) results.set(stopped, { id: stopped, error: outcome.reason });
     remaining = remaining.filter((id) => !results.has(id));
-    if (remaining.length === 0) break;
-    if (outcome.current) {
-      // The figure in progress caused the stop (its budget, or a crash); the others get a fresh process.
-      if (!results.has(outcome.current)) results.set(outcome.current, { id: outcome.current, error: outcome.reason });
-    } else {
-      for (const id of remaining) results.set(id, { id, error: outcome.reason });
-    }
+    if (results.size === before) for (const id of remaining) results.set(id, { id, error: outcome.reason });
     remaining = remaining.filter((id) => !results.has(id));
   }
   return { results, info };

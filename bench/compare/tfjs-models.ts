@@ -51,11 +51,13 @@ export function preResNet20(): tf.LayersModel {
  * one storage buffer per input, past the device's default limit of 8 (tfjs does not raise it), and the step's whole
  * command buffer is then dropped. Adding λw to each gradient is also PyTorch's exact rule.
  */
-export function makeTrainStep(model: tf.LayersModel, opts: { lr: number; momentum: number; weightDecay: number }): (x: tf.Tensor, y: tf.Tensor) => tf.Scalar {
+export function makeTrainStep(model: tf.LayersModel, opts: { lr: number; momentum: number; weightDecay: number }):
+  (x: tf.Tensor, y: tf.Tensor) => tf.Scalar {
   const opt = tf.train.momentum(opts.lr, opts.momentum);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   return (x, y) => tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+    const loss = (): tf.Scalar => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(loss, vars);
     opt.applyGradients(vars.map((v) => ({ name: v.name, tensor: tf.add(grads[v.name], tf.mul(v, opts.weightDecay)) })));
     return value;
   });

@@ -12,11 +12,16 @@ import { makeTrainStep, preResNet20, smallCnn } from './tfjs-models.ts';
 
 const { quick, only, rest } = parseFlags(process.argv.slice(2));
 const backendName = rest[0];
-if (backendName !== 'cpu' && backendName !== 'wasm' && backendName !== 'webgpu') throw new Error(`tfjs: backend must be cpu, wasm or webgpu, got ${rest[0]}`);
+if (backendName !== 'cpu' && backendName !== 'wasm' && backendName !== 'webgpu') {
+  throw new Error(`tfjs: backend must be cpu, wasm or webgpu, got ${rest[0]}`);
+}
 const peer = `tfjs-${backendName}`;
 const speed = speedOf(peer);
 const plan = (w: Work): LoopPlan => loopPlan(w, speed, quick);
 const WASM_THREADS = 2;
+
+/** Messages that differ in more than their tail (e.g. the same error for two workers' blob: URLs) once each. */
+const distinct = (msgs: readonly string[]): string[] => msgs.filter((m, i) => msgs.findIndex((o) => o.slice(0, 80) === m.slice(0, 80)) === i);
 
 /**
  * tf.setBackend resolves false and only logs (console.warn) when a backend fails to initialise; this returns the
@@ -26,11 +31,12 @@ async function useBackend(name: string): Promise<void> {
   const warned: string[] = [];
   const warn = console.warn;
   // The first line of each logged value: the message without the stack.
-  console.warn = (...args: unknown[]) => { warned.push(args.map((a) => String(a instanceof Error ? `${a.name}: ${a.message}` : a).split('\n')[0]).join(' ')); };
+  const firstLine = (a: unknown): string => String(a instanceof Error ? `${a.name}: ${a.message}` : a).split('\n')[0];
+  console.warn = (...args: unknown[]) => { warned.push(args.map(firstLine).join(' ')); };
   try {
     const ok = await tf.setBackend(name);
     await tf.ready();
-    if (!ok || tf.getBackend() !== name) throw new Error(`tf.setBackend('${name}') failed: ${[...new Set(warned)].join(' | ') || 'no reason given'}`);
+    if (!ok || tf.getBackend() !== name) throw new Error(`tf.setBackend('${name}') failed: ${distinct(warned).join(' | ') || 'no reason given'}`);
   } finally {
     console.warn = warn;
   }
@@ -195,9 +201,11 @@ for (const s of CONV_SHAPES) {
       const dy = tf.tensor4d(synthetic(s.n * s.h * s.w * s.cout, 3), [s.n, s.h, s.w, s.cout]);
       // The two backward passes are the kernels tf.grad of tf.conv2d runs (Conv2DBackpropInput/Filter), called directly.
       const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+      const run = (kernel: string, inputs: tf.NamedTensorMap, extra: tf.NamedAttrMap) => (): tf.Tensor =>
+        tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra }) as tf.Tensor;
       const op = pass === 'forward' ? () => tf.conv2d(x, w, 1, 'same')
-        : pass === 'backward-input' ? () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: xShape }) as tf.Tensor
-          : () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: wShape }) as tf.Tensor;
+        : pass === 'backward-input' ? run('Conv2DBackpropInput', { dy, filter: w }, { inputShape: xShape })
+          : run('Conv2DBackpropFilter', { x, dy }, { filterShape: wShape });
       try {
         return rate(id, convFlop(s) / 1e9, await timeOp(op), 'NHWC, no bias');
       } finally {
