@@ -3,7 +3,7 @@
 
 import { keep, noGrad } from '../engine/scope.ts';
 import type { Tensor } from '../engine/tensor.ts';
-import { axpbyInPlace } from '../engine/ops/update.ts';
+import { axpbyInPlace, copyInPlace } from '../engine/ops/update.ts';
 import type { Module } from '../nn/module.ts';
 
 /**
@@ -63,12 +63,11 @@ export class AveragedModel {
   /** Adds the model's current weights to the average (Algorithm 1's capture step). */
   update(model: Module): void {
     if (this.swapped) throw new Error('AveragedModel.update: the average is swapped into a model; swap it back first');
-    const be = [...this.tensors.values()][0]?.backend;
     for (const [name, w] of this.sources(model)) {
       const avg = this.tensors.get(name);
       if (!avg) throw new Error(`AveragedModel.update: the model has ${name}, which the average does not`);
       if (this.n === 0) {
-        be?.run('copy', [w.buf('swa')], avg.buf('swa'), { shape: [w.size], inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
+        copyInPlace(avg, w);
       } else if (this.rule === 'equal') {
         avg.backend.run('swaAverage', [w.buf('swa')], avg.buf('swa'), { size: w.size, n: this.n });
       } else if ('ema' in this.rule) {
@@ -76,7 +75,7 @@ export class AveragedModel {
       } else {
         const rule = this.rule;
         const next = noGrad(() => rule.fn(avg, w.detach(), this.n));
-        avg.backend.run('copy', [next.buf('swa')], avg.buf('swa'), { shape: [w.size], inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
+        copyInPlace(avg, next);
         next.dispose();
       }
     }
@@ -105,7 +104,7 @@ export class AveragedModel {
   copyInto(model: Module): void {
     for (const [name, w] of this.sources(model)) {
       const avg = this.tensors.get(name)!;
-      w.backend.run('copy', [avg.buf('swa')], w.buf('swa'), { shape: [w.size], inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
+      copyInPlace(w, avg);
     }
   }
 

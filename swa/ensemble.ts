@@ -6,7 +6,7 @@ import { full } from '../engine/creation.ts';
 import { keep, noGrad, tidy } from '../engine/scope.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { softmax } from '../engine/ops/softmax.ts';
-import { axpbyInPlace } from '../engine/ops/update.ts';
+import { axpbyInPlace, copyInPlace } from '../engine/ops/update.ts';
 import { DataLoader } from '../nn/data/loader.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { ChannelStats } from '../nn/data/normalize.ts';
@@ -100,7 +100,7 @@ export function loadSnapshot(model: Module, snap: Snapshot): void {
     if (v instanceof Float32Array) {
       t.backend.write(t.buf('snapshot'), v);
     } else {
-      t.backend.run('copy', [v.buf('snapshot')], t.buf('snapshot'), { shape: [t.size], inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
+      copyInPlace(t, v);
     }
   }
 }

@@ -7,13 +7,10 @@ import { Generator } from '../engine/random.ts';
 import { keep, noGrad, tidy } from '../engine/scope.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { add, maximum, mul, scale, sqrt, sub } from '../engine/ops/elementwise.ts';
-import { axpbyInPlace } from '../engine/ops/update.ts';
+import { axpbyInPlace, copyInPlace } from '../engine/ops/update.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { Module } from '../nn/module.ts';
 import { ensemblePredict, loadSnapshot, takeSnapshot, disposeSnapshot, type EnsembleOptions, type EnsembleResult } from './ensemble.ts';
-
-const copyInto = (dst: Tensor, src: Tensor): void =>
-  dst.backend.run('copy', [src.buf('swag')], dst.buf('swag'), { shape: [dst.size], inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
 
 export interface SwagOptions {
   /** Number of deviation columns kept (K, 20 in the paper). */
@@ -69,7 +66,7 @@ export class Swag {
         cols.push(keep(dev));
       } else {
         const slot = cols[k % this.maxRank];
-        copyInto(slot, dev);
+        copyInPlace(slot, dev);
         dev.dispose();
       }
     }
@@ -97,7 +94,7 @@ export class Swag {
         }
         return add(m, scale(dev, s));
       }));
-      copyInto(p, theta);
+      copyInPlace(p, theta);
       theta.dispose();
     }
   }

@@ -8,19 +8,10 @@ import {
 } from '../index.ts';
 import type { Backend } from '../engine/backend.ts';
 import { testBackends } from './util/backends.ts';
+import { throwsWith } from './util/throws.ts';
 
 const backends = await testBackends();
 
-const throwsWith = (fn: () => unknown, ...parts: string[]): void => {
-  try {
-    fn();
-  } catch (e) {
-    const msg = (e as Error).message;
-    for (const p of parts) assert.ok(msg.includes(p), `error "${msg}" should mention "${p}"`);
-    return;
-  }
-  assert.unreachable(`expected an error mentioning ${parts.join(', ')}`);
-};
 
 const arr = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
 

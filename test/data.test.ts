@@ -15,20 +15,11 @@ import {
 } from '../nn/data/index.ts';
 import { FASHION_MNIST_DIR, loadCifar, loadFashionMnist, loadIdx, readDataFile } from '../nn/data/node-files.ts';
 import { testBackends } from './util/backends.ts';
+import { throwsWith } from './util/throws.ts';
 
 const backends = await testBackends();
 const tmp = mkdtempSync(join(tmpdir(), 'swa-data-'));
 
-const throwsWith = (fn: () => unknown, ...parts: string[]): void => {
-  try {
-    fn();
-  } catch (e) {
-    const msg = (e as Error).message;
-    for (const p of parts) assert.ok(msg.includes(p), `error "${msg}" should mention "${p}"`);
-    return;
-  }
-  assert.unreachable(`expected an error mentioning ${parts.join(', ')}`);
-};
 
 const rejectsWith = async (p: Promise<unknown>, ...parts: string[]): Promise<void> => {
   let err: unknown = null;

@@ -12,6 +12,7 @@ import {
   type SafeTensor, type SafeTensorEntry,
 } from '../nn/safetensors.ts';
 import { readFileChecked, writeFileAtomic } from '../nn/atomic-file.ts';
+import { throwsWith } from './util/throws.ts';
 
 // The EFBIG test re-runs this file as a child that only performs one write under `ulimit -f`.
 if (process.argv[2] === '--atomic-write-child') {
@@ -34,16 +35,6 @@ function rawFile(header: string | object, data = 0, n?: number | bigint): Uint8A
   return out;
 }
 
-function throwsWith(fn: () => unknown, ...parts: string[]): void {
-  try {
-    fn();
-  } catch (e) {
-    const msg = (e as Error).message;
-    for (const p of parts) assert.ok(msg.includes(p), `error "${msg}" should mention "${p}"`);
-    return;
-  }
-  assert.unreachable(`expected an error mentioning ${parts.join(', ')}`);
-}
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const bytesOf = (t: SafeTensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);

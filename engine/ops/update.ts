@@ -19,6 +19,12 @@ export function axpbyInPlace(out: Tensor, x: Tensor, alpha: number, beta: number
   if (out.size) out.backend.run('axpby', [x.buf('axpby')], out.buf('axpby'), { size: out.size, alpha, beta });
 }
 
+/** out ← x on the device (same shape and backend), without a new tensor. */
+export function copyInPlace(out: Tensor, x: Tensor): void {
+  check('copy', out, x);
+  if (out.size) out.backend.run('copy', [x.buf('copy')], out.buf('copy'), { shape: [out.size], inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
+}
+
 export interface SgdStepOptions {
   lr: number;
   momentum: number;

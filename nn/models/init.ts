@@ -1,6 +1,7 @@
 // Initialisations the SWA reference models use on top of PyTorch's defaults.
 
 import { randn } from '../../engine/creation.ts';
+import { copyInPlace } from '../../engine/ops/update.ts';
 import type { Generator } from '../../engine/random.ts';
 import { Conv2d } from '../layers.ts';
 import type { Module } from '../module.ts';
@@ -11,8 +12,7 @@ export function heFanOutInit(model: Module, generator: Generator): void {
     if (!(m instanceof Conv2d)) continue;
     const [out, , kh, kw] = m.weight.shape;
     const w = randn(m.weight.shape, { device: m.weight.backend, generator, std: Math.sqrt(2 / (kh * kw * out)) });
-    m.weight.backend.run('copy', [w.buf('init')], m.weight.buf('init'),
-      { shape: [w.size], inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
+    copyInPlace(m.weight, w);
     w.dispose();
     if (m.bias) m.bias.backend.run('fill', [], m.bias.buf('init'), { size: m.bias.size, value: 0 });
   }
