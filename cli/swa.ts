@@ -24,7 +24,7 @@ const HELP = `swa-engine swa: reproduce Table 1 of the SWA paper (Izmailov et al
   --schedule KIND     constant (capture every epoch) | cyclical (capture at cycle ends)       [constant]
   --cycle C           cyclical cycle length in iterations                                   [one epoch]
   --alpha2 A          cyclical α2                                                            [0.02·swa-lr]
-  --fge-cycle E       FGE cycle in epochs (even)                                             [2]
+  --fge-cycle E       FGE cycle in epochs (even: snapshots at epoch ends; or e.g. 0.5)        [2]
   --fge-alpha1 A      FGE α1 [0.5·lr];  --fge-alpha2 A  FGE α2 [0.001·lr]
   --swag-samples S    SWAG samples for the model average (0: no SWAG)                        [10]
   --swag-bn-batches N training batches per SWAG sample's BN refresh                         [all]

@@ -1,6 +1,8 @@
 // Capture rules: when SWA's Algorithm 1 (and the SWA reference code, and FGE) takes the current weights into the average
 // or the ensemble. Pure predicates over the global clock (1-based iteration, 0-based epoch).
 
+import { checkFgeCycle, fgeCyclePosition } from './schedules.ts';
+
 /**
  * A capture rule. The trainer asks `atIteration(i)` after every SGD step and `atEpochEnd(e)` after every epoch; an
  * 'iteration' rule only ever answers true to the first, an 'epoch' rule only to the second, so a capture is never
@@ -131,20 +133,49 @@ export function captureEvery(opts: CaptureEveryOptions): CaptureRule {
 }
 
 /**
- * FGE's snapshot (Garipov et al., 2018; dnn-mode-connectivity `fge.py`): at the end of epoch e when
- * `((e − start) mod cycle) + 1 = cycle/2`, i.e. `(e − start + 1) mod cycle = cycle/2`, for e ≥ start.
- * Derivation from `fgeTriangularLr`: the step after that epoch starts at fraction 0 of phase epoch
- * `e − start + 1 ≡ cycle/2`, so `t = (cycle/2)/cycle = 0.5` and its rate is `(2·0.5 − 1)·α1 + (2 − 2·0.5)·α2 = α2`,
- * the cycle's minimum. The snapshot is the iterate just before that minimum-LR step, produced by a step at
- * `t = 0.5 − 1/(cycle·itersPerEpoch)`; it is a real SGD iterate, so it needs no BN refresh.
+ * FGE's snapshot (Garipov et al., 2018; dnn-mode-connectivity `fge.py`): the iterate just before the cycle's minimum.
+ *
+ * With an even integer `cycle` (epochs; the reference's case) it is an epoch rule: at the end of epoch e when
+ * `((e − start) mod cycle) + 1 = cycle/2`, for e ≥ start. Derivation from `fgeTriangularLr`: the step after that epoch
+ * starts at fraction 0 of phase epoch `e − start + 1 ≡ cycle/2`, so `t = (cycle/2)/cycle = 0.5` and its rate is
+ * `(2·0.5 − 1)·α1 + (2 − 2·0.5)·α2 = α2`, the cycle's minimum.
+ *
+ * With any other cycle > 0 (e.g. 0.5: two cycles per epoch) it is an iteration rule: after the phase's step s (1-based)
+ * when step s ran at `t < 0.5` and step s + 1 runs at `t ≥ 0.5` of the same cycle, t from `fgeCyclePosition` as the
+ * schedule computes it (step s runs at phase epoch ⌊(s − 1)/ipe⌋, fraction ((s − 1) mod ipe)/ipe). Both rules take
+ * the same iterate when both apply. The snapshot is a real SGD iterate, so it needs no BN refresh.
  */
 export function captureFgeMidCycle(cycle: number, opts: CaptureStart = {}): CaptureRule {
   const name = 'captureFgeMidCycle';
-  if (!Number.isInteger(cycle) || cycle < 2 || cycle % 2 !== 0) {
-    fail(name, `cycle must be an even integer ≥ 2 (epochs), got ${cycle}`);
-  }
+  checkFgeCycle(name, cycle);
   const start = opts.start ?? 0;
   checkInt(name, 'start', start, 0);
+  if (Number.isInteger(cycle) && cycle % 2 === 0) return fgeEpochRule(name, cycle, start);
+  const from = start > 0 ? ` counted from epoch ${start}` : '';
+  return {
+    kind: 'iteration',
+    atIteration(i, itersPerEpoch) {
+      checkInt(name, 'iteration', i, 1);
+      if (itersPerEpoch === undefined) fail(name, `atIteration needs itersPerEpoch (cycle ${cycle} is not an even number of epochs)`);
+      checkInt(name, 'itersPerEpoch', itersPerEpoch, 1);
+      const s = i - start * itersPerEpoch;
+      if (s < 1) return false;
+      const at = (k: number): number => fgeCyclePosition(Math.floor(k / itersPerEpoch), (k % itersPerEpoch) / itersPerEpoch, cycle);
+      const now = at(s - 1);
+      const next = at(s);
+      return now < 0.5 && next >= 0.5 && next > now;
+    },
+    atEpochEnd(epoch) {
+      checkInt(name, 'epoch', epoch, 0);
+      return false;
+    },
+    describe() {
+      return `FGE mid-cycle: after the last step with t < 0.5 of each ${cycle}-epoch cycle${from}`;
+    },
+  };
+}
+
+function fgeEpochRule(name: string, cycle: number, start: number): CaptureRule {
   const half = cycle / 2;
   return {
     kind: 'epoch',

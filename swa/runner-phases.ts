@@ -313,7 +313,10 @@ export async function runFge(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
     }
     for (let e = meta.epochsDone; e < plan.budget; e++) {
       const t0 = performance.now();
-      const r = await trainEpoch({ ...bench(plan, w), schedule: plan.fgeSchedule, epoch: e, label: `seed ${seed} FGE epoch ${e + 1}/${plan.budget}` });
+      const r = await trainEpoch({
+        ...bench(plan, w), schedule: plan.fgeSchedule, epoch: e, label: `seed ${seed} FGE epoch ${e + 1}/${plan.budget}`,
+        afterStep: async (i) => { if (plan.fgeCapture.atIteration(i, plan.itersPerEpoch)) await fge.add(w.model); },
+      });
       if (plan.fgeCapture.atEpochEnd(e)) await fge.add(w.model);
       meta.history.push(r);
       meta.epochsDone = e + 1;

@@ -50,7 +50,7 @@ export interface EpochLoop {
   label: string;
   progress: boolean;
   /** Called after every step with the 1-based global iteration just taken (captures on iteration rules). */
-  afterStep?: (iteration: number) => void;
+  afterStep?: (iteration: number) => void | Promise<void>;
 }
 
 /**
@@ -78,7 +78,7 @@ export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'
         trainStep(o.model, o.optimizer, x, y, metrics);
       });
       step++;
-      o.afterStep?.(iteration);
+      await o.afterStep?.(iteration);
       if (o.progress && (step % 20 === 0 || step === ipe)) {
         const r = await metrics.read();
         bar.update(step, { loss: r.loss, acc: r.accuracy, lr });

@@ -168,12 +168,31 @@ export function swalrAnneal(opts: {
   };
 }
 
+/** Throws unless `cycle` (FGE's cycle, in epochs) is a finite number > 0. */
+export function checkFgeCycle(name: string, cycle: number): void {
+  if (typeof cycle !== 'number' || !Number.isFinite(cycle) || cycle <= 0) {
+    fail(name, `cycle must be a number of epochs > 0 (the reference uses even integers), got ${cycle}`);
+  }
+}
+
+/**
+ * FGE's position t ∈ [0, 1) in its cycle at `epoch` epochs (counted from FGE's start) plus `fraction` of the next:
+ * `((epoch mod cycle) + fraction) / cycle` for an integer cycle (the reference's formula, exactly), else
+ * `((epoch + fraction) mod cycle) / cycle`. The schedule and the mid-cycle capture both use this one function.
+ */
+export function fgeCyclePosition(epoch: number, fraction: number, cycle: number): number {
+  if (Number.isInteger(cycle)) return ((epoch % cycle) + fraction) / cycle;
+  return ((epoch + fraction) % cycle) / cycle;
+}
+
 /**
  * FGE's triangular cyclic learning rate (Garipov et al., 2018, arXiv:1802.10026; reference code's
  * `cyclic_learning_rate(epoch, cycle, alpha_1, alpha_2)(iter)` with `iter = batchIndex / itersPerEpoch`):
  * `t = ((e mod cycle) + fraction) / cycle`; `lr = (1 − 2t)·α1 + 2t·α2` if `t < 0.5`, else `(2t − 1)·α1 + (2 − 2t)·α2`.
- * It goes α1 → α2 (t = 0.5, mid-cycle) → α1; `cycle` is in epochs and even; α1 ≥ α2 so that mid-cycle is the minimum.
- * `e = epoch − startEpoch`: FGE counts epochs from its pretrained checkpoint.
+ * It goes α1 → α2 (t = 0.5, mid-cycle) → α1; α1 ≥ α2 so that mid-cycle is the minimum. `cycle` is in epochs: the
+ * reference's even integers (mid-cycle then falls on an epoch end), or any positive number, e.g. 0.5 for two cycles per
+ * epoch when the budget is a few epochs; then `t = ((e + fraction) mod cycle) / cycle` (`fgeCyclePosition`), the same
+ * function continued. `e = epoch − startEpoch`: FGE counts epochs from its pretrained checkpoint.
  */
 export function fgeTriangularLr(opts: { alpha1: number; alpha2: number; cycle: number; startEpoch?: number }): LrSchedule {
   const name = 'fgeTriangularLr';
@@ -181,14 +200,12 @@ export function fgeTriangularLr(opts: { alpha1: number; alpha2: number; cycle: n
   checkLr(name, 'alpha1', alpha1);
   checkLr(name, 'alpha2', alpha2);
   if (alpha2 > alpha1) fail(name, `needs alpha1 ≥ alpha2 (mid-cycle is the minimum), got alpha1=${alpha1} < alpha2=${alpha2}`);
-  if (!Number.isInteger(cycle) || cycle < 2 || cycle % 2 !== 0) {
-    fail(name, `cycle must be an even integer ≥ 2 (epochs), got ${cycle}`);
-  }
+  checkFgeCycle(name, cycle);
   checkInt(name, 'startEpoch', startEpoch, 0);
   return (p) => {
     checkProgress(name, p);
     if (p.epoch < startEpoch) fail(name, `asked at epoch ${p.epoch}, before its startEpoch ${startEpoch}`);
-    const t = (((p.epoch - startEpoch) % cycle) + p.fraction) / cycle;
+    const t = fgeCyclePosition(p.epoch - startEpoch, p.fraction, cycle);
     if (t < 0.5) return alpha1 * (1.0 - 2.0 * t) + alpha2 * 2.0 * t;
     return alpha1 * (2.0 * t - 1.0) + alpha2 * (2.0 - 2.0 * t);
   };

@@ -182,7 +182,8 @@ test('schedules: every parameter error is thrown at construction, naming the sch
     [swalr({ lr0: NaN }), /swalrAnneal: lr0 .* got NaN/],
     [swalr({ startEpoch: -2 }), /swalrAnneal: startEpoch must be an integer ≥ 0, got -2/],
     [swalr({ strategy: 'step' as 'cos' }), /swalrAnneal: strategy must be 'cos' or 'linear', got step/],
-    [() => fgeTriangularLr({ alpha1: 0.05, alpha2: 0.0001, cycle: 3 }), /fgeTriangularLr: cycle must be an even integer ≥ 2 \(epochs\), got 3/],
+    [() => fgeTriangularLr({ alpha1: 0.05, alpha2: 0.0001, cycle: -2 }), /fgeTriangularLr: cycle must be a number of epochs > 0 .* got -2/],
+    [() => fgeTriangularLr({ alpha1: 0.05, alpha2: 0.0001, cycle: Infinity }), /fgeTriangularLr: cycle .* got Infinity/],
     [() => fgeTriangularLr({ alpha1: 0.05, alpha2: 0.0001, cycle: 0 }), /fgeTriangularLr: cycle .* got 0/],
     [() => fgeTriangularLr({ alpha1: 0.0001, alpha2: 0.05, cycle: 4 }),
       /fgeTriangularLr: needs alpha1 ≥ alpha2 .* got alpha1=0.0001 < alpha2=0.05/],
@@ -252,6 +253,37 @@ test('captureFgeMidCycle: (e mod cycle) + 1 = cycle/2, the epoch before FGE’s 
   assert.is(captureFgeMidCycle(4).describe(), 'FGE mid-cycle: end of epochs with ((e − 0) mod 4) + 1 = 2');
 });
 
+test('fgeTriangularLr and captureFgeMidCycle with a cycle that is not an even number of epochs', () => {
+  const [a1, a2] = [0.05, 0.0001];
+  const up = (t: number) => (1 - 2 * t) * a1 + 2 * t * a2;
+  const down = (t: number) => (2 * t - 1) * a1 + (2 - 2 * t) * a2;
+  // cycle 0.5 epochs: t = ((e + fraction) mod 0.5)/0.5, two cycles per epoch.
+  const half = fgeTriangularLr({ alpha1: a1, alpha2: a2, cycle: 0.5, startEpoch: 3 });
+  const table: [number, number, number][] = [
+    [3, 0, a1], [3, 0.125, up(0.25)], [3, 0.25, a2], [3, 0.375, down(0.75)], [3, 0.5, a1], [3, 0.75, a2], [4, 0.25, a2], [4, 0.625, up(0.25)],
+  ];
+  for (const [e, f, want] of table) close(half(atEpoch(e, f)), want, `cycle 0.5: e=${e}, fraction=${f}`);
+  // cycle 3 (odd): t = ((e mod 3) + fraction)/3, the reference formula; mid-cycle inside epoch 1.
+  const odd = fgeTriangularLr({ alpha1: a1, alpha2: a2, cycle: 3 });
+  close(odd(atEpoch(1, 0.5)), a2, 'cycle 3: minimum at epoch 1.5');
+  close(odd(atEpoch(4, 0.25)), up(1.25 / 3), 'cycle 3: second cycle');
+  // Captures: 8 iterations per epoch, cycle 0.5 → 4 iterations per cycle; step s (1-based in the phase) runs at
+  // t = ((s − 1) mod 4)/4, so the iterate after step 2 (t = 0.25) is captured before step 3 at t = 0.5 (α2).
+  assert.equal(simulate(captureFgeMidCycle(0.5, { start: 3 }), 2, 8, 3), ['i26', 'i30', 'i34', 'i38']);
+  for (const i of [26, 30, 34, 38]) {
+    const s = i - 24; // the next phase step is s + 1, at (s mod 8)/8 of epoch 3 + ⌊s/8⌋
+    close(half(atEpoch(3 + Math.floor(s / 8), (s % 8) / 8)), a2, `the step after capture i=${i} is at α2`);
+  }
+  // Odd number of iterations per cycle (5 per epoch, cycle 1): t of step s is ((s − 1) mod 5)/5 → capture after the
+  // step at t = 0.4, before the step at 0.6 (the minimum lies between two steps).
+  assert.equal(simulate(captureFgeMidCycle(1), 3, 5), ['i3', 'i8', 'i13']);
+  assert.equal(simulate(captureFgeMidCycle(1), 3, 5).length, 3, 'one snapshot per cycle');
+  // An even integer cycle stays the epoch rule, and agrees with the iteration rule's arithmetic.
+  assert.is(captureFgeMidCycle(2).kind, 'epoch');
+  assert.is(captureFgeMidCycle(0.5).kind, 'iteration');
+  assert.is(captureFgeMidCycle(0.5, { start: 3 }).describe(), 'FGE mid-cycle: after the last step with t < 0.5 of each 0.5-epoch cycle counted from epoch 3');
+});
+
 test('capture rules: every error names the rule and the value', () => {
   const cases: [() => unknown, RegExp][] = [
     [() => captureCyclical(0), /captureCyclical: c \(cycle length in iterations\) must be an integer ≥ 1, got 0/],
@@ -265,7 +297,8 @@ test('capture rules: every error names the rule and the value', () => {
     [() => captureEvery({ iterations: 0 }), /captureEvery: iterations must be an integer ≥ 1, got 0/],
     [() => captureEvery({ epochs: -2 }), /captureEvery: epochs must be an integer ≥ 1, got -2/],
     [() => captureEvery({ epochs: 2, start: NaN }), /captureEvery: start must be an integer ≥ 0, got NaN/],
-    [() => captureFgeMidCycle(3), /captureFgeMidCycle: cycle must be an even integer ≥ 2 \(epochs\), got 3/],
+    [() => captureFgeMidCycle(-0.5), /captureFgeMidCycle: cycle must be a number of epochs > 0 .* got -0.5/],
+    [() => captureFgeMidCycle(0.5).atIteration(3), /captureFgeMidCycle: atIteration needs itersPerEpoch/],
     [() => captureFgeMidCycle(0), /captureFgeMidCycle: cycle .* got 0/],
     [() => captureFgeMidCycle(4, { start: -4 }), /captureFgeMidCycle: start must be an integer ≥ 0, got -4/],
     [() => captureCyclical(3, { start: 2 }).atIteration(8), /captureCyclical: atIteration needs itersPerEpoch when start=2 > 0/],
