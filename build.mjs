@@ -12,10 +12,12 @@ const want = (part) => only.length === 0 || only.includes(part);
 function buildWasm() {
   mkdirSync(join(root, 'build'), { recursive: true });
   const asc = join(root, 'node_modules', '.bin', 'asc');
-  execFileSync(asc, [
-    'wasm/index.ts', '-o', 'build/kernels.wasm',
-    '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert',
-  ], { cwd: root, stdio: 'inherit' });
+  const flags = ['-O3', '--runtime', 'stub', '--noAssert'];
+  execFileSync(asc, ['wasm/index.ts', '-o', 'build/kernels.wasm', '--enable', 'simd', ...flags], { cwd: root, stdio: 'inherit' });
+  // The same kernels over an imported shared memory, for worker threads (engine/backends/wasm-threads.ts). The memory
+  // limits here must match what the glue creates: 16 MiB initially, 4 GiB at most.
+  execFileSync(asc, ['wasm/index.ts', '-o', 'build/kernels-mt.wasm', '--enable', 'simd,threads', '--importMemory',
+    '--sharedMemory', '--initialMemory', '256', '--maximumMemory', '65536', ...flags], { cwd: root, stdio: 'inherit' });
 }
 
 const common = {

@@ -4,7 +4,7 @@ import './engine/tensor-methods.ts';
 
 export { Tensor } from './engine/tensor.ts';
 export type { Backend, DeviceName } from './engine/backend.ts';
-export { setDevice, openBackend, defaultBackend, withBackend, type DeviceChoice, type DeviceReport } from './engine/device.ts';
+export { setDevice, openBackend, defaultBackend, withBackend, type BackendOptions, type DeviceChoice, type DeviceReport } from './engine/device.ts';
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, type CreateOptions } from './engine/creation.ts';
 export { Generator, manualSeed, globalGenerator } from './engine/random.ts';
 export { tidy, keep, noGrad, isGradEnabled } from './engine/scope.ts';
@@ -15,6 +15,8 @@ export * from './engine/ops/index.ts';
 export { OPS } from './engine/ops/index.ts';
 export { apply, opDef, type Nd, type OpName, type OpParams, type OpDef } from './engine/op.ts';
 export type { KernelName, KernelParams, Buf } from './engine/backend.ts';
+// The wasm backend with explicit options (threads, wait policy): a second instance beside the default one.
+export { createWasmBackend, type WasmOptions } from './engine/backends/wasm.ts';
 
 // nn: modules, layers, models, optimizer, schedules, data, checkpoints, training loop (browser-safe parts).
 export { Module, type StateDict } from './nn/module.ts';

@@ -32,6 +32,7 @@ const HELP = `swa-engine swa: reproduce Table 1 of the SWA paper (Izmailov et al
   --batch N [128]  --wd W [5e-4]  --momentum M [0.9]  --width W (model width multiplier)
   --augment / --no-augment   random crop + flip (default: on for CIFAR, off for Fashion-MNIST)
   --device D          auto | webgpu | wasm                                                   [auto]
+  --threads N         wasm kernel threads (1 = no workers)               [cores, at most 8; SWA_WASM_THREADS]
   --limit N           use the first N training images (quick runs)
   --out DIR           output folder (checkpoints, table.md, runs.csv, report.json, SVGs)     [runs/table1-<model>-<data>]
   --no-progress       no progress bars
@@ -66,6 +67,7 @@ const { values: a } = parseArgs({
     width: { type: 'string' },
     augment: { type: 'boolean' },
     device: { type: 'string', default: 'auto' },
+    threads: { type: 'string' },
     limit: { type: 'string' },
     out: { type: 'string' },
     progress: { type: 'boolean', default: true },
@@ -100,7 +102,9 @@ function load(split: 'train' | 'test'): Dataset {
 }
 
 const t0 = performance.now();
-const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm');
+const threads = a.threads === undefined ? undefined : Number(a.threads);
+if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail(`--threads must be an integer in [1, 64], got '${a.threads}'`);
+const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads } });
 console.log(`device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`);
 let train: Dataset;
 let test: Dataset;

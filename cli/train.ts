@@ -33,6 +33,7 @@ const { values: a } = parseArgs({
     schedule: { type: 'string', default: 'baseline' },
     width: { type: 'string' },
     device: { type: 'string', default: 'auto' },
+    threads: { type: 'string' },
     seed: { type: 'string', default: '0' },
     limit: { type: 'string' },
     out: { type: 'string' },
@@ -44,7 +45,7 @@ const { values: a } = parseArgs({
 if (a.help) {
   console.log(`swa-engine train: --model small-cnn|preresnet20|vgg16bn|wrn28-10 --data fashion-mnist|cifar10|cifar100
   [--data-dir DIR] [--epochs 5] [--batch 128] [--lr 0.05] [--momentum 0.9] [--wd 5e-4] [--schedule baseline|constant]
-  [--width W] [--device auto|webgpu|wasm] [--seed 0] [--limit N (first N training images)] [--augment] [--out DIR]`);
+  [--width W] [--device auto|webgpu|wasm] [--threads N (wasm)] [--seed 0] [--limit N (first N training images)] [--augment] [--out DIR]`);
   process.exit(0);
 }
 
@@ -68,7 +69,12 @@ function load(split: 'train' | 'test'): Dataset {
   process.exit(2);
 }
 
-const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm');
+const threads = a.threads === undefined ? undefined : Number(a.threads);
+if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+  console.error(`--threads must be an integer in [1, 64], got '${a.threads}'`);
+  process.exit(2);
+}
+const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads } });
 console.log(`device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`);
 manualSeed(seed);
 let train = load('train');

@@ -3,7 +3,7 @@
 
 import type { Backend, DeviceName } from './backend.ts';
 import { createWebGPUBackend } from './backends/webgpu.ts';
-import { createWasmBackend } from './backends/wasm.ts';
+import { createWasmBackend, type WasmOptions } from './backends/wasm.ts';
 
 export type DeviceChoice = DeviceName | 'auto';
 
@@ -11,11 +11,19 @@ const opened = new Map<DeviceName, Promise<Backend>>();
 const ready = new Map<DeviceName, Backend>();
 let current: Backend | null = null;
 
-/** Opens (once) the named backend. Rejects with the reason when it cannot be created. */
-export function openBackend(name: DeviceName): Promise<Backend> {
+/** Options for opening backends: `wasm` (threads, wait policy) applies when the wasm backend is first opened. */
+export interface BackendOptions {
+  wasm?: WasmOptions;
+}
+
+/**
+ * Opens (once) the named backend. Rejects with the reason when it cannot be created. Options only apply to the first
+ * open of a backend; later calls return the backend already opened.
+ */
+export function openBackend(name: DeviceName, opts: BackendOptions = {}): Promise<Backend> {
   const known = opened.get(name);
   if (known) return known;
-  const p = name === 'webgpu' ? createWebGPUBackend() : createWasmBackend();
+  const p = name === 'webgpu' ? createWebGPUBackend() : createWasmBackend(opts.wasm);
   p.then((b) => ready.set(name, b), () => opened.delete(name));
   opened.set(name, p);
   return p;
@@ -32,16 +40,16 @@ export interface DeviceReport {
  * Sets the default device for new tensors. 'auto' picks WebGPU when an adapter exists, else wasm.
  * @returns which device was chosen, and why not WebGPU if it fell back.
  */
-export async function setDevice(choice: DeviceChoice = 'auto'): Promise<DeviceReport> {
+export async function setDevice(choice: DeviceChoice = 'auto', opts: BackendOptions = {}): Promise<DeviceReport> {
   if (choice !== 'auto') {
-    current = await openBackend(choice);
+    current = await openBackend(choice, opts);
     return { device: current.name, info: current.info };
   }
   try {
     current = await openBackend('webgpu');
     return { device: 'webgpu', info: current.info };
   } catch (e) {
-    current = await openBackend('wasm');
+    current = await openBackend('wasm', opts);
     return { device: 'wasm', info: current.info, fallbackReason: (e as Error).message };
   }
 }

@@ -1,5 +1,6 @@
-// Real-browser test: headless Chromium loads the browser bundle from a localhost page and runs the op case table on
-// WebGPU (SwiftShader there) and on wasm. Under CI=true a missing browser or adapter is a failure.
+// Real-browser test: headless Chromium loads the browser bundle from a cross-origin-isolated localhost page and runs
+// the op case table on WebGPU (SwiftShader there), on wasm, and on wasm split over 3 Web Worker threads. Under CI=true
+// a missing browser or adapter is a failure.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,7 +24,11 @@ function serve(): Promise<{ server: Server; url: string }> {
     const file = path.startsWith('/swa-engine.js') ? join(bundleDir, path.slice(1)) : join(root, path === '/' ? 'index.html' : path);
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' });
+      // Cross-origin isolated (COOP + COEP), so the page has SharedArrayBuffer and the wasm backend its worker threads.
+      res.writeHead(200, {
+        'content-type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream',
+        'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
+      });
       res.end(body);
     } catch {
       res.writeHead(404).end();
@@ -39,7 +44,7 @@ const available = existsSync(CHROMIUM);
 if (!available && process.env.CI === 'true') throw new Error(`CI=true requires Chromium at ${CHROMIUM}`);
 
 if (available) {
-  test('browser: op cases on WebGPU and wasm in headless Chromium', async () => {
+  test('browser: op cases on WebGPU, wasm and wasm on 3 worker threads in headless Chromium', async () => {
     const { chromium } = await import('playwright-core');
     const { server, url } = await serve();
     const browser = await chromium.launch({
@@ -55,13 +60,15 @@ if (available) {
       page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
       await page.goto(url);
       await page.waitForFunction(() => (globalThis as unknown as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30000 });
-      for (const device of ['webgpu', 'wasm'] as const) {
+      for (const device of ['webgpu', 'wasm', 'wasm-threads'] as const) {
         const report = await page.evaluate((d) => (globalThis as unknown as { runCases(d: string): Promise<PageReport> }).runCases(d), device)
           .catch((e: Error) => { throw new Error(`browser ${device}: ${e.message}\n${logs.join('\n')}`); });
         console.log(`[browser] ${device}: ${report.info}: ${report.passed}/${OP_CASES.length} cases passed`);
         assert.equal(report.failures, [], `browser ${device} failures`);
         assert.is(report.passed, OP_CASES.length);
         assert.is(report.liveBuffers, 0, `browser ${device} leaked buffers`);
+        assert.ok(report.crossOriginIsolated, 'the test page is cross-origin isolated');
+        if (device === 'wasm-threads') assert.match(report.info, /3 threads/, 'the threaded backend got its workers in the page');
         countCase(`browser-${device}`, report.passed);
       }
     } finally {

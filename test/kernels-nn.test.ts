@@ -62,6 +62,9 @@ pool('2x2 s2', 'max', 6, 8, 8, 2, 2, 0);
 pool('2x2 s2 odd size', 'max', 3, 7, 9, 2, 2, 0);
 pool('3x3 s2 p1', 'max', 4, 9, 9, 3, 2, 1);
 pool('2x2 s2 ties', 'max', 4, 6, 6, 2, 2, 0, true, true);
+// ow = 7 and 5: the SIMD path's last, overlapping step (ow ≥ 4, not a multiple of 4), with and without ties.
+pool('2x2 s2 ow 7', 'max', 3, 14, 14, 2, 2, 0);
+pool('2x2 s2 ow 5 odd width ties', 'max', 2, 10, 11, 2, 2, 0, true, true);
 pool('3x3 s1 ties overlap', 'max', 2, 6, 6, 3, 1, 1, true, true);
 pool('2x2 s2', 'avg', 6, 8, 8, 2, 2, 0);
 pool('3x3 s1 p1 include pad', 'avg', 3, 6, 7, 3, 1, 1, true);

@@ -5,11 +5,11 @@ import * as assert from 'uvu/assert';
 import '../index.ts';
 import { OP_CASES } from './op-cases.ts';
 import { checkCase } from './util/check.ts';
-import { testBackends } from './util/backends.ts';
+import { backendLabel, testBackends } from './util/backends.ts';
 import { countCase } from './util/count.ts';
 import { OPS } from '../engine/ops/index.ts';
 
-const backends = await testBackends();
+const backends = await testBackends({ threaded: true });
 
 test('the case table covers every op', () => {
   const covered = new Set(OP_CASES.map((c) => c.op));
@@ -18,14 +18,15 @@ test('the case table covers every op', () => {
 });
 
 for (const be of backends) {
+  const label = backendLabel(be);
   OP_CASES.forEach((c, i) => {
-    test(`${be.name}: ${c.name}`, async () => {
+    test(`${label}: ${c.name}`, async () => {
       const err = await checkCase(c, be, 1000 + i);
-      if (err) assert.unreachable(`${c.name} on ${be.name}: ${err}`);
-      countCase(`node-${be.name}`);
+      if (err) assert.unreachable(`${c.name} on ${label}: ${err}`);
+      countCase(`node-${label}`);
     });
   });
-  test(`${be.name}: no buffer leaked by the op cases`, () => {
+  test(`${label}: no buffer leaked by the op cases`, () => {
     assert.is(be.liveBuffers(), 0);
   });
 }

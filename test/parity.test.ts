@@ -12,7 +12,7 @@ import { PreResNet } from '../nn/models/preresnet.ts';
 import { SGD } from '../nn/optim.ts';
 import type { Module } from '../nn/module.ts';
 import { tensor } from '../engine/creation.ts';
-import { testBackends } from './util/backends.ts';
+import { backendLabel, testBackends } from './util/backends.ts';
 import { countCase } from './util/count.ts';
 
 type Host = { shape: number[]; data: Float32Array };
@@ -52,10 +52,10 @@ const CASES: [string, string, () => Module][] = [
   ['PreResNet-8', 'parity-preresnet8.safetensors', () => new PreResNet({ depth: 8, generator: new Generator(0) })],
 ];
 
-const backends: Backend[] = await testBackends();
+const backends: Backend[] = await testBackends({ threaded: true });
 for (const be of backends) {
   for (const [label, file, make] of CASES) {
-    test(`${be.name}: ${label} matches PyTorch (forward, gradients, BN statistics, 3 SGD steps)`, async () => {
+    test(`${backendLabel(be)}: ${label} matches PyTorch (forward, gradients, BN statistics, 3 SGD steps)`, async () => {
       const { tensors: fx, meta } = loadFixture(file);
       const get = (k: string): Host => {
         const v = fx.get(k);
@@ -101,7 +101,7 @@ for (const be of backends) {
         model.dispose();
       }
       assert.is(be.liveBuffers(), 0, 'no buffers left');
-      countCase(`parity-${be.name}`);
+      countCase(`parity-${backendLabel(be)}`);
     });
   }
 }

@@ -48,9 +48,10 @@ const BLOCK: i32 = 1024;
   return total;
 }
 
-@inline function channelLoop(op: i32, a: usize, b: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32): void {
+@inline function channelLoop(op: i32, a: usize, b: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32,
+  c0: i32, c1: i32): void {
   const rowBytes = <usize>s << 2;
-  for (let ch = 0; ch < c; ch++) {
+  for (let ch = c0; ch < c1; ch++) {
     const mu: f32 = op == SUM ? 0 : load<f32>(mean + (<usize>ch << 2));
     let total: f64 = 0;
     for (let i = 0; i < n; i++) {
@@ -61,19 +62,21 @@ const BLOCK: i32 = 1024;
   }
 }
 
+// Every kernel below works on channels [c0, c1) of x [n, c, s] (the glue splits channels between threads).
+
 /** out[c] = scale · Σ_{n,s} x[n, c, s]. */
-export function channelSum(x: usize, out: usize, n: i32, c: i32, s: i32, scale: f32): void {
-  channelLoop(SUM, x, x, 0, out, n, c, s, scale);
+export function channelSum(x: usize, out: usize, n: i32, c: i32, s: i32, scale: f32, c0: i32, c1: i32): void {
+  channelLoop(SUM, x, x, 0, out, n, c, s, scale, c0, c1);
 }
 
 /** out[c] = scale · Σ_{n,s} (x[n, c, s] − mean[c])². */
-export function channelVar(x: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32): void {
-  channelLoop(SQDEV, x, x, mean, out, n, c, s, scale);
+export function channelVar(x: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32, c0: i32, c1: i32): void {
+  channelLoop(SQDEV, x, x, mean, out, n, c, s, scale, c0, c1);
 }
 
 /** out[c] = scale · Σ_{n,s} a[n, c, s] · (b[n, c, s] − mean[c]). */
-export function channelDot(a: usize, b: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32): void {
-  channelLoop(DOT, a, b, mean, out, n, c, s, scale);
+export function channelDot(a: usize, b: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32, c0: i32, c1: i32): void {
+  channelLoop(DOT, a, b, mean, out, n, c, s, scale, c0, c1);
 }
 
 /**
@@ -90,8 +93,8 @@ export function channelDot(a: usize, b: usize, mean: usize, out: usize, n: i32, 
 
 /** out = (x − mean)/√(var + eps) · gamma + beta per channel of x [n, c, s]. */
 export function bnApply(x: usize, mean: usize, variance: usize, gamma: usize, beta: usize, out: usize,
-  n: i32, c: i32, s: i32, eps: f32): void {
-  for (let ch = 0; ch < c; ch++) {
+  n: i32, c: i32, s: i32, eps: f32, c0: i32, c1: i32): void {
+  for (let ch = c0; ch < c1; ch++) {
     const at = <usize>ch << 2;
     const inv = 1 / Math.sqrt(<f64>load<f32>(variance + at) + <f64>eps);
     const k = <f32>(inv * <f64>load<f32>(gamma + at));
@@ -108,9 +111,9 @@ export function bnApply(x: usize, mean: usize, variance: usize, gamma: usize, be
  * Σdy(x − mean)/M); otherwise gamma·inv·dy.
  */
 export function bnBackwardInput(dy: usize, x: usize, mean: usize, variance: usize, gamma: usize, sumDy: usize,
-  sumDyXmu: usize, out: usize, n: i32, c: i32, s: i32, eps: f32, training: bool): void {
+  sumDyXmu: usize, out: usize, n: i32, c: i32, s: i32, eps: f32, training: bool, c0: i32, c1: i32): void {
   const count = <f64>n * <f64>s;
-  for (let ch = 0; ch < c; ch++) {
+  for (let ch = c0; ch < c1; ch++) {
     const at = <usize>ch << 2;
     const inv = 1 / Math.sqrt(<f64>load<f32>(variance + at) + <f64>eps);
     const a = <f64>load<f32>(gamma + at) * inv;

@@ -12,10 +12,18 @@ import { fill } from './elementwise';
 /** Taps per block at most: a packed block (≤ 320·64 bytes = 20 KiB) stays in L1 while the weight rows stream by. */
 const KC_MAX: i32 = 320;
 /** Per 16-pixel panel: first lane and padded-copy offset q (floats) of each output-row segment. */
-const SEG_T = memory.data(16 * 4, 64);
-const SEG_Q = memory.data(16 * 4, 64);
+let SEG_T: usize = 0;
+let SEG_Q: usize = 0;
 /** Per lane of a 16-pixel panel: the pixel's padded-copy offset q = oy·sh·wp + ox·sw (floats). */
-export const QOFF = memory.data(16 * 4, 64);
+export let QOFF: usize = 0;
+
+/** Places the three 64-byte panel tables at `at` (64-aligned, thread-private); returns the first byte past them. */
+export function placeConvForward(at: usize): usize {
+  SEG_T = at;
+  SEG_Q = at + 64;
+  QOFF = at + 128;
+  return at + 192;
+}
 
 /**
  * Whether a forward reads x where it lies. NOTE: the one-channel path (dotRows) reads whole 32-float blocks past the

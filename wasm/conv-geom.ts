@@ -10,11 +10,20 @@ import { copyFloats } from './conv-kernel';
 }
 
 const GEOM_BYTES: usize = 17 * 4;
-const META = memory.data(<i32>GEOM_BYTES * 2, 16);
+// Both blocks live in each instance's thread-private block (wasm/thread.ts).
+let META: usize = 0;
 /** The geometry of the current call (filled by the glue). */
-export const GEOM = changetype<Geom>(META);
+export let GEOM = changetype<Geom>(0);
 /** A derived geometry (backward input rewritten as a forward convolution). */
-export const DERIVED = changetype<Geom>(META + GEOM_BYTES);
+export let DERIVED = changetype<Geom>(0);
+
+/** Places the two geometry blocks at `at`; returns the first byte past them. */
+export function placeConvGeom(at: usize): usize {
+  META = at;
+  GEOM = changetype<Geom>(at);
+  DERIVED = changetype<Geom>(at + GEOM_BYTES);
+  return at + 2 * GEOM_BYTES;
+}
 
 /** Address of the 17-i32 geometry block the glue writes before calling a conv kernel. */
 export function convMeta(): usize {

@@ -3,7 +3,13 @@
 // rows are read where they lie instead of being packed first.
 
 /** Tiles that cannot be stored straight into out land here (row pitch 64 bytes) and are scattered by the caller. */
-export const TILE = memory.data(2 * 16 * 4, 64);
+export let TILE: usize = 0;
+
+/** Places TILE at `at` (64-aligned, thread-private); returns the first byte past it. */
+export function placeConvKernel(at: usize): usize {
+  TILE = at;
+  return at + 2 * 16 * 4;
+}
 
 /**
  * c[r, 0..16] (=|+=) bias_r + Σ_{l<kc} a_r[l·sa] · pb[l·sb + 0..16] for rows r = 0, 1 (a0, a1, pb, c are byte

@@ -6,7 +6,8 @@ export { add, sub, mul, div, maximum, eq, ne, lt, le, gt, ge, where } from './bi
 export { copy } from './copy';
 export { reduceSum, reduceMax } from './reduce';
 export { softmax, logSoftmax } from './softmax';
-export { matmul } from './matmul';
+export { matmul, matmulRows } from './matmul';
+export { setThreadScratch, threadScratchBytes } from './thread';
 export { stridedMeta } from './strided';
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dScratch } from './conv';
 export { convMeta } from './conv-geom';

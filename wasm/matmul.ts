@@ -12,10 +12,19 @@ const MC: i32 = 64;
 /** Columns of B packed per block (multiple of NR); the B block KC×NC (2 MiB) lives in L3. */
 const NC: i32 = 1024;
 
-const PACK_A = memory.data(MC * KC * 4, 64);
-const PACK_B = memory.data(KC * NC * 4, 64);
+// Packed panels and the edge tile live in each instance's thread-private block (wasm/thread.ts).
+let PACK_A: usize = 0;
+let PACK_B: usize = 0;
 /** Edge tiles are computed here in full, then their valid part is written to out. */
-const TILE = memory.data(MR * NR * 4, 64);
+let TILE: usize = 0;
+
+/** Places the packing buffers at `at` (64-aligned); returns the first byte past them. */
+export function placeMatmul(at: usize): usize {
+  TILE = at;
+  PACK_A = at + <usize>((MR * NR * 4 + 63) & ~63);
+  PACK_B = PACK_A + <usize>(MC * KC * 4);
+  return PACK_B + <usize>(KC * NC * 4);
+}
 
 /**
  * Packs rows [0, mc) × depth [0, kc) of A into panels of MR rows: panel t holds, for each l, rows tMR..tMR+MR−1.
@@ -127,4 +136,21 @@ export function matmul(
       out + (<usize>t * <usize>m * <usize>n << 2), m, n, k,
     );
   }
+}
+
+/**
+ * Rows [row0, row0 + rows) of out = opA(a) · opB(b) for one product (batch 1), out dense [m, n]: the glue splits a
+ * product between threads by rows. Every element is computed exactly as `matmul` computes it.
+ */
+export function matmulRows(
+  a: usize, b: usize, out: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, row0: i32, rows: i32,
+): void {
+  if (rows <= 0) return;
+  if (k == 0) {
+    fill(out + (<usize>row0 * <usize>n << 2), rows * n, 0);
+    return;
+  }
+  const ars = transA ? 1 : k, acs = transA ? m : 1;
+  const brs = transB ? 1 : n, bcs = transB ? k : 1;
+  gemm(a + (<usize>row0 * <usize>ars << 2), ars, acs, b, brs, bcs, out + (<usize>row0 * <usize>n << 2), rows, n, k);
 }

@@ -8,8 +8,16 @@
   strideH: i32; strideW: i32; padH: i32; padW: i32; countIncludePad: i32;
 }
 
-const META = memory.data(13 * 4, 16);
-const PG = changetype<PoolGeom>(META);
+/** The geometry block lives in each instance's thread-private block (wasm/thread.ts). */
+let META: usize = 0;
+let PG = changetype<PoolGeom>(0);
+
+/** Places the geometry block at `at`; returns the first byte past it. */
+export function placePool(at: usize): usize {
+  META = at;
+  PG = changetype<PoolGeom>(at);
+  return at + 64;
+}
 
 /** Address of the 13-i32 geometry block the glue writes before calling a pooling kernel. */
 export function poolMeta(): usize {
@@ -36,12 +44,12 @@ function maxPool2x2(x: usize, out: usize, g: PoolGeom): void {
       const r1 = r0 + rowBytes;
       const o = out + (<usize>((c * g.oh + oy) * g.ow) << 2);
       let ox = 0;
-      for (; ox < ow4; ox += 4) {
-        const at = <usize>ox << 3;
-        const a = v128.load(r0 + at), b = v128.load(r0 + at, 16), p = v128.load(r1 + at), q = v128.load(r1 + at, 16);
-        const top = f32x4.max(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
-        const bottom = f32x4.max(i32x4.shuffle(p, q, 0, 2, 4, 6), i32x4.shuffle(p, q, 1, 3, 5, 7));
-        v128.store(o + (<usize>ox << 2), f32x4.max(top, bottom));
+      for (; ox < ow4; ox += 4) max4(r0, r1, o, ox);
+      // The last windows as one more (overlapping) step: recomputing a window stores the same value. NOTE: a scalar
+      // tail ran 4× slower on real activations, its f32.max branches mispredicting.
+      if (ox < g.ow && g.ow >= 4) {
+        max4(r0, r1, o, g.ow - 4);
+        ox = g.ow;
       }
       for (; ox < g.ow; ox++) {
         const at = <usize>ox << 3;
@@ -52,9 +60,37 @@ function maxPool2x2(x: usize, out: usize, g: PoolGeom): void {
   }
 }
 
+/** Four 2×2 windows: out[ox..ox+3] = max of rows r0, r1 at columns 2·ox … 2·ox + 7. */
+@inline function max4(r0: usize, r1: usize, o: usize, ox: i32): void {
+  const at = <usize>ox << 3;
+  const a = v128.load(r0 + at), b = v128.load(r0 + at, 16), p = v128.load(r1 + at), q = v128.load(r1 + at, 16);
+  const top = f32x4.max(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
+  const bottom = f32x4.max(i32x4.shuffle(p, q, 0, 2, 4, 6), i32x4.shuffle(p, q, 1, 3, 5, 7));
+  v128.store(o + (<usize>ox << 2), f32x4.max(top, bottom));
+}
+
 /** Lanes where the first-maximum scan moves to v: v > m, or v is NaN. */
 @inline function takes(v: v128, m: v128): v128 {
   return v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
+}
+
+/** Four windows of maxPool2x2Backward at output columns ox … ox + 3 (rows r0, r1 of x and d0, d1 of dx; dy at gy). */
+@inline function maxBack4(r0: usize, r1: usize, d0: usize, d1: usize, gy: usize, ox: i32): void {
+  const at = <usize>ox << 3;
+  const a = v128.load(r0 + at), b = v128.load(r0 + at, 16), p = v128.load(r1 + at), q = v128.load(r1 + at, 16);
+  const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+  const v2 = i32x4.shuffle(p, q, 0, 2, 4, 6), v3 = i32x4.shuffle(p, q, 1, 3, 5, 7);
+  let k = takes(v0, f32x4.splat(-Infinity));
+  let idx = v128.and(k, i32x4.splat(1)), m = v128.bitselect(v0, f32x4.splat(-Infinity), k);
+  k = takes(v1, m); idx = v128.bitselect(i32x4.splat(2), idx, k); m = v128.bitselect(v1, m, k);
+  k = takes(v2, m); idx = v128.bitselect(i32x4.splat(3), idx, k); m = v128.bitselect(v2, m, k);
+  idx = v128.bitselect(i32x4.splat(4), idx, takes(v3, m));
+  const d = v128.load(gy + (<usize>ox << 2));
+  // idx is 1 + the window cell of the first maximum (0 when none beats −inf).
+  const e0 = v128.and(d, i32x4.eq(idx, i32x4.splat(1))), e1 = v128.and(d, i32x4.eq(idx, i32x4.splat(2)));
+  const e2 = v128.and(d, i32x4.eq(idx, i32x4.splat(3))), e3 = v128.and(d, i32x4.eq(idx, i32x4.splat(4)));
+  v128.store(d0 + at, i32x4.shuffle(e0, e1, 0, 4, 1, 5)); v128.store(d0 + at, i32x4.shuffle(e0, e1, 2, 6, 3, 7), 16);
+  v128.store(d1 + at, i32x4.shuffle(e2, e3, 0, 4, 1, 5)); v128.store(d1 + at, i32x4.shuffle(e2, e3, 2, 6, 3, 7), 16);
 }
 
 /** Backward of maxPool2x2: every input cell gets the dy of its window if it is that window's first maximum, else 0. */
@@ -67,22 +103,11 @@ function maxPool2x2Backward(x: usize, dy: usize, dx: usize, g: PoolGeom): void {
       const r0 = x + at0, r1 = r0 + rowBytes, d0 = dx + at0, d1 = d0 + rowBytes;
       const gy = dy + (<usize>((c * g.oh + oy) * g.ow) << 2);
       let ox = 0;
-      for (; ox < ow4; ox += 4) {
-        const at = <usize>ox << 3;
-        const a = v128.load(r0 + at), b = v128.load(r0 + at, 16), p = v128.load(r1 + at), q = v128.load(r1 + at, 16);
-        const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
-        const v2 = i32x4.shuffle(p, q, 0, 2, 4, 6), v3 = i32x4.shuffle(p, q, 1, 3, 5, 7);
-        let k = takes(v0, f32x4.splat(-Infinity));
-        let idx = v128.and(k, i32x4.splat(1)), m = v128.bitselect(v0, f32x4.splat(-Infinity), k);
-        k = takes(v1, m); idx = v128.bitselect(i32x4.splat(2), idx, k); m = v128.bitselect(v1, m, k);
-        k = takes(v2, m); idx = v128.bitselect(i32x4.splat(3), idx, k); m = v128.bitselect(v2, m, k);
-        idx = v128.bitselect(i32x4.splat(4), idx, takes(v3, m));
-        const d = v128.load(gy + (<usize>ox << 2));
-        // idx is 1 + the window cell of the first maximum (0 when none beats −inf).
-        const e0 = v128.and(d, i32x4.eq(idx, i32x4.splat(1))), e1 = v128.and(d, i32x4.eq(idx, i32x4.splat(2)));
-        const e2 = v128.and(d, i32x4.eq(idx, i32x4.splat(3))), e3 = v128.and(d, i32x4.eq(idx, i32x4.splat(4)));
-        v128.store(d0 + at, i32x4.shuffle(e0, e1, 0, 4, 1, 5)); v128.store(d0 + at, i32x4.shuffle(e0, e1, 2, 6, 3, 7), 16);
-        v128.store(d1 + at, i32x4.shuffle(e2, e3, 0, 4, 1, 5)); v128.store(d1 + at, i32x4.shuffle(e2, e3, 2, 6, 3, 7), 16);
+      for (; ox < ow4; ox += 4) maxBack4(r0, r1, d0, d1, gy, ox);
+      // As forward: the last windows as one overlapping step (a window's cells get the same values again).
+      if (ox < g.ow && g.ow >= 4) {
+        maxBack4(r0, r1, d0, d1, gy, g.ow - 4);
+        ox = g.ow;
       }
       for (; ox < g.ow; ox++) {
         const at = <usize>ox << 3;

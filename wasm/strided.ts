@@ -9,7 +9,14 @@ const SHAPE: usize = 0;
 const STRIDES: usize = 24;
 const COUNTERS: usize = 96;
 const OFFSETS: usize = 120;
-const META = memory.data(192, 16);
+/** The scratch lives in each instance's thread-private block (wasm/thread.ts). */
+let META: usize = 0;
+
+/** Places the scratch at `at` (64-aligned); returns the first byte past it. */
+export function placeStrided(at: usize): usize {
+  META = at;
+  return at + 192;
+}
 
 /** Byte address of the scratch the glue fills: shape at word 0, strides of operand t at word 6 + 6·t. */
 export function stridedMeta(): usize {

@@ -22,12 +22,14 @@ export interface NnExports {
   poolMeta(): P;
   pool2d(x: P, out: P): void;
   pool2dBackward(x: P, dy: P, dx: P): void;
-  channelSum(x: P, out: P, n: number, c: number, s: number, scale: number): void;
-  channelVar(x: P, mean: P, out: P, n: number, c: number, s: number, scale: number): void;
-  channelDot(a: P, b: P, mean: P, out: P, n: number, c: number, s: number, scale: number): void;
-  bnApply(x: P, mean: P, variance: P, gamma: P, beta: P, out: P, n: number, c: number, s: number, eps: number): void;
+  // The batch-norm kernels work on channels [c0, c1) of [n, c, s].
+  channelSum(x: P, out: P, n: number, c: number, s: number, scale: number, c0: number, c1: number): void;
+  channelVar(x: P, mean: P, out: P, n: number, c: number, s: number, scale: number, c0: number, c1: number): void;
+  channelDot(a: P, b: P, mean: P, out: P, n: number, c: number, s: number, scale: number, c0: number, c1: number): void;
+  bnApply(x: P, mean: P, variance: P, gamma: P, beta: P, out: P, n: number, c: number, s: number, eps: number,
+    c0: number, c1: number): void;
   bnBackwardInput(dy: P, x: P, mean: P, variance: P, gamma: P, sumDy: P, sumDyXmu: P, out: P,
-    n: number, c: number, s: number, eps: number, training: number): void;
+    n: number, c: number, s: number, eps: number, training: number, c0: number, c1: number): void;
   dropout(x: P, out: P, n: number, p: number, seed: number, scale: number): void;
   softmaxCrossEntropy(logits: P, labels: P, out: P, rows: number, classes: number): void;
   softmaxCrossEntropyBackward(logits: P, labels: P, dy: P, out: P, rows: number, classes: number,
@@ -58,13 +60,30 @@ export interface PtrBuf extends Buf {
   readonly ptr: number;
 }
 
+/** How the backend splits a kernel between threads (one part per thread, part 0 on the calling thread). */
+export interface Splitter {
+  /** Parts to split `work` (multiply-adds, or elements for memory-bound kernels) into; 1 below a grain or on 1 thread. */
+  parts(work: number, kind: 'compute' | 'memory', most?: number): number;
+  /** Calls export `fn` once per part with `args(p)`; returns when every part is done. */
+  split(fn: keyof NnExports | string, parts: number, args: (p: number) => number[]): void;
+  /** Where thread t keeps what the calling thread keeps at `addr` (geometry blocks are per thread). */
+  threadAddr(t: number, addr: number): number;
+}
+
 /** What the nn glue needs from the backend that owns the module. */
-export interface NnHost {
+export interface NnHost extends Splitter {
   readonly ex: NnExports;
   /** An Int32Array over linear memory, current after any growth. */
   i32(): Int32Array;
-  /** The address of a scratch block of at least `bytes`, reused by later calls (its contents are not kept). */
-  scratch(bytes: number): number;
+  /** The address of thread t's scratch block of at least `bytes`, reused by later calls (contents not kept). */
+  scratch(bytes: number, t?: number): number;
+}
+
+/** Part p of `parts` of [0, total): contiguous ranges, the first ones one larger; bounds rounded to `align`. */
+export function range(total: number, parts: number, p: number, align = 1): [number, number] {
+  const units = Math.ceil(total / align);
+  const cut = (q: number): number => Math.min(total, align * (q * Math.floor(units / parts) + Math.min(q, units % parts)));
+  return [cut(p), cut(p + 1)];
 }
 
 /** Throws unless `buf` holds at least `size` elements. */
@@ -104,25 +123,55 @@ export function nnKernels<B extends PtrBuf>(host: NnHost): Pick<KernelTable<B>, 
   const sizes = (p: Conv2dParams) => ({
     x: p.n * p.cin * p.h * p.w, w: p.cout * (p.cin / p.groups) * p.kh * p.kw, y: p.n * p.cout * p.oh * p.ow,
   });
-  /** Checks the geometry, writes it where the kernels read it and returns the scratch for a call of `kind`. */
-  const convSetup = (p: Conv2dParams, kind: number): number => {
+  const convFields = (p: Conv2dParams, n: number): number[] => [n, p.cin, p.h, p.w, p.cout, p.kh, p.kw, p.oh, p.ow,
+    p.strideH, p.strideW, p.padH, p.padW, p.dilationH, p.dilationW, p.groups, b(p.hasBias)];
+  /**
+   * Splits a convolution over images: writes each part's geometry (its image count) into its thread's block and
+   * returns the parts, each thread's scratch of `extra` + what a call of `kind` needs, and the image ranges.
+   */
+  const convSetup = (p: Conv2dParams, kind: number, extra = 0) => {
     checkConv(p);
-    const at = ex.convMeta() / 4;
-    const fields = [p.n, p.cin, p.h, p.w, p.cout, p.kh, p.kw, p.oh, p.ow, p.strideH, p.strideW, p.padH, p.padW,
-      p.dilationH, p.dilationW, p.groups, b(p.hasBias)];
-    host.i32().set(fields, at);
-    return host.scratch(ex.conv2dScratch(kind));
+    const parts = host.parts(sizes(p).y * (p.cin / p.groups) * p.kh * p.kw, 'compute', p.n);
+    const ranges = Array.from({ length: parts }, (_, t) => range(p.n, parts, t));
+    const meta = ex.convMeta();
+    const i32 = host.i32();
+    // Part 0 has the most images; the scratch does not grow with the image count anyway (one image at a time).
+    i32.set(convFields(p, ranges[0][1] - ranges[0][0]), meta / 4);
+    const bytes = ex.conv2dScratch(kind);
+    const scratch = ranges.map((_, t) => host.scratch(bytes + extra, t));
+    for (let t = 1; t < parts; t++) host.i32().set(convFields(p, ranges[t][1] - ranges[t][0]), host.threadAddr(t, meta) / 4);
+    return { parts, ranges, scratch, bytes };
   };
-  const poolSetup = (p: Pool2dParams, x: B): void => {
+  /** Splits pooling over the nc planes: each part's geometry goes into its thread's block. */
+  const poolSplit = (p: Pool2dParams, x: B, fn: 'pool2d' | 'pool2dBackward', args: (lo: number) => number[]): void => {
     checkPool(p);
     checkSize(x, p.nc * p.h * p.w, 'pool2d input');
-    const fields = [p.mode === 'max' ? 0 : 1, p.nc, p.h, p.w, p.kh, p.kw, p.oh, p.ow, p.strideH, p.strideW, p.padH,
-      p.padW, b(p.countIncludePad)];
-    host.i32().set(fields, ex.poolMeta() / 4);
+    const parts = host.parts(p.nc * p.h * p.w, 'memory', p.nc);
+    const meta = ex.poolMeta();
+    host.split(fn, parts, (t) => {
+      const [lo, hi] = range(p.nc, parts, t);
+      const fields = [p.mode === 'max' ? 0 : 1, hi - lo, p.h, p.w, p.kh, p.kw, p.oh, p.ow, p.strideH, p.strideW, p.padH,
+        p.padW, b(p.countIncludePad)];
+      host.i32().set(fields, host.threadAddr(t, meta) / 4);
+      return args(lo);
+    });
   };
   const channels = (p: { n: number; c: number; s: number }, what: string, full: readonly B[], perChannel: readonly B[]): void => {
     for (const buf of full) checkSize(buf, p.n * p.c * p.s, what);
     for (const buf of perChannel) checkSize(buf, p.c, `${what} (per channel)`);
+  };
+  /** A batch-norm kernel split over channels: `args` are the arguments before (c0, c1). */
+  const byChannel = (fn: keyof NnExports, p: { n: number; c: number; s: number }, args: number[]): void => {
+    const parts = host.parts(p.n * p.c * p.s, 'memory', p.c);
+    host.split(fn, parts, (t) => [...args, ...range(p.c, parts, t)]);
+  };
+  /** An elementwise kernel over n floats split into 16-float-aligned ranges: `args(lo, count)` per part. */
+  const flat = (fn: keyof NnExports, n: number, args: (lo: number, count: number) => number[]): void => {
+    const parts = host.parts(n, 'memory');
+    host.split(fn, parts, (t) => {
+      const [lo, hi] = range(n, parts, t, 16);
+      return args(lo, hi - lo);
+    });
   };
   return {
     conv2d: (inputs, out, p) => {
@@ -133,60 +182,72 @@ export function nnKernels<B extends PtrBuf>(host: NnHost): Pick<KernelTable<B>, 
       checkSize(w, s.w, 'conv2d weight');
       if (bias) checkSize(bias, p.cout, 'conv2d bias');
       checkSize(out, s.y, 'conv2d output');
-      const scratch = convSetup(p, 0);
-      ex.conv2d(x.ptr, w.ptr, bias ? bias.ptr : 0, out.ptr, scratch);
+      const c = convSetup(p, 0);
+      host.split('conv2d', c.parts, (t) => {
+        const n0 = c.ranges[t][0];
+        return [x.ptr + 4 * n0 * p.cin * p.h * p.w, w.ptr, bias ? bias.ptr : 0, out.ptr + 4 * n0 * p.cout * p.oh * p.ow, c.scratch[t]];
+      });
     },
     conv2dBackwardInput: ([dy, w], out, p) => {
       const s = sizes(p);
       checkSize(dy, s.y, 'conv2dBackwardInput dy');
       checkSize(w, s.w, 'conv2dBackwardInput weight');
       checkSize(out, s.x, 'conv2dBackwardInput output');
-      const scratch = convSetup(p, 1);
-      ex.conv2dBackwardInput(dy.ptr, w.ptr, out.ptr, scratch);
+      const c = convSetup(p, 1);
+      host.split('conv2dBackwardInput', c.parts, (t) => {
+        const n0 = c.ranges[t][0];
+        return [dy.ptr + 4 * n0 * p.cout * p.oh * p.ow, w.ptr, out.ptr + 4 * n0 * p.cin * p.h * p.w, c.scratch[t]];
+      });
     },
     conv2dBackwardWeight: ([x, dy], out, p) => {
       const s = sizes(p);
       checkSize(x, s.x, 'conv2dBackwardWeight x');
       checkSize(dy, s.y, 'conv2dBackwardWeight dy');
       checkSize(out, s.w, 'conv2dBackwardWeight output');
-      const scratch = convSetup(p, 2);
-      ex.conv2dBackwardWeight(x.ptr, dy.ptr, out.ptr, scratch);
+      // Each part sums its images' gradient (part t > 0 into its scratch, past what the kernel uses), then part 0's
+      // result takes the others in order: deterministic for a given thread count.
+      const c = convSetup(p, 2, 4 * s.w + 64);
+      const partial = (t: number): number => (t === 0 ? out.ptr : c.scratch[t] + Math.ceil(c.bytes / 64) * 64);
+      host.split('conv2dBackwardWeight', c.parts, (t) => {
+        const n0 = c.ranges[t][0];
+        return [x.ptr + 4 * n0 * p.cin * p.h * p.w, dy.ptr + 4 * n0 * p.cout * p.oh * p.ow, partial(t), c.scratch[t]];
+      });
+      for (let t = 1; t < c.parts; t++) ex.axpby(partial(t), out.ptr, s.w, 1, 1);
     },
     pool2d: ([x], out, p) => {
       checkSize(out, p.nc * p.oh * p.ow, 'pool2d output');
-      poolSetup(p, x);
-      ex.pool2d(x.ptr, out.ptr);
+      poolSplit(p, x, 'pool2d', (lo) => [x.ptr + 4 * lo * p.h * p.w, out.ptr + 4 * lo * p.oh * p.ow]);
     },
     pool2dBackward: ([x, dy], out, p) => {
       checkSize(dy, p.nc * p.oh * p.ow, 'pool2dBackward dy');
       checkSize(out, p.nc * p.h * p.w, 'pool2dBackward output');
-      poolSetup(p, x);
-      ex.pool2dBackward(x.ptr, dy.ptr, out.ptr);
+      poolSplit(p, x, 'pool2dBackward', (lo) => [x.ptr + 4 * lo * p.h * p.w, dy.ptr + 4 * lo * p.oh * p.ow, out.ptr + 4 * lo * p.h * p.w]);
     },
     channelSum: ([x], out, p) => {
       channels(p, 'channelSum', [x], [out]);
-      ex.channelSum(x.ptr, out.ptr, p.n, p.c, p.s, p.scale);
+      byChannel('channelSum', p, [x.ptr, out.ptr, p.n, p.c, p.s, p.scale]);
     },
     channelVar: ([x, mean], out, p) => {
       channels(p, 'channelVar', [x], [mean, out]);
-      ex.channelVar(x.ptr, mean.ptr, out.ptr, p.n, p.c, p.s, p.scale);
+      byChannel('channelVar', p, [x.ptr, mean.ptr, out.ptr, p.n, p.c, p.s, p.scale]);
     },
     channelDot: ([a, bb, mean], out, p) => {
       channels(p, 'channelDot', [a, bb], [mean, out]);
-      ex.channelDot(a.ptr, bb.ptr, mean.ptr, out.ptr, p.n, p.c, p.s, p.scale);
+      byChannel('channelDot', p, [a.ptr, bb.ptr, mean.ptr, out.ptr, p.n, p.c, p.s, p.scale]);
     },
     bnApply: ([x, mean, variance, gamma, beta], out, p) => {
       channels(p, 'bnApply', [x, out], [mean, variance, gamma, beta]);
-      ex.bnApply(x.ptr, mean.ptr, variance.ptr, gamma.ptr, beta.ptr, out.ptr, p.n, p.c, p.s, p.eps);
+      byChannel('bnApply', p, [x.ptr, mean.ptr, variance.ptr, gamma.ptr, beta.ptr, out.ptr, p.n, p.c, p.s, p.eps]);
     },
     bnBackwardInput: ([dy, x, mean, variance, gamma, sumDy, sumDyXmu], out, p) => {
       channels(p, 'bnBackwardInput', [dy, x, out], [mean, variance, gamma, sumDy, sumDyXmu]);
-      ex.bnBackwardInput(dy.ptr, x.ptr, mean.ptr, variance.ptr, gamma.ptr, sumDy.ptr, sumDyXmu.ptr, out.ptr,
-        p.n, p.c, p.s, p.eps, b(p.training));
+      byChannel('bnBackwardInput', p, [dy.ptr, x.ptr, mean.ptr, variance.ptr, gamma.ptr, sumDy.ptr, sumDyXmu.ptr, out.ptr,
+        p.n, p.c, p.s, p.eps, b(p.training)]);
     },
     dropout: ([x], out, p) => {
       checkSize(x, p.size, 'dropout input');
       checkSize(out, p.size, 'dropout output');
+      // Not split: the mask hashes the element index from 0, so a part would need its own base index.
       ex.dropout(x.ptr, out.ptr, p.size, p.p, p.seed >>> 0, p.scale);
     },
     softmaxCrossEntropy: ([logits, labels], out, p) => {
@@ -205,22 +266,26 @@ export function nnKernels<B extends PtrBuf>(host: NnHost): Pick<KernelTable<B>, 
     axpby: ([x], out, p) => {
       checkSize(x, p.size, 'axpby x');
       checkSize(out, p.size, 'axpby output');
-      ex.axpby(x.ptr, out.ptr, p.size, p.alpha, p.beta);
+      flat('axpby', p.size, (lo, n) => [x.ptr + 4 * lo, out.ptr + 4 * lo, n, p.alpha, p.beta]);
     },
     swaAverage: ([x], out, p) => {
       checkSize(x, p.size, 'swaAverage weights');
       checkSize(out, p.size, 'swaAverage average');
-      ex.swaAverage(x.ptr, out.ptr, p.size, p.n);
+      flat('swaAverage', p.size, (lo, n) => [x.ptr + 4 * lo, out.ptr + 4 * lo, n, p.n]);
     },
     sgdMomentum: ([grad, w], out, p) => {
       for (const [buf, what] of [[grad, 'grad'], [w, 'weight'], [out, 'momentum']] as const) checkSize(buf, p.size, `sgdMomentum ${what}`);
-      ex.sgdMomentum(grad.ptr, w.ptr, out.ptr, p.size, p.momentum, p.dampening, p.weightDecay, b(p.first));
+      flat('sgdMomentum', p.size, (lo, n) => [grad.ptr + 4 * lo, w.ptr + 4 * lo, out.ptr + 4 * lo, n, p.momentum, p.dampening,
+        p.weightDecay, b(p.first)]);
     },
     sgdApply: ([grad, v], out, p) => {
       checkSize(grad, p.size, 'sgdApply grad');
       if (p.momentum !== 0) checkSize(v, p.size, 'sgdApply momentum');
       checkSize(out, p.size, 'sgdApply weight');
-      ex.sgdApply(grad.ptr, v.ptr, out.ptr, p.size, p.lr, p.momentum, p.weightDecay, b(p.nesterov));
+      // Without momentum v is unused (any buffer): keep its pointer as it is.
+      const vAt = (lo: number): number => (p.momentum !== 0 ? v.ptr + 4 * lo : v.ptr);
+      flat('sgdApply', p.size, (lo, n) => [grad.ptr + 4 * lo, vAt(lo), out.ptr + 4 * lo, n, p.lr, p.momentum, p.weightDecay,
+        b(p.nesterov)]);
     },
   };
 }

@@ -1,19 +1,25 @@
 // Browser side of the real-browser test: runs the shared op case table on a named device inside the page.
 
-import { openBackend, type DeviceName } from '../../index.ts';
+import { createWasmBackend, openBackend, type Backend } from '../../index.ts';
 import { OP_CASES } from '../op-cases.ts';
 import { checkCase } from '../util/check.ts';
 
+/** 'wasm-threads': a second wasm backend on 3 threads with every kernel split (the page is cross-origin isolated). */
+export type PageDevice = 'webgpu' | 'wasm' | 'wasm-threads';
+
 export interface PageReport {
-  device: DeviceName;
+  device: PageDevice;
+  crossOriginIsolated: boolean;
   info: string;
   passed: number;
   failures: string[];
   liveBuffers: number;
 }
 
-async function runCases(device: DeviceName): Promise<PageReport> {
-  const be = await openBackend(device);
+async function runCases(device: PageDevice): Promise<PageReport> {
+  const be: Backend = device === 'wasm-threads'
+    ? await createWasmBackend({ threads: 3, grain: { compute: 1, memory: 1 } })
+    : await openBackend(device);
   const failures: string[] = [];
   let passed = 0;
   for (let i = 0; i < OP_CASES.length; i++) {
@@ -26,7 +32,9 @@ async function runCases(device: DeviceName): Promise<PageReport> {
       failures.push(`${c.name}: threw ${(e as Error).message}`);
     }
   }
-  return { device, info: be.info, passed, failures, liveBuffers: be.liveBuffers() };
+  const report = { device, crossOriginIsolated, info: be.info, passed, failures, liveBuffers: be.liveBuffers() };
+  if (device === 'wasm-threads') be.destroy();
+  return report;
 }
 
 (globalThis as unknown as { runCases: typeof runCases }).runCases = runCases;

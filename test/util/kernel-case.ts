@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend, KernelName, KernelParams } from '../../engine/backend.ts';
 import { referenceKernels } from '../../engine/kernel-reference.ts';
-import { testBackends } from './backends.ts';
+import { backendLabel, testBackends } from './backends.ts';
 import { countCase } from './count.ts';
 
 export interface KernelCase<K extends KernelName> {
@@ -40,10 +40,11 @@ export const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d,
 
 /** Registers one uvu test per case × backend; `init` seeds outputs that kernels read or keep (in-place kernels). */
 export async function registerKernelCases(cases: KernelCase<KernelName>[]): Promise<void> {
-  const backends = await testBackends();
+  const backends = await testBackends({ threaded: true });
   for (const be of backends) {
+    const label = backendLabel(be);
     for (const c of cases) {
-      test(`${be.name}: ${c.name}`, async () => {
+      test(`${label}: ${c.name}`, async () => {
         const got = await runOn(be, c);
         const want = new Float64Array(c.outSize);
         if (c.init) want.set(c.init);
@@ -53,13 +54,13 @@ export async function registerKernelCases(cases: KernelCase<KernelName>[]): Prom
           const w = want[i];
           const g = got[i];
           const ok = Number.isNaN(w) ? Number.isNaN(g) : g === w || Math.abs(g - w) <= tol * (1 + Math.abs(w));
-          if (!ok) assert.unreachable(`${c.name} on ${be.name}: element ${i} is ${g}, expected ${w}`);
+          if (!ok) assert.unreachable(`${c.name} on ${label}: element ${i} is ${g}, expected ${w}`);
         }
-        countCase(`node-${be.name}-kernels`);
+        countCase(`node-${label}-kernels`);
       });
     }
-    test(`${be.name}: buffers are released`, () => {
-      assert.is(be.liveBuffers(), 0, `${be.name} live buffers after kernel tests`);
+    test(`${label}: buffers are released`, () => {
+      assert.is(be.liveBuffers(), 0, `${label} live buffers after kernel tests`);
     });
   }
 }
