@@ -1,5 +1,6 @@
 // `npm run bench:compare`: builds the wasm kernels and bundles the comparison's runners (esbuild, the same loaders as
-// build.mjs) into build/compare/, then runs the orchestrator with the given flags (--quick, --only=…, --peers=…).
+// build.mjs) into build/compare/, then runs the orchestrator with the given flags (--quick, --only=…, --peers=…);
+// --build-only stops after building.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,5 +22,7 @@ await build({
   // Peers stay in node_modules: tfjs-backend-wasm loads its .wasm files relative to its own folder.
   external: ['webgpu', '@tensorflow/*'],
 });
+// --build-only: the bundles alone (bench/gpu/run-nvidia.sh runs build/compare/ours.js itself).
+if (process.argv.includes('--build-only')) process.exit(0);
 const r = spawnSync(process.execPath, [join(out, 'main.js'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

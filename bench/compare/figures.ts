@@ -66,6 +66,7 @@ export interface FigureResult {
 export interface PeerSpec { id: string; label: string; speed: Speed; ours?: boolean }
 export const PEERS: readonly PeerSpec[] = [
   { id: 'ours-wasm', label: 'ours wasm', speed: 'fast', ours: true },
+  { id: 'ours-wasm1', label: 'ours wasm 1 thread', speed: 'fast', ours: true },
   { id: 'ours-webgpu', label: 'ours WebGPU', speed: 'slow', ours: true },
   { id: 'tfjs-cpu', label: 'TF.js cpu', speed: 'crawl' },
   { id: 'tfjs-wasm', label: 'TF.js wasm', speed: 'fast' },
@@ -86,7 +87,17 @@ export function speedOf(peer: string): Speed {
  * keeps a synchronous (CPU) peer's loop going past `reps` until that much time has passed, so short kernels are timed
  * over a stretch long enough to be stable; it is never set for devices whose steps return before the work is done.
  */
-export interface LoopPlan { warmup: number; reps: number; capSeconds: number; minSeconds?: number }
+export interface LoopPlan {
+  warmup: number;
+  reps: number;
+  capSeconds: number;
+  minSeconds?: number;
+  /**
+   * Wait for the device every this many timed steps, so an asynchronous device (WebGPU) never queues more than that
+   * ahead of the host clock: without it a fast host enqueues thousands of steps before the time cap is seen.
+   */
+  syncEvery?: number;
+}
 
 export type Work = 'train' | 'infer' | 'kernel';
 
@@ -150,6 +161,7 @@ export async function timeLoop(step: () => void | Promise<void>, sync: () => Pro
     await step();
     done();
     iterations++;
+    if (plan.syncEvery && iterations % plan.syncEvery === 0) await sync();
     const elapsed = performance.now() - t0;
     if (elapsed > plan.capSeconds * 1e3 || (iterations >= plan.reps && elapsed >= minMs)) break;
   }

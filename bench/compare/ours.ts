@@ -1,6 +1,8 @@
 // The engine's side of the comparison on one backend (wasm or webgpu): training and inference throughput of the small
 // CNN and PreResNet-20, matmul and conv kernel GFLOP/s, and SWA's averaging and BN-update costs against an epoch.
-// Usage (bundled by build-and-run.mjs): node build/compare/ours.js wasm|webgpu [--quick] [--only=train,matmul]
+// Usage (bundled by build-and-run.mjs): node build/compare/ours.js wasm|wasm1|webgpu [--quick] [--only=train,matmul]
+// ('wasm' runs on all the machine's threads, at most 8; 'wasm1' on one.) For a real GPU (bench/gpu/run-nvidia.sh):
+// --fast times as many steps as for a fast peer, --matmul=1024,4096 sets the matmul sizes.
 
 import { existsSync } from 'node:fs';
 import type { Backend, Buf, Conv2dParams, DeviceName } from '../../engine/backend.ts';
@@ -27,24 +29,29 @@ import {
 } from './figures.ts';
 
 const { quick, only, rest } = parseFlags(process.argv.slice(2));
-const device = rest[0] as DeviceName;
-if (device !== 'wasm' && device !== 'webgpu') throw new Error(`ours: backend must be wasm or webgpu, got ${rest[0]}`);
-const speed = speedOf(`ours-${device}`);
+const peer = `ours-${rest[0]}`;
+if (!['wasm', 'wasm1', 'webgpu'].includes(rest[0])) throw new Error(`ours: backend must be wasm, wasm1 or webgpu, got ${rest[0]}`);
+const device: DeviceName = rest[0] === 'webgpu' ? 'webgpu' : 'wasm';
+const speed = rest.includes('--fast') ? 'fast' : speedOf(peer);
+const matmulArg = rest.find((a) => a.startsWith('--matmul='));
+const matmulSizes = matmulArg ? matmulArg.slice('--matmul='.length).split(',').map(Number) : MATMUL_SIZES;
+if (!matmulSizes.every((n) => Number.isInteger(n) && n > 0)) throw new Error(`ours: bad ${matmulArg}`);
 const slow = speed !== 'fast';
-const plan = (w: Work): LoopPlan => loopPlan(w, speed, quick);
+// WebGPU runs ahead of the host: a sync every 8 steps bounds the queue (see LoopPlan.syncEvery).
+const plan = (w: Work): LoopPlan => ({ ...loopPlan(w, speed, quick), syncEvery: device === 'webgpu' ? 8 : undefined });
 
 try {
-  await setDevice(device);
+  await setDevice(device, { wasm: { threads: rest[0] === 'wasm1' ? 1 : undefined } });
 } catch (e) {
   // No backend (e.g. no WebGPU adapter): every figure gets the error, and the orchestrator carries on.
   const error = errorText(e);
-  emit('INFO', { peer: `ours-${device}`, error });
+  emit('INFO', { peer, error });
   for (const f of FIGURES) if (selected(f.id, only)) emit('FIGURE', { id: f.id, error });
   process.exit(0);
 }
 const be: Backend = defaultBackend();
-emit('INFO', { peer: `ours-${device}`, backend: be.info, threads: device === 'wasm' ? 1 : undefined });
-process.stderr.write(`ours-${device}: ${be.info}\n`);
+emit('INFO', { peer, backend: be.info });
+process.stderr.write(`${peer}: ${be.info}\n`);
 const sync = (): Promise<void> => be.sync();
 
 function makeModel(name: ModelName, seed: number): Module {
@@ -109,7 +116,7 @@ function filled(size: number, seed: number): Buf {
   return b;
 }
 
-for (const n of MATMUL_SIZES) {
+for (const n of matmulSizes) {
   if (!selected(`matmul/${n}`, only)) continue;
   await figure(`matmul/${n}`, async () => {
     const [a, b, out] = [filled(n * n, 1), filled(n * n, 2), be.alloc(n * n)];
