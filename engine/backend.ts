@@ -9,7 +9,8 @@ export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'relu', 'step', 'pow', 's
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
 /** Element-wise binary kernels; comparisons give 1 or 0. */
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+/** Binary ops; 'gate' is a where b > 0, else 0 (ReLU's gradient in one pass, 0 at b = 0 and for NaN b, as PyTorch). */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'gate'] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
 /** Largest rank a kernel sees after the engine has coalesced dimensions. */

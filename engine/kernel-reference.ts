@@ -33,6 +33,7 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
     case 'le': return (a, b) => (a <= b ? 1 : 0);
     case 'gt': return (a, b) => (a > b ? 1 : 0);
     case 'ge': return (a, b) => (a >= b ? 1 : 0);
+    case 'gate': return (a, b) => (b > 0 ? a : 0);
   }
 }
 

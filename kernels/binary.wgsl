@@ -9,7 +9,7 @@ struct Params {
   size: u32,
 }
 
-// 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 eq, 6 ne, 7 lt, 8 le, 9 gt, 10 ge.
+// 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 eq, 6 ne, 7 lt, 8 le, 9 gt, 10 ge, 11 gate (u where v > 0, else 0).
 override op: u32;
 override wg: u32 = 256u;
 
@@ -30,7 +30,8 @@ fn apply(u: f32, v: f32) -> f32 {
     case 7u: { return select(0.0, 1.0, u < v); }
     case 8u: { return select(0.0, 1.0, u <= v); }
     case 9u: { return select(0.0, 1.0, u > v); }
-    default: { return select(0.0, 1.0, u >= v); }
+    case 10u: { return select(0.0, 1.0, u >= v); }
+    default: { return select(0.0, u, v > 0.0); }
   }
 }
 

@@ -47,6 +47,8 @@ for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
   add(`${op} ties`, op, none, [{ shape: [4, 5], kind: 'ties' }, { shape: [4, 5], kind: 'ties' }]);
   add(`${op} broadcast`, op, none, [{ shape: [3, 1], kind: 'ties' }, { shape: [5], kind: 'ties' }]);
 }
+add('gate ties (b = 0 gives 0)', 'gate', none, [{ shape: [4, 5] }, { shape: [4, 5], kind: 'ties', noGrad: true }]);
+add('gate broadcast transposed', 'gate', none, [{ shape: [4, 3], kind: 'random', prep: T }, { shape: [4], kind: 'ties', noGrad: true }]);
 add('where broadcast', 'where', none, [{ shape: [3, 1], kind: 'ties', noGrad: true }, { shape: [3, 4], kind: 'random' }, { shape: [4], kind: 'random' }]);
 add('where transposed', 'where', none, [{ shape: [4, 3], kind: 'ties', noGrad: true, prep: T }, { shape: [3, 4], kind: 'random' }, { shape: [], kind: 'random' }]);
 

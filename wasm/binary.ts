@@ -6,7 +6,7 @@ import { dimOf, nextRow, offsetOf, startRows, strideOf } from './strided';
 /** Side of the square tiles of the strided (transposed-operand) path. */
 const TILE = 16;
 
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, EQ = 5, NE = 6, LT = 7, LE = 8, GT = 9, GE = 10;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, EQ = 5, NE = 6, LT = 7, LE = 8, GT = 9, GE = 10, GATE = 11;
 
 @inline function opV(op: i32, a: v128, b: v128): v128 {
   const one = f32x4.splat(1);
@@ -22,7 +22,9 @@ const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, EQ = 5, NE = 6, LT = 7, L
     case LT: return v128.and(f32x4.lt(a, b), one);
     case LE: return v128.and(f32x4.le(a, b), one);
     case GT: return v128.and(f32x4.gt(a, b), one);
-    default: return v128.and(f32x4.ge(a, b), one);
+    case GE: return v128.and(f32x4.ge(a, b), one);
+    // a where b > 0, else 0 (NaN b gives 0).
+    default: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
   }
 }
 
@@ -126,6 +128,7 @@ export function le(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop
 export function gt(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(GT, a, b, out, rank); }
 /** out = a >= b ? 1 : 0. */
 export function ge(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(GE, a, b, out, rank); }
+export function gate(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(GATE, a, b, out, rank); }
 
 /** Loads four lanes of a row whose stride is 1, or splats one value when the stride is 0. */
 @inline function lanes(p: usize, stride: i32): v128 {

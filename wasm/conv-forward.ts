@@ -214,9 +214,12 @@ export function forward(g: Geom, x: usize, wt: usize, bias: usize, out: usize, s
         continue;
       }
       for (let j0 = 0; j0 < outPlane; j0 += 16) {
-        const cols = min(16, outPlane - j0);
-        panelGemm(g, xg, off, cols, segments(g, j0, cols), wg, bg, pb, acc);
-        storePanel(acc, og, outPlane, coutG, j0, cols);
+        // A last, partial panel runs as a full one ending at the last pixel: its first pixels are computed again (the
+        // same values), but it packs by whole vectors instead of lane by lane (reads stay inside padTail).
+        const start = j0 + 16 > outPlane && outPlane >= 16 ? outPlane - 16 : j0;
+        const cols = min(16, outPlane - start);
+        panelGemm(g, xg, off, cols, segments(g, start, cols), wg, bg, pb, acc);
+        storePanel(acc, og, outPlane, coutG, start, cols);
       }
     }
   }

@@ -2,7 +2,7 @@
 // Pointers are byte offsets into linear memory; the JS glue (engine/backends/wasm.ts) owns all memory above heapBase().
 
 export { fill, neg, exp, log, sqrt, relu, step, pow, scale, shift, oneHot } from './elementwise';
-export { add, sub, mul, div, maximum, eq, ne, lt, le, gt, ge, where } from './binary';
+export { add, sub, mul, div, maximum, eq, ne, lt, le, gt, ge, gate, where } from './binary';
 export { copy } from './copy';
 export { reduceSum, reduceMax } from './reduce';
 export { softmax, logSoftmax } from './softmax';

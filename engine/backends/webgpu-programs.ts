@@ -31,7 +31,7 @@ const UNARY_CODE: { readonly [P in UnaryOp]: number } = {
 };
 /** The `op` override of binary.wgsl; must match the cases of its switch. */
 const BINARY_CODE: { readonly [P in BinaryOp]: number } = {
-  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, eq: 5, ne: 6, lt: 7, le: 8, gt: 9, ge: 10,
+  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, eq: 5, ne: 6, lt: 7, le: 8, gt: 9, ge: 10, gate: 11,
 };
 
 const FILL = shader('fill', fillWgsl);

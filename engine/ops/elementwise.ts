@@ -42,7 +42,7 @@ export const unaryDefs = {
   exp: unaryDef('exp', (dy, _x, out) => mul(dy, out)),
   log: unaryDef('log', (dy, x) => div(dy, x)),
   sqrt: unaryDef('sqrt', (dy, _x, out) => div(dy, scale(out, 2))),
-  relu: unaryDef('relu', (dy, x) => mul(dy, step(x))),
+  relu: unaryDef('relu', (dy, x) => gate(dy, x)),
   step: unaryDef('step'),
   pow: unaryDef('pow', (dy, x, _out, p) => mul(dy, scale(pow(x, p.exponent - 1), p.exponent))),
   scale: unaryDef('scale', (dy, _x, _out, p) => scale(dy, p.factor)),
@@ -100,6 +100,8 @@ export const binaryDefs = {
   le: binaryDef('le'),
   gt: binaryDef('gt'),
   ge: binaryDef('ge'),
+  // The gradient in b is 0 wherever it exists (b ≠ 0).
+  gate: binaryDef('gate', (dy, _a, b) => [gate(dy, b), scale(dy, 0)]),
 };
 
 /** A number operand becomes a 0-d tensor on the other operand's device. */
@@ -130,6 +132,8 @@ export const lt = (a: Tensor | number, b: Tensor | number): Tensor => binary('lt
 export const le = (a: Tensor | number, b: Tensor | number): Tensor => binary('le', a, b);
 export const gt = (a: Tensor | number, b: Tensor | number): Tensor => binary('gt', a, b);
 export const ge = (a: Tensor | number, b: Tensor | number): Tensor => binary('ge', a, b);
+/** a where b > 0, else 0 (with broadcasting): ReLU's backward in one kernel. */
+export const gate = (a: Tensor | number, b: Tensor | number): Tensor => binary('gate', a, b);
 
 // ---- where ------------------------------------------------------------------------------------------------------
 
