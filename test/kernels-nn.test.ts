@@ -47,6 +47,8 @@ conv('small CNN layer 1', { n: 4, cin: 1, h: 28, w: 28, cout: 32, k: [3, 3], pad
 conv('small CNN layer 2', { n: 2, cin: 32, h: 14, w: 14, cout: 64, k: [3, 3], pad: 1, bias: true });
 conv('ResNet 16→32 stride 2', { n: 2, cin: 16, h: 16, w: 16, cout: 32, k: [3, 3], stride: 2, pad: 1 });
 conv('PreResNet stem 3→16', { n: 8, cin: 3, h: 32, w: 32, cout: 16, k: [3, 3], pad: 1 });
+// 80·3·3 = 720 taps: more than one packed block of the forward (KC_MAX = 576 in wasm/conv-forward.ts).
+conv('deep 80→6, two tap blocks', { n: 2, cin: 80, h: 6, w: 6, cout: 6, k: [3, 3], pad: 1, bias: true });
 
 function pool(name: string, mode: 'max' | 'avg', nc: number, h: number, w: number, k: number, s: number, pd: number, countIncludePad = true, ties = false): void {
   const p: Pool2dParams = {
