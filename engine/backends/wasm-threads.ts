@@ -21,25 +21,21 @@ const MAX_WORKERS = 63;
 const SLOTS = 4 * (SLEEP + MAX_WORKERS + 1);
 const SLOT = 24;
 const CONTROL_BYTES = SLOTS + 8 * SLOT * (MAX_WORKERS + 1);
-/**
- * Milliseconds a worker keeps polling for its next call before it sleeps. NOTE: a sleeping worker is woken onto the
- * waker's CPU by Linux's wake-affine placement and shares it with the calling thread until the load balancer moves it,
- * which takes longer than most kernels: measured here, 2 threads then ran a 512³ matmul no faster than 1. Polling
- * keeps each worker on its own core while kernels follow each other (as in training), like OpenMP's spin-wait.
- */
+/** Milliseconds the 'spin' policy polls before it blocks. */
 const SPIN_MS = 20;
-/** Poll period (ms) of the 'poll' wait policy, and how long a worker stays idle before it blocks outright. */
+/** Poll period (ms) of the 'poll' policy, and how long a worker stays idle before it blocks outright. */
 const POLL_MS = 0.05;
 const IDLE_MS = 200;
 
 /**
- * How waiting threads wait: 'spin' polls for SPIN_MS and then blocks; 'block' blocks at once and is woken with a
- * notify; 'poll' sleeps in short timed waits, with no notify while busy (so no wake-affine migration), and blocks
- * after IDLE_MS idle.
+ * How waiting threads wait for work (workers) or for the workers (the calling thread):
+ * - 'poll' (default): short timed sleeps, no notify while busy (a notified thread is woken onto its waker's CPU by
+ *   Linux's wake-affine placement), blocking outright after IDLE_MS idle;
+ * - 'block': block at once, woken by a notify;
+ * - 'spin': poll for SPIN_MS, then block. NOTE: measured on this project's 2-vCPU VM, a spinning thread slowed a matmul
+ *   on the other vCPU by ~35% (the vCPUs behave like hyperthreads of one core), and spin trained slowest of the three.
  */
 export type WaitPolicy = 'spin' | 'block' | 'poll';
-/** Polls the calling thread makes before it blocks while waiting for the workers. */
-const SPIN = 4000;
 /** A call that takes longer than this is reported as a hung worker instead of blocking forever. */
 const HANG_MS = 10 * 60_000;
 
