@@ -116,6 +116,15 @@ function checkPool(p: Pool2dParams): void {
   if (!ok) throw new RangeError(`wasm backend: inconsistent pool2d geometry ${JSON.stringify(p)}`);
 }
 
+/** An elementwise kernel over n floats split into 16-float-aligned ranges: `args(lo, count)` gives each part's call. */
+export function splitFlat(s: Splitter, fn: string, n: number, args: (lo: number, count: number) => number[]): void {
+  const parts = s.parts(n, 'memory');
+  s.split(fn, parts, (t) => {
+    const [lo, hi] = range(n, parts, t, 16);
+    return args(lo, hi - lo);
+  });
+}
+
 /** The nn part of the wasm backend's kernel table. */
 export function nnKernels<B extends PtrBuf>(host: NnHost): Pick<KernelTable<B>, NnKernel> {
   const ex = host.ex;
@@ -165,14 +174,7 @@ export function nnKernels<B extends PtrBuf>(host: NnHost): Pick<KernelTable<B>, 
     const parts = host.parts(p.n * p.c * p.s, 'memory', p.c);
     host.split(fn, parts, (t) => [...args, ...range(p.c, parts, t)]);
   };
-  /** An elementwise kernel over n floats split into 16-float-aligned ranges: `args(lo, count)` per part. */
-  const flat = (fn: keyof NnExports, n: number, args: (lo: number, count: number) => number[]): void => {
-    const parts = host.parts(n, 'memory');
-    host.split(fn, parts, (t) => {
-      const [lo, hi] = range(n, parts, t, 16);
-      return args(lo, hi - lo);
-    });
-  };
+  const flat = (fn: keyof NnExports, n: number, args: (lo: number, count: number) => number[]): void => splitFlat(host, fn, n, args);
   return {
     conv2d: (inputs, out, p) => {
       const [x, w, bias] = inputs;

@@ -160,6 +160,16 @@ export async function defaultThreadCount(): Promise<number> {
   return Math.max(1, Math.min(8, n));
 }
 
+/** The thread count asked for: `asked`, else SWA_WASM_THREADS (Node), else the machine's cores (at most 8). */
+export async function threadsWanted(asked: number | undefined): Promise<number> {
+  const env = typeof process !== 'undefined' ? process.env?.SWA_WASM_THREADS : undefined;
+  const n = asked ?? (env !== undefined && env !== '' ? Number(env) : await defaultThreadCount());
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new RangeError(`wasm backend: threads must be an integer in [1, 64], got ${asked ?? `SWA_WASM_THREADS=${env}`}`);
+  }
+  return n;
+}
+
 /** Blocking waits are allowed in Node and in workers, not on a browser's main thread (there it spins). */
 function canBlock(): boolean {
   if (isNode) return true;

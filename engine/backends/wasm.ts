@@ -10,8 +10,10 @@ import {
   BINARY_OPS, MAX_RANK, UNARY_OPS,
   type Backend, type BinaryOp, type Buf, type KernelName, type KernelParams, type KernelTable, type UnaryOp,
 } from '../backend.ts';
-import { NN_ARITY, NN_FUNCTIONS, checkSize, nnKernels, range, type Arity, type NnExports, type Splitter } from './wasm-nn.ts';
-import { WasmThreads, defaultThreadCount, threadsUnavailable, type WaitPolicy } from './wasm-threads.ts';
+import { NN_ARITY, NN_FUNCTIONS, checkSize, nnKernels, range, splitFlat, type Arity, type NnExports, type Splitter } from './wasm-nn.ts';
+import { coalesce } from '../shape.ts';
+import { ALIGN, MAX_PAGES, PAGE, Pool, WasmBuf, checkSpan, sharedMemory, sizeClass } from './wasm-memory.ts';
+import { WasmThreads, threadsUnavailable, threadsWanted, type WaitPolicy } from './wasm-threads.ts';
 
 type UnaryFn = (x: number, out: number, n: number, alpha: number) => void;
 type BinaryFn = (a: number, b: number, out: number, rank: number) => void;
@@ -51,131 +53,11 @@ const ARITY: { [K in KernelName]: Arity } = {
   fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1, ...NN_ARITY,
 };
 
-/** Block alignment: a cache line, so SIMD loads of a block never straddle one needlessly (≥ the 16 bytes required). */
-const ALIGN = 64;
-const PAGE = 65536;
-/** Memory grows by at least this much (and at least half the current size) so growth stays rare. */
-const MIN_GROW = 16 << 20;
-const MAX_PAGES = 65536;
-/** Shared memory (threads) starts at this many pages: build.mjs compiles kernels-mt.wasm with the same minimum. */
-const SHARED_INITIAL_PAGES = 256;
-
 /**
  * Work per thread below which a kernel is not split: a worker wakes in ~10–50 µs, so a share must take longer than
  * that. Compute-bound kernels count multiply-adds, memory-bound ones elements.
  */
 export const DEFAULT_GRAIN = { compute: 1 << 20, memory: 1 << 16 };
-
-/**
- * Rounds a byte count up to its size class: multiples of 64 up to 1 KiB, then four classes per power of two
- * (waste under 25%). Freed blocks are pooled per class and reused, never returned to the system.
- */
-function sizeClass(bytes: number): number {
-  if (bytes <= 1024) return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-  const step = 2 ** (Math.ceil(Math.log2(bytes)) - 3);
-  return Math.ceil(bytes / step) * step;
-}
-
-/**
- * Pooled allocator over the module's linear memory: per-class free lists over a bump pointer that starts at the
- * module's heap base. NOTE: on this VM the first touch of a fresh page costs ~18 µs, so freed blocks are always
- * reused and memory grows in large steps instead of being released and grown again.
- */
-class Pool {
-  private top: number;
-  private readonly freeLists = new Map<number, number[]>();
-
-  constructor(private readonly memory: WebAssembly.Memory, readonly base: number, private readonly maxBytes: number) {
-    this.top = Math.ceil(base / ALIGN) * ALIGN;
-  }
-
-  /** A block of at least `cls` bytes (a size class): its address and its own class, to hand back to `give`. */
-  take(cls: number): { at: number; bytes: number } {
-    const reused = this.freeLists.get(cls)?.pop();
-    if (reused !== undefined) return { at: reused, bytes: cls };
-    if (this.top + cls > this.memory.buffer.byteLength) {
-      // Before growing, settle for a free block up to two classes larger.
-      for (let c = sizeClass(cls + 1), i = 0; i < 2; c = sizeClass(c + 1), i++) {
-        const spare = this.freeLists.get(c)?.pop();
-        if (spare !== undefined) return { at: spare, bytes: c };
-      }
-      this.grow(this.top + cls);
-    }
-    const at = this.top;
-    this.top += cls;
-    return { at, bytes: cls };
-  }
-
-  /** Returns a block taken with `take` to the free list of its class. */
-  give(at: number, bytes: number): void {
-    let list = this.freeLists.get(bytes);
-    if (!list) this.freeLists.set(bytes, (list = []));
-    list.push(at);
-  }
-
-  /** Grows memory to hold `needTop` bytes: by at least half its size (16 MiB minimum), else by just enough. */
-  private grow(needTop: number): void {
-    const have = this.memory.buffer.byteLength;
-    const pages = (bytes: number): number => Math.ceil(bytes / PAGE);
-    if (needTop <= this.maxBytes) {
-      try {
-        this.memory.grow(pages(Math.min(Math.max(needTop - have, have / 2, MIN_GROW), this.maxBytes - have)));
-        return;
-      } catch {
-        try {
-          this.memory.grow(pages(needTop - have));
-          return;
-        } catch { /* reported below */ }
-      }
-    }
-    throw new RangeError(`wasm backend: out of memory (heap of ${have} bytes cannot grow to ${needTop})`);
-  }
-}
-
-/** A block of linear memory holding `size` float32 elements. */
-class WasmBuf implements Buf {
-  readonly device = 'wasm' as const;
-  freed = false;
-
-  constructor(readonly size: number, readonly ptr: number, readonly bytes: number, readonly pool: Pool) {}
-}
-
-/**
- * Merges dims that are contiguous in every operand and drops size-1 dims, so common cases reach the kernels'
- * fast paths (a same-shape add becomes one row). Returns null when the shape is empty (nothing to do).
- */
-function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } | null {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 0) return null;
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, t) => outStrides[t][last] === s[d] * shape[d])) {
-      outShape[last] *= shape[d];
-      strides.forEach((s, t) => { outStrides[t][last] = s[d]; });
-    } else {
-      outShape.push(shape[d]);
-      strides.forEach((s, t) => outStrides[t].push(s[d]));
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    outStrides.forEach((s) => s.push(0));
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
-/** Throws unless elements offset + idx·strides over `shape` all lie inside `buf`. */
-function checkSpan(buf: WasmBuf, offset: number, shape: readonly number[], strides: readonly number[], what: string): void {
-  let lo = offset, hi = offset;
-  shape.forEach((n, d) => {
-    const reach = (n - 1) * strides[d];
-    if (reach < 0) lo += reach;
-    else hi += reach;
-  });
-  if (lo < 0 || hi >= buf.size) throw new RangeError(`wasm backend: ${what} reaches [${lo}, ${hi}] of a buffer of ${buf.size}`);
-}
 
 /** Options of `createWasmBackend`. */
 export interface WasmOptions {
@@ -357,9 +239,9 @@ class WasmBackend implements Backend {
    * coalesced layout and a writer that puts dims [lo, hi) of its outermost dim into thread t's strided scratch.
    */
   private layout(shape: readonly number[], ops: readonly { buf: WasmBuf; strides: readonly number[]; offset: number }[]) {
-    const c = coalesce(shape, ops.map((o) => o.strides));
-    if (!c) return null;
-    if (c.shape.length > MAX_RANK) throw new Error(`wasm backend: rank ${c.shape.length} exceeds ${MAX_RANK} after coalescing`);
+    if (shape.includes(0)) return null;
+    // Throws, naming the shape, when the coalesced rank still exceeds MAX_RANK.
+    const c = coalesce('wasm backend', shape, ops.map((o) => o.strides));
     ops.forEach((o, t) => checkSpan(o.buf, o.offset, c.shape, c.strides[t], `operand ${t}`));
     const meta = this.ex.stridedMeta();
     const write = (t: number, lo: number, hi: number): void => {
@@ -409,13 +291,7 @@ class WasmBackend implements Backend {
       ...splitter,
     });
     /** A flat kernel over n floats split into 16-float-aligned ranges: args(lo, count) for each part. */
-    const flat = (fn: FunctionName, n: number, args: (lo: number, count: number) => number[]): void => {
-      const parts = this.parts(n, 'memory');
-      this.split(fn, parts, (p) => {
-        const [lo, hi] = range(n, parts, p, 16);
-        return args(lo, hi - lo);
-      });
-    };
+    const flat = (fn: FunctionName, n: number, args: (lo: number, count: number) => number[]): void => splitFlat(splitter, fn, n, args);
     /** A kernel over [outer, r, inner] split over outer (rows are independent). */
     const rows = (fn: FunctionName, x: WasmBuf, out: WasmBuf, outer: number, r: number, inner: number, outR: number): void => {
       const parts = this.parts(outer * r * inner, 'memory', outer);
@@ -519,32 +395,12 @@ function bindExports(raw: WebAssembly.Exports, memory?: WebAssembly.Memory): Ker
 
 const abortImport = (): never => { throw new Error('wasm backend: kernel aborted'); };
 
-/** The thread count asked for: the option, else SWA_WASM_THREADS (Node), else the machine's cores (at most 8). */
-async function threadsWanted(opts: WasmOptions): Promise<number> {
-  const env = typeof process !== 'undefined' ? process.env?.SWA_WASM_THREADS : undefined;
-  const n = opts.threads ?? (env !== undefined && env !== '' ? Number(env) : await defaultThreadCount());
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new RangeError(`wasm backend: threads must be an integer in [1, 64], got ${opts.threads ?? `SWA_WASM_THREADS=${env}`}`);
-  }
-  return n;
-}
-
 /** The kernels over a shared memory with `threads − 1` workers; throws when shared memory or workers fail. */
 async function createThreaded(threads: number, grain: WasmOptions['grain'] & object, policy: WaitPolicy): Promise<WasmBackend> {
   const module = await WebAssembly.compile(new Uint8Array(wasmBytesShared));
-  let memory: WebAssembly.Memory | null = null;
-  let maxPages = MAX_PAGES;
-  // A 4 GiB reservation can fail (32-bit hosts, some browsers): settle for less.
-  for (const pages of [MAX_PAGES, MAX_PAGES / 4, MAX_PAGES / 16]) {
-    try {
-      memory = new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: pages, shared: true });
-      maxPages = pages;
-      break;
-    } catch { /* try smaller */ }
-  }
-  if (!memory) throw new Error('cannot create a shared WebAssembly.Memory');
+  const { memory, maxBytes } = sharedMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort: abortImport } });
-  const backend = new WasmBackend(bindExports(instance.exports, memory), maxPages * PAGE, threads, grain);
+  const backend = new WasmBackend(bindExports(instance.exports, memory), maxBytes, threads, grain);
   try {
     backend.attachThreads(await WasmThreads.start({
       module, memory, names: FUNCTIONS, scratch: backend.threadBlocks, workers: threads - 1, policy,
@@ -562,7 +418,7 @@ async function createThreaded(threads: number, grain: WasmOptions['grain'] & obj
  * Rejects when the runtime lacks WebAssembly SIMD.
  */
 export async function createWasmBackend(opts: WasmOptions = {}): Promise<Backend> {
-  const threads = await threadsWanted(opts);
+  const threads = await threadsWanted(opts.threads);
   const grain = opts.grain ?? DEFAULT_GRAIN;
   let why = '';
   if (threads > 1) {
