@@ -1,22 +1,6 @@
 // swa-engine: float32 tensors with autograd on WebGPU and WebAssembly, for Node and browsers.
 
-import './engine/tensor-methods.ts';
-
-export { Tensor } from './engine/tensor.ts';
-export type { Backend, DeviceName } from './engine/backend.ts';
-export { setDevice, openBackend, defaultBackend, withBackend, type BackendOptions, type DeviceChoice, type DeviceReport } from './engine/device.ts';
-export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, type CreateOptions } from './engine/creation.ts';
-export { Generator, manualSeed, globalGenerator } from './engine/random.ts';
-export { tidy, keep, noGrad, isGradEnabled } from './engine/scope.ts';
-export { backward } from './engine/autograd.ts';
-export { ShapeError } from './engine/shape.ts';
-export * from './engine/ops/index.ts';
-// For kernel-level work: the op table, running an op by name, the kernel contracts.
-export { OPS } from './engine/ops/index.ts';
-export { apply, opDef, type Nd, type OpName, type OpParams, type OpDef } from './engine/op.ts';
-export type { KernelName, KernelParams, Buf } from './engine/backend.ts';
-// The wasm backend with explicit options (threads, wait policy): a second instance beside the default one.
-export { createWasmBackend, type WasmOptions } from './engine/backends/wasm.ts';
+export * from './engine/index.ts';
 
 // nn: modules, layers, models, optimizer, schedules, data, checkpoints, training loop (browser-safe parts).
 export { Module, type StateDict } from './nn/module.ts';

@@ -3,8 +3,7 @@
 // (2·N·Cout·OH·OW·Cin/groups·kH·kW per pass), next to a 512³ matmul; max-pool and batch-norm passes in ms.
 // Run: node build.mjs wasm bench && node build/bench/conv-wasm.bench.js [reps] (default 5)
 
-import type { Backend, Buf, Conv2dParams, KernelName, KernelParams } from '../engine/backend.ts';
-import { createWasmBackend } from '../engine/backends/wasm.ts';
+import { createWasmBackend, type Backend, type Buf, type Conv2dParams, type KernelName, type KernelParams } from '../engine/index.ts';
 
 const reps = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 5;
 const be: Backend = await createWasmBackend();

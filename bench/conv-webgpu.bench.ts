@@ -2,8 +2,7 @@
 // conv2d forward, backward-input and backward-weight in GFLOP/s (2·N·Cout·OH·OW·Cin/groups·kH·kW per pass), and a
 // batch-norm forward + backward in ms. Usage: node build/bench/conv-webgpu.bench.js [reps] (default 5).
 
-import type { Backend, Buf, Conv2dParams, KernelName, KernelParams } from '../engine/backend.ts';
-import { createWebGPUBackend } from '../engine/backends/webgpu.ts';
+import { createWebGPUBackend, type Backend, type Buf, type Conv2dParams, type KernelName, type KernelParams } from '../engine/index.ts';
 
 const reps = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 5;
 const be = await createWebGPUBackend();

@@ -1,7 +1,7 @@
 // Single-threaded wasm SIMD matmul throughput at n = 256, 512, 1024 (and any sizes given on the command line).
 // Run: node build.mjs wasm bench && node build/bench/matmul-wasm.bench.js [n ...]
 
-import { createWasmBackend } from '../engine/backends/wasm.ts';
+import { createWasmBackend } from '../engine/index.ts';
 
 const backend = await createWasmBackend();
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);

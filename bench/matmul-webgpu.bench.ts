@@ -1,7 +1,7 @@
 // Matmul throughput of the WebGPU backend at n×n×n (GFLOP/s = 2·n³ / time), best and median of timed runs after a
 // warm-up. Usage: node build/bench/matmul-webgpu.bench.js [sizes...] (default 256 512 1024).
 
-import { createWebGPUBackend } from '../engine/backends/webgpu.ts';
+import { createWebGPUBackend } from '../engine/index.ts';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const be = await createWebGPUBackend();

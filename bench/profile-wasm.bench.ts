@@ -3,12 +3,7 @@
 // shape class, beside the step's total; the rest is JS (autograd, allocation, dispatch).
 // Usage: node build/bench/profile-wasm.bench.js [steps=10] [threads…]   e.g. `… 10 1 2` compares 1 and 2 threads.
 
-import type { Backend, KernelName } from '../engine/backend.ts';
-import { createWasmBackend } from '../engine/backends/wasm.ts';
-import { tensor } from '../engine/creation.ts';
-import { Generator } from '../engine/random.ts';
-import { tidy } from '../engine/scope.ts';
-import '../engine/tensor-methods.ts';
+import { createWasmBackend, Generator, tensor, tidy, type Backend, type KernelName } from '../engine/index.ts';
 import { PreResNet } from '../nn/models/preresnet.ts';
 import { SmallCnn } from '../nn/models/small-cnn.ts';
 import type { Module } from '../nn/module.ts';

@@ -3,8 +3,7 @@
 // Usage: node dist/cli/swa.js --model small-cnn --data fashion-mnist --budget 4 --seeds 0,1,2 --out runs/table1-small-cnn
 
 import { parseArgs } from 'node:util';
-import { defaultBackend, setDevice } from '../engine/device.ts';
-import '../engine/tensor-methods.ts';
+import { defaultBackend, setDevice } from '../engine/index.ts';
 import { CIFAR_AUGMENT } from '../nn/data/augment.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { channelStats, FASHION_MNIST_STATS } from '../nn/data/normalize.ts';

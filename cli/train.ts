@@ -5,9 +5,7 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setDevice } from '../engine/device.ts';
-import { Generator, manualSeed } from '../engine/random.ts';
-import '../engine/tensor-methods.ts';
+import { Generator, manualSeed, setDevice } from '../engine/index.ts';
 import { DataLoader } from '../nn/data/loader.ts';
 import { CIFAR_AUGMENT } from '../nn/data/augment.ts';
 import { channelStats, FASHION_MNIST_STATS } from '../nn/data/normalize.ts';

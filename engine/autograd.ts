@@ -1,12 +1,11 @@
 // Reverse-mode autograd: an iterative, deterministic topological sort of the recorded graph, then each op's backward
 // in reverse order, accumulating into the `.grad` of leaves. Intermediate gradients are freed as soon as they are used.
 
-import { opDef, type PrimitiveDef } from './op.ts';
+import { add, scale } from './ops/elementwise.ts';
+import { fillLike } from './ops/kernel.ts';
 import { keep, noGrad } from './scope.ts';
 import { fmt, sameShape } from './shape.ts';
-import { Tensor } from './tensor.ts';
-import { add, scale } from './ops/elementwise.ts';
-import { full } from './creation.ts';
+import type { Tensor } from './tensor-type.ts';
 
 /** Tensors reachable from `root` through recorded ops, inputs before the ops that use them (post-order). */
 function topoOrder(root: Tensor): Tensor[] {
@@ -50,7 +49,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
   }
   const order = topoOrder(root);
   noGrad(() => {
-    const seed = grad ?? full(root.shape, 1, { device: root.backend });
+    const seed = grad ?? fillLike(root, root.shape, 1);
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
     const uses = new Map<Tensor, number>([[seed, 1]]);
     const hold = (g: Tensor): void => { uses.set(g, (uses.get(g) ?? 0) + 1); };
@@ -77,8 +76,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         }
         continue;
       }
-      const def = opDef(node.op as never) as PrimitiveDef<unknown>;
-      const inputGrads = def.backward!(g, [...node.inputs], t, node.params, node.saved);
+      const inputGrads = node.backward(g);
       node.inputs.forEach((x, k) => {
         const gx = inputGrads[k];
         if (!gx || !x.requiresGrad) {

@@ -1,10 +1,10 @@
-// The op registry: each op is defined once (shape check, forward, backward, float64 reference) in engine/ops/,
-// and `apply` runs it on tensors and records it for autograd. The table type makes a missing definition a compile error.
+// What an op is: its parameters by name, and a definition that holds its shape check, forward kernels, backward
+// (written with other ops) and float64 reference. `runOp` runs a definition and records it for autograd.
 
 import type { BinaryOp, UnaryOp } from './backend.ts';
 import { isGradEnabled } from './scope.ts';
 import { fmt, type Shape } from './shape.ts';
-import { Tensor } from './tensor.ts';
+import { isTensor, type GradNode, type Tensor } from './tensor-type.ts';
 
 /** A float64 array with a shape: the inputs and outputs of reference implementations. */
 export interface Nd {
@@ -13,7 +13,10 @@ export interface Nd {
 }
 
 type None = Record<never, never>;
-export interface AxesParams { axes: number[]; keepdim: boolean }
+export interface AxesParams {
+  axes: number[];
+  keepdim: boolean;
+}
 
 /** Parameters of every op, by name. */
 export interface OpParams extends Record<BinaryOp, None>, Record<Exclude<UnaryOp, 'pow' | 'scale' | 'shift'>, None> {
@@ -39,74 +42,84 @@ export interface OpParams extends Record<BinaryOp, None>, Record<Exclude<UnaryOp
   oneHot: { classes: number };
   crossEntropy: { reduction: 'mean' | 'sum' | 'none' };
   conv2d: { stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number };
-  pool2d: { mode: 'max' | 'avg'; kernel: [number, number]; stride: [number, number]; padding: [number, number]; countIncludePad: boolean };
+  pool2d: {
+    mode: 'max' | 'avg';
+    kernel: [number, number];
+    stride: [number, number];
+    padding: [number, number];
+    countIncludePad: boolean;
+  };
   batchNorm: { training: boolean; momentum: number; eps: number };
   dropout: { p: number; seed: number };
 }
 
 export type OpName = keyof OpParams;
 
+interface OpBase<N extends OpName> {
+  /** The op's name: its key in the op table, in error messages and in the autograd record. */
+  readonly name: N;
+  /** Float64 reference used by the tests. */
+  reference(inputs: Nd[], p: OpParams[N]): Nd;
+}
+
 /** An op with its own kernel(s). */
-export interface PrimitiveDef<P> {
+export interface PrimitiveDef<N extends OpName> extends OpBase<N> {
   /** Validates the input shapes and parameters; returns the output shape. */
-  shape(shapes: Shape[], p: P): Shape;
+  shape(shapes: Shape[], p: OpParams[N]): Shape;
   /**
    * Produces the output from the inputs by running backend kernels. Intermediates that backward needs (batch
    * statistics, say) are handed to `save`; they live as long as the output's graph node.
    */
-  forward(inputs: Tensor[], shape: Shape, p: P, save: (...t: Tensor[]) => void): Tensor;
+  forward(inputs: Tensor[], shape: Shape, p: OpParams[N], save: (...t: Tensor[]) => void): Tensor;
   /** Input gradients from the output gradient `dy`, written with other ops; absent when not differentiable. */
-  backward?(dy: Tensor, inputs: Tensor[], out: Tensor, p: P, saved: readonly Tensor[]): (Tensor | null)[];
-  /** Float64 reference used by the tests. */
-  reference(inputs: Nd[], p: P): Nd;
+  backward?(dy: Tensor, inputs: Tensor[], out: Tensor, p: OpParams[N], saved: readonly Tensor[]): (Tensor | null)[];
 }
 
 /** An op written in terms of other ops: autograd flows through them. */
-export interface CompositeDef<P> {
-  compose(inputs: Tensor[], p: P): Tensor;
-  reference(inputs: Nd[], p: P): Nd;
+export interface CompositeDef<N extends OpName> extends OpBase<N> {
+  compose(inputs: Tensor[], p: OpParams[N]): Tensor;
 }
 
-export type OpDef<P> = PrimitiveDef<P> | CompositeDef<P>;
-export type OpTable = { [N in OpName]: OpDef<OpParams[N]> };
-
-let registry: OpTable | null = null;
-
-/** Installs the op table (engine/ops/index.ts does this once). */
-export function setRegistry(table: OpTable): void {
-  registry = table;
-}
-
-export function opDef<N extends OpName>(name: N): OpDef<OpParams[N]> {
-  if (!registry) throw new Error('op registry not installed: import the engine through its index');
-  return registry[name] as OpDef<OpParams[N]>;
-}
+export type OpDef<N extends OpName> = PrimitiveDef<N> | CompositeDef<N>;
+/** One definition per op name; a missing or misnamed entry fails `tsc`. */
+export type OpTable = { [N in OpName]: OpDef<N> };
 
 /** Checks inputs are live tensors on one backend, naming the op and shapes otherwise. */
-export function checkInputs(op: string, inputs: readonly Tensor[]): void {
+export function checkInputs(op: string, inputs: readonly unknown[]): asserts inputs is readonly Tensor[] {
   for (const t of inputs) {
-    if (!(t instanceof Tensor)) throw new TypeError(`${op}: expected tensors, got ${typeof t}`);
+    if (!isTensor(t)) throw new TypeError(`${op}: expected tensors, got ${t === null ? 'null' : typeof t}`);
     t.storage(op);
   }
-  const b = inputs[0]?.backend;
-  for (const t of inputs) {
+  const ts = inputs as readonly Tensor[];
+  const b = ts[0]?.backend;
+  for (const t of ts) {
     if (t.backend !== b) {
-      throw new Error(`${op}: tensors on different devices (${inputs.map((x) => `${fmt(x.shape)} on ${x.device}`).join(', ')})`);
+      const where = ts.map((x) => `${fmt(x.shape)} on ${x.device}`).join(', ');
+      throw new Error(`${op}: tensors on different devices (${where})`);
     }
   }
 }
 
-/** Runs op `name` on `inputs`, recording it for autograd when gradients are enabled and needed. */
-export function apply<N extends OpName>(name: N, inputs: Tensor[], p: OpParams[N]): Tensor {
-  const def = opDef(name);
-  checkInputs(name, inputs);
+/** Runs `def` on `inputs`, recording it for autograd when gradients are enabled and needed. */
+export function runOp<N extends OpName>(def: OpDef<N>, inputs: Tensor[], p: OpParams[N]): Tensor {
+  checkInputs(def.name, inputs);
   if ('compose' in def) return def.compose(inputs, p);
-  const shape = def.shape(inputs.map((t) => t.shape), p);
+  const shape = def.shape(
+    inputs.map((t) => t.shape),
+    p,
+  );
   const saved: Tensor[] = [];
   const out = def.forward(inputs, shape, p, (...t) => saved.push(...t));
-  if (def.backward && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+  const backward = def.backward;
+  if (backward && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
-    out.node = { op: name, inputs, params: p, saved };
+    const node: GradNode = {
+      op: def.name,
+      inputs,
+      saved,
+      backward: (dy) => backward.call(def, dy, [...inputs], out, p, saved),
+    };
+    out.node = node;
   } else {
     for (const t of saved) t.dispose();
   }

@@ -1,7 +1,7 @@
 // Checkpoints in the safetensors format: a model's parameters and buffers under their PyTorch names (loadable with
 // safetensors + load_state_dict), the optimizer's momentum buffers under `optimizer.`, and JSON metadata.
 
-import type { Tensor } from '../engine/tensor.ts';
+import type { Tensor } from '../engine/index.ts';
 import { decodeSafetensors, encodeSafetensors, toFloat32, type SafeTensorEntry } from './safetensors.ts';
 import type { Module } from './module.ts';
 import type { SGD } from './optim.ts';

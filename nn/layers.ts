@@ -1,17 +1,7 @@
 // Layers with PyTorch's parameter names and default initialisations: Linear, Conv2d, BatchNorm1d/2d, ReLU,
 // MaxPool2d, AvgPool2d, GlobalAvgPool2d, Dropout, Flatten and Sequential.
 
-import type { Backend } from '../engine/backend.ts';
-import { full, rand } from '../engine/creation.ts';
-import { defaultBackend } from '../engine/device.ts';
-import { globalGenerator, type Generator } from '../engine/random.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { add, relu } from '../engine/ops/elementwise.ts';
-import { matmulT } from '../engine/ops/matmul.ts';
-import { reshape } from '../engine/ops/movement.ts';
-import { mean } from '../engine/ops/reduce.ts';
-import { avgPool2d, conv2d, maxPool2d, type Conv2dOptions } from '../engine/ops/conv.ts';
-import { batchNorm, dropout } from '../engine/ops/norm.ts';
+import { add, avgPool2d, batchNorm, conv2d, defaultBackend, dropout, full, globalGenerator, matmulT, maxPool2d, mean, rand, relu, reshape, type Backend, type Conv2dOptions, type Generator, type Tensor } from '../engine/index.ts';
 import { Module } from './module.ts';
 
 /** Where a layer's tensors live and where its initial values come from. */
@@ -108,17 +98,16 @@ export class BatchNorm extends Module {
     if (this.training) {
       this.tracked++;
       momentum = this.momentum ?? 1 / this.tracked;
-      this.numBatchesTracked.backend.run('fill', [], this.numBatchesTracked.buf('batchNorm'), { size: 1, value: this.tracked });
+      this.numBatchesTracked.fill_(this.tracked);
     }
     return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum, eps: this.eps });
   }
   /** Restarts the running statistics: mean 0, variance 1, no batches seen. */
   resetRunningStats(): void {
-    const be = this.runningMean.backend;
     this.tracked = 0;
-    be.run('fill', [], this.runningMean.buf('reset'), { size: this.numFeatures, value: 0 });
-    be.run('fill', [], this.runningVar.buf('reset'), { size: this.numFeatures, value: 1 });
-    be.run('fill', [], this.numBatchesTracked.buf('reset'), { size: 1, value: 0 });
+    this.runningMean.zero_();
+    this.runningVar.fill_(1);
+    this.numBatchesTracked.zero_();
   }
   /** Sets the host copy of num_batches_tracked (after loading a state dict). */
   setBatchesTracked(n: number): void {

@@ -1,13 +1,6 @@
 // Device-side running sums of loss and correct predictions, read back only when a report is due.
 
-import { full } from '../engine/creation.ts';
-import type { Backend } from '../engine/backend.ts';
-import { keep, noGrad, tidy } from '../engine/scope.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { eq, mul } from '../engine/ops/elementwise.ts';
-import { max, sum } from '../engine/ops/reduce.ts';
-import { oneHot } from '../engine/ops/softmax.ts';
-import { axpbyInPlace } from '../engine/ops/update.ts';
+import { axpbyInPlace, eq, full, keep, max, mul, noGrad, oneHot, sum, tidy, type Backend, type Tensor } from '../engine/index.ts';
 
 /** Number of rows whose label holds the row's maximum logit (a tie with another class counts as correct). */
 export function countCorrect(logits: Tensor, labels: Tensor): Tensor {
@@ -45,9 +38,8 @@ export class RunningMetrics {
   }
 
   reset(): void {
-    const be = this.lossSum.backend;
-    be.run('fill', [], this.lossSum.buf('metrics'), { size: 1, value: 0 });
-    be.run('fill', [], this.correct.buf('metrics'), { size: 1, value: 0 });
+    this.lossSum.zero_();
+    this.correct.zero_();
     this.count = 0;
   }
 

@@ -1,9 +1,7 @@
 // Module: ordered, named parameters, buffers and submodules whose dotted names match PyTorch's state_dict keys
 // (`layer1.0.conv1.weight`, `bn1.running_mean`, …), with train/eval modes.
 
-import { keep } from '../engine/scope.ts';
-import { fmt, sameShape } from '../engine/shape.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { fmt, keep, noGrad, sameShape, type Tensor } from '../engine/index.ts';
 
 /** A module's state: every parameter and buffer by its PyTorch name, in PyTorch's order. */
 export type StateDict = Map<string, Tensor>;
@@ -96,11 +94,13 @@ export abstract class Module {
     for (const [k, v] of values) {
       const t = own.get(k);
       if (t && !sameShape(t.shape, v.shape)) throw new Error(`loadStateDict: ${k} has shape ${fmt(v.shape)} in the source but ${fmt(t.shape)} in the model`);
+      if (t && v.data.length !== t.size) {
+        throw new Error(`loadStateDict: ${k} has ${v.data.length} values in the source, but its shape ${fmt(t.shape)} needs ${t.size}`);
+      }
     }
-    for (const [k, v] of values) {
-      const t = own.get(k);
-      if (t) t.backend.write(t.buf('loadStateDict'), v.data);
-    }
+    noGrad(() => {
+      for (const [k, v] of values) own.get(k)?.copy_(v.data);
+    });
     for (const [prefix, m] of this.walk()) {
       const local = new Map<string, { data: Float32Array }>();
       for (const [k, v] of values) {

@@ -1,10 +1,7 @@
 // SGD with momentum, dampening, Nesterov and weight decay exactly as torch.optim.SGD, applied in place on the device,
 // with a learning rate that may change every step and a state that checkpoints can save and restore.
 
-import { full } from '../engine/creation.ts';
-import { keep } from '../engine/scope.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { sgdStepInPlace } from '../engine/ops/update.ts';
+import { keep, sgdStepInPlace, type Tensor } from '../engine/index.ts';
 
 export interface SgdOptions {
   lr: number;
@@ -47,7 +44,7 @@ export class SGD {
       let v = this.buffers.get(p) ?? null;
       const first = this.momentum !== 0 && !v;
       if (first) {
-        v = keep(full(p.shape, 0, { device: p.backend }));
+        v = keep(p.newFull(p.shape, 0));
         this.buffers.set(p, v);
       }
       sgdStepInPlace(p, p.grad, v, {
@@ -81,10 +78,10 @@ export class SGD {
       if (data.length !== p.size) throw new Error(`SGD.loadState: momentum ${i} has ${data.length} values, parameter has ${p.size}`);
       let v = this.buffers.get(p);
       if (!v) {
-        v = keep(full(p.shape, 0, { device: p.backend }));
+        v = keep(p.newEmpty(p.shape));
         this.buffers.set(p, v);
       }
-      p.backend.write(v.buf('loadState'), data);
+      v.copy_(data);
     }
   }
 

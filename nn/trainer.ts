@@ -1,10 +1,7 @@
 // Epoch loop: trains a model with SGD over a DataLoader, evaluates on a test set, shows a progress bar (loss,
 // accuracy, images/s, ETA) and records per-epoch metrics.
 
-import type { Backend } from '../engine/backend.ts';
-import { noGrad, tidy } from '../engine/scope.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { crossEntropy } from '../engine/ops/softmax.ts';
+import { crossEntropy, noGrad, tidy, type Backend, type Tensor } from '../engine/index.ts';
 import { DataLoader } from './data/loader.ts';
 import type { Dataset } from './data/dataset.ts';
 import type { ChannelStats } from './data/normalize.ts';

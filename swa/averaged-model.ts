@@ -1,9 +1,7 @@
 // The running average of a model's weights (Izmailov et al., 2018, Algorithm 1), kept on the model's device and
 // updated by one kernel per parameter; swapped into the model for evaluation without any copy.
 
-import { keep, noGrad } from '../engine/scope.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { axpbyInPlace, copyInPlace } from '../engine/ops/update.ts';
+import { keep, noGrad, type Tensor } from '../engine/index.ts';
 import type { Module } from '../nn/module.ts';
 
 /**
@@ -63,22 +61,23 @@ export class AveragedModel {
   /** Adds the model's current weights to the average (Algorithm 1's capture step). */
   update(model: Module): void {
     if (this.swapped) throw new Error('AveragedModel.update: the average is swapped into a model; swap it back first');
-    for (const [name, w] of this.sources(model)) {
-      const avg = this.tensors.get(name);
-      if (!avg) throw new Error(`AveragedModel.update: the model has ${name}, which the average does not`);
-      if (this.n === 0) {
-        copyInPlace(avg, w);
-      } else if (this.rule === 'equal') {
-        avg.backend.run('swaAverage', [w.buf('swa')], avg.buf('swa'), { size: w.size, n: this.n });
-      } else if ('ema' in this.rule) {
-        axpbyInPlace(avg, w, this.rule.ema, 1 - this.rule.ema);
-      } else {
-        const rule = this.rule;
-        const next = noGrad(() => rule.fn(avg, w.detach(), this.n));
-        copyInPlace(avg, next);
-        next.dispose();
+    noGrad(() => {
+      for (const [name, w] of this.sources(model)) {
+        const avg = this.tensors.get(name);
+        if (!avg) throw new Error(`AveragedModel.update: the model has ${name}, which the average does not`);
+        if (this.n === 0) {
+          avg.copy_(w);
+        } else if (this.rule === 'equal') {
+          avg.lerp_(w, 1 / (this.n + 1));
+        } else if ('ema' in this.rule) {
+          avg.lerp_(w, 1 - this.rule.ema);
+        } else {
+          const next = this.rule.fn(avg, w.detach(), this.n);
+          avg.copy_(next);
+          next.dispose();
+        }
       }
-    }
+    });
     this.n++;
   }
 
@@ -102,10 +101,9 @@ export class AveragedModel {
 
   /** Copies the average into `model`'s tensors (they keep their identity). */
   copyInto(model: Module): void {
-    for (const [name, w] of this.sources(model)) {
-      const avg = this.tensors.get(name)!;
-      copyInPlace(w, avg);
-    }
+    noGrad(() => {
+      for (const [name, w] of this.sources(model)) w.copy_(this.tensors.get(name)!);
+    });
   }
 
   /** Restores averages (host values by name) and n, e.g. from a checkpoint. */
@@ -114,8 +112,8 @@ export class AveragedModel {
       const v = values.get(name);
       if (!v) throw new Error(`AveragedModel.load: ${name} is missing`);
       if (v.data.length !== t.size) throw new Error(`AveragedModel.load: ${name} has ${v.data.length} values, expected ${t.size}`);
-      t.backend.write(t.buf('swa'), v.data);
     }
+    for (const [name, t] of this.tensors) t.copy_(values.get(name)!.data);
     this.n = n;
   }
 

@@ -1,9 +1,7 @@
 // Recomputes BatchNorm running statistics for a model's current weights (e.g. w_SWA) with one pass over data
 // without gradients, as the SWA paper prescribes after averaging.
 
-import { noGrad, tidy } from '../engine/scope.ts';
-import type { Backend } from '../engine/backend.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { noGrad, tidy, type Backend, type Tensor } from '../engine/index.ts';
 import { BatchNorm } from '../nn/layers.ts';
 import type { Module } from '../nn/module.ts';
 import type { Batch } from '../nn/data/loader.ts';

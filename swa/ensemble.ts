@@ -1,12 +1,7 @@
 // Ensembles of weight snapshots (FGE, SWAG samples): predictions are the mean of the members' softmax outputs,
 // accumulated on the device batch by batch; metrics are computed from the averaged probabilities.
 
-import type { Backend } from '../engine/backend.ts';
-import { full } from '../engine/creation.ts';
-import { keep, noGrad, tidy } from '../engine/scope.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { softmax } from '../engine/ops/softmax.ts';
-import { axpbyInPlace, copyInPlace } from '../engine/ops/update.ts';
+import { axpbyInPlace, full, keep, noGrad, softmax, tidy, type Backend, type Tensor } from '../engine/index.ts';
 import { DataLoader } from '../nn/data/loader.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { ChannelStats } from '../nn/data/normalize.ts';
@@ -94,15 +89,11 @@ export function loadSnapshot(model: Module, snap: Snapshot): void {
     const n = bn?.get(prefix);
     if (m instanceof BatchNorm && n !== undefined) m.setBatchesTracked(n);
   }
-  for (const [name, t] of model.stateDict()) {
-    const v = snap.get(name);
-    if (!v) throw new Error(`loadSnapshot: ${name} is missing`);
-    if (v instanceof Float32Array) {
-      t.backend.write(t.buf('snapshot'), v);
-    } else {
-      copyInPlace(t, v);
-    }
-  }
+  const targets = [...model.stateDict()];
+  for (const [name] of targets) if (!snap.get(name)) throw new Error(`loadSnapshot: ${name} is missing`);
+  noGrad(() => {
+    for (const [name, t] of targets) t.copy_(snap.get(name)!);
+  });
 }
 
 export function disposeSnapshot(snap: Snapshot): void {

@@ -1,7 +1,7 @@
 // Fast Geometric Ensembling (Garipov et al., 2018): snapshots of SGD iterates at the minima of a triangular cyclic
 // learning rate; the ensemble predicts with the mean of the snapshots' softmax outputs.
 
-import type { Backend } from '../engine/backend.ts';
+import type { Backend } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { Module } from '../nn/module.ts';
 import { disposeSnapshot, ensemblePredict, loadSnapshot, takeSnapshot, type EnsembleOptions, type EnsembleResult, type Snapshot } from './ensemble.ts';

@@ -1,13 +1,12 @@
 // The Table 1 runner's options, their defaults, and the plan made from them before any training: budget points in
 // epochs, the SGD/SWA/FGE schedules and capture rules, and every hyperparameter check, reported all at once.
 
-import type { Backend } from '../engine/backend.ts';
+import { Generator, type Backend } from '../engine/index.ts';
 import type { AugmentOptions } from '../nn/data/augment.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { ChannelStats } from '../nn/data/normalize.ts';
 import { createModel, type ModelSpec } from '../nn/models/index.ts';
 import type { Module } from '../nn/module.ts';
-import { Generator } from '../engine/random.ts';
 import { sgdBaselineLr } from '../nn/schedule.ts';
 import { captureCyclical, captureEvery, captureFgeMidCycle, type CaptureRule } from './capture.ts';
 import { constantLr, cyclicalLr, fgeTriangularLr, piecewise, userLr, type LrSchedule } from './schedules.ts';

@@ -3,8 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { Generator, globalGenerator } from '../engine/random.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { Generator, globalGenerator, type Tensor } from '../engine/index.ts';
 import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-node.ts';
 import { DataLoader, type LoaderState } from '../nn/data/loader.ts';
 import type { Module } from '../nn/module.ts';

@@ -4,10 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backend } from '../engine/backend.ts';
-import { tensor } from '../engine/creation.ts';
-import { keep } from '../engine/scope.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { keep, tensor, type Backend, type Tensor } from '../engine/index.ts';
 import { writeFileAtomic } from '../nn/atomic-file.ts';
 import type { AveragedModel } from './averaged-model.ts';
 import type { FgeEnsemble } from './fge.ts';
@@ -103,7 +100,7 @@ export function unpackSwag(swag: Swag, extra: HostTensors, n: number, device: Ba
     for (const [name, t] of targets) {
       const v = values.get(name);
       if (!v || v.data.length !== t.size) throw new Error(`SWAG checkpoint: ${prefix}${name} is missing or has the wrong size`);
-      t.backend.write(t.buf('swag restore'), v.data);
+      t.copy_(v.data);
     }
   };
   write(swag.mean, SWAG_MEAN);

@@ -1,9 +1,7 @@
 // The runner's inner loops: one SGD epoch on the global clock (learning rate and capture rule asked at every step),
 // single-model and averaged-model evaluation with calibration, and the deterministic BN-refresh batches.
 
-import type { Backend } from '../engine/backend.ts';
-import { Generator, globalGenerator } from '../engine/random.ts';
-import { tidy } from '../engine/scope.ts';
+import { Generator, globalGenerator, tidy, type Backend } from '../engine/index.ts';
 import { DataLoader, type Batch } from '../nn/data/loader.ts';
 import { toTensors } from '../nn/data/to-tensors.ts';
 import { RunningMetrics } from '../nn/metrics.ts';

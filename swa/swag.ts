@@ -1,13 +1,7 @@
 // SWAG (Maddox et al., 2019): a Gaussian over the weights SGD visits, with the SWA mean, a diagonal variance and a
 // low-rank part from the last K deviations; Bayesian model averaging over samples, each with a BN refresh.
 
-import type { Backend } from '../engine/backend.ts';
-import { randn } from '../engine/creation.ts';
-import { Generator } from '../engine/random.ts';
-import { keep, noGrad, tidy } from '../engine/scope.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { add, maximum, mul, scale, sqrt, sub } from '../engine/ops/elementwise.ts';
-import { axpbyInPlace, copyInPlace } from '../engine/ops/update.ts';
+import { add, Generator, keep, maximum, mul, noGrad, randn, scale, sqrt, sub, tidy, type Backend, type Tensor } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { Module } from '../nn/module.ts';
 import { ensemblePredict, loadSnapshot, takeSnapshot, disposeSnapshot, type EnsembleOptions, type EnsembleResult } from './ensemble.ts';
@@ -57,8 +51,8 @@ export class Swag {
       const m = this.mean.get(name)!;
       const sq = this.sqMean.get(name)!;
       noGrad(() => tidy(() => {
-        axpbyInPlace(m, p, k / (k + 1), 1 / (k + 1));
-        axpbyInPlace(sq, mul(p, p), k / (k + 1), 1 / (k + 1));
+        m.lerp_(p, 1 / (k + 1));
+        sq.lerp_(mul(p, p), 1 / (k + 1));
       }));
       const cols = this.deviations.get(name)!;
       const dev = noGrad(() => sub(p.detach(), m));
@@ -66,7 +60,7 @@ export class Swag {
         cols.push(keep(dev));
       } else {
         const slot = cols[k % this.maxRank];
-        copyInPlace(slot, dev);
+        slot.copy_(dev);
         dev.dispose();
       }
     }
@@ -94,7 +88,7 @@ export class Swag {
         }
         return add(m, scale(dev, s));
       }));
-      copyInPlace(p, theta);
+      noGrad(() => p.copy_(theta));
       theta.dispose();
     }
   }

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { Generator } from '../engine/random.ts';
-import '../engine/tensor-methods.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { SmallCnn } from '../nn/models/small-cnn.ts';
 import { decodeSafetensors, toFloat32 } from '../nn/safetensors.ts';

@@ -9,7 +9,6 @@ import { createWasmBackend } from '../engine/backends/wasm.ts';
 import { tensor } from '../engine/creation.ts';
 import { Generator } from '../engine/random.ts';
 import { tidy } from '../engine/scope.ts';
-import '../engine/tensor-methods.ts';
 import { SmallCnn } from '../nn/models/small-cnn.ts';
 import { SGD } from '../nn/optim.ts';
 import { crossEntropy } from '../engine/ops/softmax.ts';

@@ -5,12 +5,7 @@
 // --fast times as many steps as for a fast peer, --matmul=1024,4096 sets the matmul sizes.
 
 import { existsSync } from 'node:fs';
-import type { Backend, Buf, Conv2dParams, DeviceName } from '../../engine/backend.ts';
-import { defaultBackend, setDevice } from '../../engine/device.ts';
-import { tensor } from '../../engine/creation.ts';
-import { Generator, manualSeed } from '../../engine/random.ts';
-import { noGrad, tidy } from '../../engine/scope.ts';
-import '../../engine/tensor-methods.ts';
+import { defaultBackend, Generator, manualSeed, noGrad, setDevice, tensor, tidy, type Backend, type Buf, type Conv2dParams, type DeviceName } from '../../engine/index.ts';
 import { SmallCnn } from '../../nn/models/small-cnn.ts';
 import { PreResNet } from '../../nn/models/preresnet.ts';
 import type { Module } from '../../nn/module.ts';

@@ -4,10 +4,10 @@
 import type { Conv2dParams, Pool2dParams } from '../backend.ts';
 import { referenceNnKernels } from '../kernel-reference-nn.ts';
 import { nd } from '../nd.ts';
-import { apply, type Nd, type OpParams, type PrimitiveDef } from '../op.ts';
+import { runOp, type Nd, type OpParams, type PrimitiveDef } from '../op.ts';
 import { fmt, ShapeError, type Shape } from '../shape.ts';
-import type { Tensor } from '../tensor.ts';
-import { runKernel } from './elementwise.ts';
+import type { Tensor } from '../tensor-type.ts';
+import { runKernel } from './kernel.ts';
 
 type Pair = [number, number];
 const pair = (v: number | Pair): Pair => (typeof v === 'number' ? [v, v] : v);
@@ -38,7 +38,8 @@ function convGeometry(op: string, x: Shape, w: Shape, p: OpParams['conv2d'], has
 
 const f64 = (x: Nd): Float64Array => x.data;
 
-export const conv2dDef: PrimitiveDef<OpParams['conv2d']> = {
+export const conv2dDef: PrimitiveDef<'conv2d'> = {
+  name: 'conv2d',
   shape([x, w, b], p) {
     const geo = convGeometry('conv2d', x, w, p, Boolean(b));
     if (b && (b.length !== 1 || b[0] !== geo.cout)) throw new ShapeError('conv2d', `bias ${fmt(b)} must be [${geo.cout}]`);
@@ -46,14 +47,13 @@ export const conv2dDef: PrimitiveDef<OpParams['conv2d']> = {
   },
   forward(inputs, shape, p) {
     const geo = convGeometry('conv2d', inputs[0].shape, inputs[1].shape, p, inputs.length === 3);
-    return runKernel('conv2d', inputs, shape, inputs[0].backend, geo);
+    return runKernel('conv2d', inputs, shape, inputs[0], geo);
   },
   backward(dy, [x, w, b], _out, p) {
     const geo = convGeometry('conv2d', x.shape, w.shape, p, Boolean(b));
-    const be = x.backend;
-    const dx = x.requiresGrad ? runKernel('conv2dBackwardInput', [dy, w], x.shape, be, geo) : null;
-    const dw = w.requiresGrad ? runKernel('conv2dBackwardWeight', [x, dy], w.shape, be, geo) : null;
-    const db = b?.requiresGrad ? runKernel('channelSum', [dy], b.shape, be, { n: geo.n, c: geo.cout, s: geo.oh * geo.ow, scale: 1 }) : null;
+    const dx = x.requiresGrad ? runKernel('conv2dBackwardInput', [dy, w], x.shape, x, geo) : null;
+    const dw = w.requiresGrad ? runKernel('conv2dBackwardWeight', [x, dy], w.shape, x, geo) : null;
+    const db = b?.requiresGrad ? runKernel('channelSum', [dy], b.shape, x, { n: geo.n, c: geo.cout, s: geo.oh * geo.ow, scale: 1 }) : null;
     return b ? [dx, dw, db] : [dx, dw];
   },
   reference([x, w, b], p) {
@@ -82,13 +82,14 @@ function poolGeometry(x: Shape, p: OpParams['pool2d']): Pool2dParams {
   };
 }
 
-export const pool2dDef: PrimitiveDef<OpParams['pool2d']> = {
+export const pool2dDef: PrimitiveDef<'pool2d'> = {
+  name: 'pool2d',
   shape([x], p) {
     const g = poolGeometry(x, p);
     return [...x.slice(0, -2), g.oh, g.ow];
   },
-  forward: ([x], shape, p) => runKernel('pool2d', [x], shape, x.backend, poolGeometry(x.shape, p)),
-  backward: (dy, [x], _out, p) => [runKernel('pool2dBackward', [x, dy], x.shape, x.backend, poolGeometry(x.shape, p))],
+  forward: ([x], shape, p) => runKernel('pool2d', [x], shape, x, poolGeometry(x.shape, p)),
+  backward: (dy, [x], _out, p) => [runKernel('pool2dBackward', [x, dy], x.shape, x, poolGeometry(x.shape, p))],
   reference([x], p) {
     const g = poolGeometry(x.shape, p);
     const out = nd([...x.shape.slice(0, -2), g.oh, g.ow]);
@@ -110,7 +111,7 @@ export interface Conv2dOptions {
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const p = { stride: pair(opts.stride ?? 1), padding: pair(opts.padding ?? 0), dilation: pair(opts.dilation ?? 1), groups: opts.groups ?? 1 };
-  return apply('conv2d', bias ? [x, weight, bias] : [x, weight], p);
+  return runOp(conv2dDef, bias ? [x, weight, bias] : [x, weight], p);
 }
 
 export interface Pool2dOptions {
@@ -121,11 +122,11 @@ export interface Pool2dOptions {
 /** Max pooling over kH×kW windows (stride defaults to the kernel size), as torch.nn.functional.max_pool2d. */
 export function maxPool2d(x: Tensor, kernel: number | Pair, opts: Pool2dOptions = {}): Tensor {
   const k = pair(kernel);
-  return apply('pool2d', [x], { mode: 'max', kernel: k, stride: pair(opts.stride ?? k), padding: pair(opts.padding ?? 0), countIncludePad: true });
+  return runOp(pool2dDef, [x], { mode: 'max', kernel: k, stride: pair(opts.stride ?? k), padding: pair(opts.padding ?? 0), countIncludePad: true });
 }
 
 /** Average pooling, as torch.nn.functional.avg_pool2d (count_include_pad defaults to true, like PyTorch). */
 export function avgPool2d(x: Tensor, kernel: number | Pair, opts: Pool2dOptions & { countIncludePad?: boolean } = {}): Tensor {
   const k = pair(kernel);
-  return apply('pool2d', [x], { mode: 'avg', kernel: k, stride: pair(opts.stride ?? k), padding: pair(opts.padding ?? 0), countIncludePad: opts.countIncludePad ?? true });
+  return runOp(pool2dDef, [x], { mode: 'avg', kernel: k, stride: pair(opts.stride ?? k), padding: pair(opts.padding ?? 0), countIncludePad: opts.countIncludePad ?? true });
 }

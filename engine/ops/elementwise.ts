@@ -1,39 +1,34 @@
 // Element-wise ops: unary maps, broadcasting binary arithmetic and comparisons, and where.
 // Each definition holds its shape rule, forward kernel call, backward in terms of other ops, and float64 reference.
 
-import type { BinaryOp, KernelName, KernelParams, UnaryOp } from '../backend.ts';
+import type { BinaryOp, UnaryOp } from '../backend.ts';
 import { binaryFn, unaryFn } from '../kernel-reference.ts';
 import { ndMap } from '../nd.ts';
-import { apply, type OpParams, type PrimitiveDef } from '../op.ts';
-import { broadcastShapes, broadcastStrides, coalesce, stridesOf, type Shape } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
-import { sumTo } from './reduce.ts';
-
-/** Runs a kernel writing a fresh tensor of `shape` (skipped when it is empty). */
-export function runKernel<K extends KernelName>(kernel: K, inputs: Tensor[], shape: Shape, be: Tensor['backend'], p: KernelParams[K]): Tensor {
-  const out = Tensor.empty(shape, be);
-  if (out.size > 0) be.run(kernel, inputs.map((t) => t.buf(kernel)), out.buf(kernel), p);
-  return out;
-}
+import { runOp, type OpParams, type PrimitiveDef } from '../op.ts';
+import { broadcastShapes, broadcastStrides, coalesce, stridesOf } from '../shape.ts';
+import { isTensor, type Tensor } from '../tensor-type.ts';
+import { sumTo } from './broadcast.ts';
+import { fillLike, runKernel } from './kernel.ts';
 
 // ---- unary ------------------------------------------------------------------------------------------------------
 
-type UnaryName = UnaryOp;
-type UnaryBackward<N extends UnaryName> = (dy: Tensor, x: Tensor, out: Tensor, p: OpParams[N]) => Tensor;
+type UnaryBackward<N extends UnaryOp> = (dy: Tensor, x: Tensor, out: Tensor, p: OpParams[N]) => Tensor;
 
-function alphaOf(op: UnaryOp, p: object): number {
-  if (op === 'pow') return (p as OpParams['pow']).exponent;
-  if (op === 'scale') return (p as OpParams['scale']).factor;
-  if (op === 'shift') return (p as OpParams['shift']).offset;
+/** The kernel's scalar parameter of a unary op: the exponent, factor or offset where the op has one. */
+function alphaOf(p: OpParams[UnaryOp]): number {
+  if ('exponent' in p) return p.exponent;
+  if ('factor' in p) return p.factor;
+  if ('offset' in p) return p.offset;
   return 0;
 }
 
-function unaryDef<N extends UnaryName>(op: N, backward?: UnaryBackward<N>): PrimitiveDef<OpParams[N]> {
+function unaryDef<N extends UnaryOp>(op: N, backward?: UnaryBackward<N>): PrimitiveDef<N> {
   return {
+    name: op,
     shape: ([x]) => x,
-    forward: ([x], shape, p) => runKernel('unary', [x], shape, x.backend, { op, size: x.size, alpha: alphaOf(op, p) }),
+    forward: ([x], shape, p) => runKernel('unary', [x], shape, x, { op, size: x.size, alpha: alphaOf(p) }),
     backward: backward && ((dy, [x], out, p) => [backward(dy, x, out, p)]),
-    reference: ([x], p) => ndMap([x], unaryFn(op, alphaOf(op, p))),
+    reference: ([x], p) => ndMap([x], unaryFn(op, alphaOf(p))),
   };
 }
 
@@ -49,31 +44,32 @@ export const unaryDefs = {
   shift: unaryDef('shift', (dy) => dy),
 };
 
-export const neg = (x: Tensor): Tensor => apply('neg', [x], {});
-export const exp = (x: Tensor): Tensor => apply('exp', [x], {});
-export const log = (x: Tensor): Tensor => apply('log', [x], {});
-export const sqrt = (x: Tensor): Tensor => apply('sqrt', [x], {});
+export const neg = (x: Tensor): Tensor => runOp(unaryDefs.neg, [x], {});
+export const exp = (x: Tensor): Tensor => runOp(unaryDefs.exp, [x], {});
+export const log = (x: Tensor): Tensor => runOp(unaryDefs.log, [x], {});
+export const sqrt = (x: Tensor): Tensor => runOp(unaryDefs.sqrt, [x], {});
 /** max(x, 0); its gradient at exactly 0 is 0. */
-export const relu = (x: Tensor): Tensor => apply('relu', [x], {});
+export const relu = (x: Tensor): Tensor => runOp(unaryDefs.relu, [x], {});
 /** 1 where x > 0, else 0 (not differentiable). */
-export const step = (x: Tensor): Tensor => apply('step', [x], {});
+export const step = (x: Tensor): Tensor => runOp(unaryDefs.step, [x], {});
 /** x raised to a scalar power. */
-export const pow = (x: Tensor, exponent: number): Tensor => apply('pow', [x], { exponent });
+export const pow = (x: Tensor, exponent: number): Tensor => runOp(unaryDefs.pow, [x], { exponent });
 /** x · factor. */
-export const scale = (x: Tensor, factor: number): Tensor => apply('scale', [x], { factor });
+export const scale = (x: Tensor, factor: number): Tensor => runOp(unaryDefs.scale, [x], { factor });
 /** x + offset. */
-export const shift = (x: Tensor, offset: number): Tensor => apply('shift', [x], { offset });
+export const shift = (x: Tensor, offset: number): Tensor => runOp(unaryDefs.shift, [x], { offset });
 
 // ---- binary -----------------------------------------------------------------------------------------------------
 
 type Grads = (dy: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor, Tensor];
 
-function binaryDef(op: BinaryOp, grads?: Grads): PrimitiveDef<Record<never, never>> {
+function binaryDef<N extends BinaryOp>(op: N, grads?: Grads): PrimitiveDef<N> {
   return {
+    name: op,
     shape: ([a, b]) => broadcastShapes(op, a, b),
     forward([a, b], shape) {
       const c = coalesce(op, shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
-      return runKernel('binary', [a, b], shape, a.backend, { op, shape: c.shape, aStrides: c.strides[1], bStrides: c.strides[2] });
+      return runKernel('binary', [a, b], shape, a, { op, shape: c.shape, aStrides: c.strides[1], bStrides: c.strides[2] });
     },
     backward: grads && ((dy, [a, b], out) => {
       const [ga, gb] = grads(dy, a, b, out);
@@ -105,25 +101,25 @@ export const binaryDefs = {
 };
 
 /** A number operand becomes a 0-d tensor on the other operand's device. */
-function lift(x: Tensor | number, like: Tensor | number): Tensor {
-  if (x instanceof Tensor) return x;
-  if (!(like instanceof Tensor)) throw new TypeError('binary op: at least one operand must be a tensor');
-  return runKernel('fill', [], [], like.backend, { size: 1, value: x });
+function lift(op: string, x: Tensor | number, like: Tensor | number): Tensor {
+  if (typeof x !== 'number') return x;
+  if (!isTensor(like)) throw new TypeError(`${op}: at least one operand must be a tensor`);
+  return fillLike(like, [], x);
 }
 
 function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
-  return apply(op, [lift(a, b), lift(b, a)], {});
+  return runOp(binaryDefs[op], [lift(op, a, b), lift(op, b, a)], {});
 }
 
 /** a + b with broadcasting; a number operand is applied without a kernel of its own. */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor =>
-  typeof b === 'number' && a instanceof Tensor ? shift(a, b) : typeof a === 'number' && b instanceof Tensor ? shift(b, a) : binary('add', a, b);
+  typeof b === 'number' && isTensor(a) ? shift(a, b) : typeof a === 'number' && isTensor(b) ? shift(b, a) : binary('add', a, b);
 export const sub = (a: Tensor | number, b: Tensor | number): Tensor =>
-  typeof b === 'number' && a instanceof Tensor ? shift(a, -b) : binary('sub', a, b);
+  typeof b === 'number' && isTensor(a) ? shift(a, -b) : binary('sub', a, b);
 export const mul = (a: Tensor | number, b: Tensor | number): Tensor =>
-  typeof b === 'number' && a instanceof Tensor ? scale(a, b) : typeof a === 'number' && b instanceof Tensor ? scale(b, a) : binary('mul', a, b);
+  typeof b === 'number' && isTensor(a) ? scale(a, b) : typeof a === 'number' && isTensor(b) ? scale(b, a) : binary('mul', a, b);
 export const div = (a: Tensor | number, b: Tensor | number): Tensor =>
-  typeof b === 'number' && a instanceof Tensor ? scale(a, 1 / b) : binary('div', a, b);
+  typeof b === 'number' && isTensor(a) ? scale(a, 1 / b) : binary('div', a, b);
 /** Element-wise maximum; at ties each side gets half the gradient. */
 export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binary('maximum', a, b);
 export const eq = (a: Tensor | number, b: Tensor | number): Tensor => binary('eq', a, b);
@@ -137,14 +133,15 @@ export const gate = (a: Tensor | number, b: Tensor | number): Tensor => binary('
 
 // ---- where ------------------------------------------------------------------------------------------------------
 
-export const whereDef: PrimitiveDef<Record<never, never>> = {
+export const whereDef: PrimitiveDef<'where'> = {
+  name: 'where',
   shape: ([c, a, b]) => broadcastShapes('where', c, a, b),
   forward([c, a, b], shape) {
     const s = coalesce('where', shape, [stridesOf(shape), ...[c, a, b].map((t) => broadcastStrides(t.shape, shape))]);
-    return runKernel('where', [c, a, b], shape, a.backend, { shape: s.shape, cStrides: s.strides[1], aStrides: s.strides[2], bStrides: s.strides[3] });
+    return runKernel('where', [c, a, b], shape, a, { shape: s.shape, cStrides: s.strides[1], aStrides: s.strides[2], bStrides: s.strides[3] });
   },
   backward(dy, [c, a, b]) {
-    const zero = lift(0, dy);
+    const zero = fillLike(dy, [], 0);
     return [null, sumTo(where(c, dy, zero), a.shape), sumTo(where(c, zero, dy), b.shape)];
   },
   reference: (inputs) => ndMap(inputs, (c, a, b) => (c !== 0 ? a : b)),
@@ -152,4 +149,4 @@ export const whereDef: PrimitiveDef<Record<never, never>> = {
 
 /** cond != 0 ? a : b, element-wise with broadcasting; no gradient flows to cond. */
 export const where = (cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor =>
-  apply('where', [cond, lift(a, cond), lift(b, cond)], {});
+  runOp(whereDef, [cond, lift('where', a, cond), lift('where', b, cond)], {});

@@ -1,12 +1,11 @@
 // Matrix product, 2-D and batched (NumPy batch broadcasting), with transposed operands handled inside the kernel.
 
 import { nd } from '../nd.ts';
-import { apply, type OpParams, type PrimitiveDef } from '../op.ts';
+import { runOp, type OpParams, type PrimitiveDef } from '../op.ts';
 import { broadcastShapes, broadcastStrides, fmt, ShapeError, sizeOf, type Shape } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
-import { broadcastTo } from './movement.ts';
-import { runKernel } from './elementwise.ts';
-import { sumTo } from './reduce.ts';
+import type { Tensor } from '../tensor-type.ts';
+import { broadcastTo, sumTo } from './broadcast.ts';
+import { runKernel } from './kernel.ts';
 
 type P = OpParams['matmul'];
 
@@ -27,7 +26,8 @@ function matmulShape([a, b]: Shape[], p: P): number[] {
   return [...broadcastShapes('matmul', da.batch, db.batch), da.rows, db.cols];
 }
 
-export const matmulDef: PrimitiveDef<P> = {
+export const matmulDef: PrimitiveDef<'matmul'> = {
+  name: 'matmul',
   shape: matmulShape,
   forward([a, b], shape, p) {
     const batch = shape.slice(0, -2);
@@ -39,7 +39,7 @@ export const matmulDef: PrimitiveDef<P> = {
     const m = shape[shape.length - 2];
     const n = shape[shape.length - 1];
     const k = dims(a.shape, p.transA).cols;
-    const out = runKernel('matmul', [fa, fb], shape, a.backend, {
+    const out = runKernel('matmul', [fa, fb], shape, a, {
       batch: nb, m, n, k, transA: p.transA, transB: p.transB,
       aBatchStride: fa.size === m * k ? 0 : m * k, bBatchStride: fb.size === k * n ? 0 : k * n,
     });
@@ -87,7 +87,7 @@ export const matmulDef: PrimitiveDef<P> = {
   },
 };
 
-const matmulT = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => apply('matmul', [a, b], { transA, transB });
+const matmulT = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => runOp(matmulDef, [a, b], { transA, transB });
 
 /** Matrix product over the last two dimensions, broadcasting the batch dimensions. */
 export const matmul = (a: Tensor, b: Tensor): Tensor => matmulT(a, b, false, false);

@@ -1,11 +1,12 @@
 // Softmax and log-softmax over one axis, one-hot encoding, and cross-entropy with integer labels.
 
 import { nd } from '../nd.ts';
-import { apply, type OpParams, type PrimitiveDef } from '../op.ts';
+import { runOp, type OpParams, type PrimitiveDef } from '../op.ts';
 import { fmt, normAxis, ShapeError, sizeOf, type Shape } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
-import { exp, mul, runKernel, sub } from './elementwise.ts';
-import { sum } from './reduce.ts';
+import { isTensor, type Tensor } from '../tensor-type.ts';
+import { sum } from './broadcast.ts';
+import { exp, mul, sub } from './elementwise.ts';
+import { runKernel } from './kernel.ts';
 
 /** The [outer, r, inner] view of `shape` around `axis`. */
 const around = (shape: Shape, axis: number): { outer: number; r: number; inner: number } =>
@@ -27,14 +28,15 @@ function softmaxRef(x: { shape: number[]; data: Float64Array }, axis: number, lo
   return out;
 }
 
-function softmaxDef(log: boolean): PrimitiveDef<OpParams['softmax']> {
-  const name = log ? 'logSoftmax' : 'softmax';
+function softmaxDef<N extends 'softmax' | 'logSoftmax'>(name: N): PrimitiveDef<N> {
+  const log = name === 'logSoftmax';
   return {
+    name,
     shape([x], p) {
       if (p.axis < 0 || p.axis >= x.length) throw new ShapeError(name, `axis ${p.axis} is out of range for shape ${fmt(x)}`);
       return x;
     },
-    forward: ([x], shape, p) => runKernel('softmax', [x], shape, x.backend, { ...around(x.shape, p.axis), log }),
+    forward: ([x], shape, p) => runKernel('softmax', [x], shape, x, { ...around(x.shape, p.axis), log }),
     backward(dy, _x, out, p) {
       if (log) return [sub(dy, mul(exp(out), sum(dy, p.axis, true)))];
       return [mul(out, sub(dy, sum(mul(dy, out), p.axis, true)))];
@@ -43,14 +45,15 @@ function softmaxDef(log: boolean): PrimitiveDef<OpParams['softmax']> {
   };
 }
 
-export const softmaxDefs = { softmax: softmaxDef(false), logSoftmax: softmaxDef(true) };
+export const softmaxDefs = { softmax: softmaxDef('softmax'), logSoftmax: softmaxDef('logSoftmax') };
 
-export const oneHotDef: PrimitiveDef<OpParams['oneHot']> = {
+export const oneHotDef: PrimitiveDef<'oneHot'> = {
+  name: 'oneHot',
   shape([labels], p) {
     if (!Number.isInteger(p.classes) || p.classes < 1) throw new ShapeError('oneHot', `classes must be a positive integer, got ${p.classes}`);
     return [...labels, p.classes];
   },
-  forward: ([labels], shape, p) => runKernel('oneHot', [labels], shape, labels.backend, { rows: labels.size, classes: p.classes }),
+  forward: ([labels], shape, p) => runKernel('oneHot', [labels], shape, labels, { rows: labels.size, classes: p.classes }),
   reference([labels], p) {
     const out = nd([...labels.shape, p.classes]);
     labels.data.forEach((c, r) => {
@@ -61,27 +64,27 @@ export const oneHotDef: PrimitiveDef<OpParams['oneHot']> = {
 };
 
 /** Fused softmax–cross-entropy: one kernel for the per-row losses, one for the whole backward. */
-export const crossEntropyDef: PrimitiveDef<OpParams['crossEntropy']> = {
+export const crossEntropyDef: PrimitiveDef<'crossEntropy'> = {
+  name: 'crossEntropy',
   shape([logits, labels], p) {
     checkCrossEntropy(logits, labels);
     return p.reduction === 'none' ? [logits[0]] : [];
   },
   forward([logits, labels], shape, p) {
     const [rows, classes] = logits.shape;
-    const be = logits.backend;
-    const perRow = runKernel('softmaxCrossEntropy', [logits, labels], [rows], be, { rows, classes });
+    const perRow = runKernel('softmaxCrossEntropy', [logits, labels], [rows], logits, { rows, classes });
     if (p.reduction === 'none') return perRow;
-    const total = runKernel('reduce', [perRow], shape, be, { op: 'sum', outer: 1, r: rows, inner: 1 });
+    const total = runKernel('reduce', [perRow], shape, logits, { op: 'sum', outer: 1, r: rows, inner: 1 });
     perRow.dispose();
     if (p.reduction === 'sum' || rows === 0) return total;
-    const avg = runKernel('unary', [total], shape, be, { op: 'scale', size: 1, alpha: 1 / rows });
+    const avg = runKernel('unary', [total], shape, logits, { op: 'scale', size: 1, alpha: 1 / rows });
     total.dispose();
     return avg;
   },
   backward(dy, [logits, labels], _out, p) {
     const [rows, classes] = logits.shape;
     const scale = p.reduction === 'mean' ? 1 / rows : 1;
-    return [runKernel('softmaxCrossEntropyBackward', [logits, labels, dy], logits.shape, logits.backend,
+    return [runKernel('softmaxCrossEntropyBackward', [logits, labels, dy], logits.shape, logits,
       { rows, classes, dyScalar: p.reduction !== 'none', scale }), null];
   },
   reference([logits, labels], p) {
@@ -102,11 +105,11 @@ function checkCrossEntropy(logits: Shape, labels: Shape): void {
 }
 
 /** Softmax along `axis` (last by default). */
-export const softmax = (x: Tensor, axis = -1): Tensor => apply('softmax', [x], { axis: normAxis('softmax', axis, x.rank) });
+export const softmax = (x: Tensor, axis = -1): Tensor => runOp(softmaxDefs.softmax, [x], { axis: normAxis('softmax', axis, x.rank) });
 /** log(softmax(x)) along `axis`, computed stably. */
-export const logSoftmax = (x: Tensor, axis = -1): Tensor => apply('logSoftmax', [x], { axis: normAxis('logSoftmax', axis, x.rank) });
+export const logSoftmax = (x: Tensor, axis = -1): Tensor => runOp(softmaxDefs.logSoftmax, [x], { axis: normAxis('logSoftmax', axis, x.rank) });
 /** One-hot rows for integer labels (out-of-range labels give a zero row). */
-export const oneHot = (labels: Tensor, classes: number): Tensor => apply('oneHot', [labels], { classes });
+export const oneHot = (labels: Tensor, classes: number): Tensor => runOp(oneHotDef, [labels], { classes });
 
 /**
  * Cross-entropy of logits [N, C] against integer labels [N]: −log softmax(logits)[i, label_i], averaged over the
@@ -114,7 +117,7 @@ export const oneHot = (labels: Tensor, classes: number): Tensor => apply('oneHot
  */
 export function crossEntropy(logits: Tensor, labels: Tensor | ArrayLike<number>, reduction: OpParams['crossEntropy']['reduction'] = 'mean'): Tensor {
   let lab: Tensor;
-  if (labels instanceof Tensor) {
+  if (isTensor(labels)) {
     lab = labels;
   } else {
     const c = logits.shape[1];
@@ -122,8 +125,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor | ArrayLike<number>,
       const v = labels[i];
       if (!Number.isInteger(v) || v < 0 || v >= c) throw new ShapeError('crossEntropy', `label ${v} at index ${i} is not an integer in [0, ${c})`);
     }
-    lab = Tensor.empty([labels.length], logits.backend);
-    logits.backend.write(lab.buf('crossEntropy'), Float32Array.from(labels));
+    lab = logits.newEmpty([labels.length]);
+    if (labels.length) logits.backend.write(lab.buf('crossEntropy'), Float32Array.from(labels));
   }
-  return apply('crossEntropy', [logits, lab], { reduction });
+  return runOp(crossEntropyDef, [logits, lab], { reduction });
 }

@@ -1,6 +1,6 @@
 // Seeded image augmentation: random crop with zero padding and random horizontal flip, fused into one copy per image.
 
-import type { Generator } from '../../engine/random.ts';
+import type { Generator } from '../../engine/index.ts';
 import type { ImageShape } from './dataset.ts';
 
 /** Which augmentations to draw for each image. */

@@ -1,7 +1,7 @@
 // Mini-batches over an in-memory Dataset: seeded per-epoch shuffling, augmentation, normalisation, reused buffers,
 // and a saveable state so a training run can resume mid-epoch with exactly the same batches.
 
-import { Generator } from '../../engine/random.ts';
+import { Generator } from '../../engine/index.ts';
 import { augmentImage, checkAugment, drawAugment, type AugmentOptions } from './augment.ts';
 import { imageSize, type Dataset, type ImageShape } from './dataset.ts';
 import { normalizeImages, type ChannelStats } from './normalize.ts';

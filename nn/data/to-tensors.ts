@@ -1,8 +1,6 @@
 // Uploads a mini-batch to the engine: images as an x tensor [B, C, H, W], labels as a float32 tensor [B].
 
-import type { Backend, DeviceName } from '../../engine/backend.ts';
-import { tensor } from '../../engine/creation.ts';
-import type { Tensor } from '../../engine/tensor.ts';
+import { tensor, type Backend, type DeviceName, type Tensor } from '../../engine/index.ts';
 import type { Batch } from './loader.ts';
 
 /**

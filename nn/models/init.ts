@@ -1,8 +1,6 @@
 // Initialisations the SWA reference models use on top of PyTorch's defaults.
 
-import { randn } from '../../engine/creation.ts';
-import { copyInPlace } from '../../engine/ops/update.ts';
-import type { Generator } from '../../engine/random.ts';
+import { noGrad, randn, type Generator } from '../../engine/index.ts';
 import { Conv2d } from '../layers.ts';
 import type { Module } from '../module.ts';
 
@@ -12,8 +10,10 @@ export function heFanOutInit(model: Module, generator: Generator): void {
     if (!(m instanceof Conv2d)) continue;
     const [out, , kh, kw] = m.weight.shape;
     const w = randn(m.weight.shape, { device: m.weight.backend, generator, std: Math.sqrt(2 / (kh * kw * out)) });
-    copyInPlace(m.weight, w);
+    noGrad(() => {
+      m.weight.copy_(w);
+      m.bias?.zero_();
+    });
     w.dispose();
-    if (m.bias) m.bias.backend.run('fill', [], m.bias.buf('init'), { size: m.bias.size, value: 0 });
   }
 }

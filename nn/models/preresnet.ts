@@ -1,10 +1,7 @@
 // Preactivation ResNet (He et al., 2016) as in the SWA paper's code: depth 6n+2 with basic blocks, or 9n+2 with
 // bottleneck blocks (depth ≥ 44), e.g. PreResNet-20/56/110/164.
 
-import type { Tensor } from '../../engine/tensor.ts';
-import { add, relu } from '../../engine/ops/elementwise.ts';
-import { mean } from '../../engine/ops/reduce.ts';
-import { globalGenerator } from '../../engine/random.ts';
+import { add, globalGenerator, mean, relu, type Tensor } from '../../engine/index.ts';
 import { BatchNorm2d, Conv2d, Linear, Sequential, type LayerOptions } from '../layers.ts';
 import { Module } from '../module.ts';
 import { heFanOutInit } from './init.ts';

@@ -2,7 +2,7 @@
 
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, type LayerOptions } from '../layers.ts';
 import { Module } from '../module.ts';
-import type { Tensor } from '../../engine/tensor.ts';
+import type { Tensor } from '../../engine/index.ts';
 
 export interface SmallCnnOptions extends LayerOptions {
   inChannels?: number;

@@ -1,9 +1,7 @@
 // VGG (Simonyan & Zisserman, 2015) as in the SWA paper's code: conv3×3 stacks with optional batch norm, max pools,
 // and a dropout–linear classifier; a width multiplier scales every layer to fit small machines.
 
-import type { Tensor } from '../../engine/tensor.ts';
-import { globalGenerator } from '../../engine/random.ts';
-import { reshape } from '../../engine/ops/movement.ts';
+import { globalGenerator, reshape, type Tensor } from '../../engine/index.ts';
 import { BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, ReLU, Sequential, type LayerOptions } from '../layers.ts';
 import { Module } from '../module.ts';
 import { heFanOutInit } from './init.ts';

@@ -1,9 +1,7 @@
 // Wide ResNet-d-k (Zagoruyko & Komodakis, 2016) as in the SWA paper's code: preactivation wide basic blocks with
 // dropout between the convolutions.
 
-import type { Tensor } from '../../engine/tensor.ts';
-import { add, relu } from '../../engine/ops/elementwise.ts';
-import { mean } from '../../engine/ops/reduce.ts';
+import { add, mean, relu, type Tensor } from '../../engine/index.ts';
 import { BatchNorm2d, Conv2d, Dropout, Linear, Sequential, type LayerOptions } from '../layers.ts';
 import { Module } from '../module.ts';
 

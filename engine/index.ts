@@ -1,0 +1,37 @@
+// The engine's public face: the one module that nn/, swa/, cli/ and users import from the engine. Layers below it:
+// shape and scope helpers → op definitions (engine/ops) → Tensor (with the ops as methods) → creation and devices.
+
+export { Tensor, type GradNode } from './tensor.ts';
+export { isTensor, type Operand } from './tensor-type.ts';
+export type { Backend, Buf, DeviceName, KernelName, KernelParams, Conv2dParams, Pool2dParams } from './backend.ts';
+export {
+  setDevice,
+  openBackend,
+  defaultBackend,
+  withBackend,
+  type BackendOptions,
+  type DeviceChoice,
+  type DeviceReport,
+} from './device.ts';
+export {
+  tensor,
+  zeros,
+  ones,
+  full,
+  zerosLike,
+  onesLike,
+  arange,
+  randn,
+  rand,
+  type CreateOptions,
+  type RandomOptions,
+} from './creation.ts';
+export { Generator, manualSeed, globalGenerator } from './random.ts';
+export { tidy, keep, noGrad, isGradEnabled } from './scope.ts';
+export { backward } from './autograd.ts';
+export { ShapeError, fmt, sameShape, sizeOf } from './shape.ts';
+export * from './ops/index.ts';
+export { type Nd, type OpName, type OpParams, type OpDef, type PrimitiveDef, type CompositeDef } from './op.ts';
+// The backends with explicit options, beside the default ones that setDevice opens.
+export { createWasmBackend, type WasmOptions } from './backends/wasm.ts';
+export { createWebGPUBackend } from './backends/webgpu.ts';
