@@ -7,14 +7,16 @@ import { defaultBackend, setDevice } from '../engine/index.ts';
 import { CIFAR_AUGMENT } from '../nn/data/augment.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { channelStats, FASHION_MNIST_STATS } from '../nn/data/normalize.ts';
-import { loadCifar, loadFashionMnist } from '../nn/data/node-files.ts';
+import { DATA_SETS, dataFolder, isDataSetName, loadDataSet, type DataSetName } from '../nn/data/node-files.ts';
 import { RunFolderError, RunInterrupted, RunnerConfigError, runTable1, type SwaScheduleKind } from '../swa/runner.ts';
 
 const HELP = `swa-engine swa: reproduce Table 1 of the SWA paper (Izmailov et al., 2018) for one model and data set.
 
   --model NAME        small-cnn | preresnet<depth> | vgg<11|13|16|19>[bn] | wrn<depth>-<k>   [small-cnn]
-  --data NAME         fashion-mnist | cifar10 | cifar100                                   [fashion-mnist]
-  --data-dir DIR      folder of the data files (CIFAR: required; Fashion-MNIST: the Debian package's by default)
+  --data NAME         fashion-mnist | fashion-mnist-mini | cifar10 | cifar100                [fashion-mnist]
+                      (fashion-mnist-mini: the embedded stratified 10000/2000 subset)
+  --data-dir DIR      folder of the data files (CIFAR: required; Fashion-MNIST: the Debian package's by default;
+                      fashion-mnist-mini: the package's data/fashion-mnist-mini by default)
   --budget B          epochs of the SGD baseline (one budget); SWA runs to 1.5·B               (required)
   --seeds LIST        comma-separated seeds                                                  [0]
   --lr A              SGD α1: held to 0.5B, linear decay to 0.01·α1 at 0.9B                   [0.05]
@@ -88,17 +90,16 @@ function fail(message: string): never {
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : v.trim() === '' ? NaN : Number(v));
 
 if (a.budget === undefined) fail('--budget is required (epochs of the SGD baseline)');
-if (!['fashion-mnist', 'cifar10', 'cifar100'].includes(a.data!)) fail(`--data: unknown data set '${a.data}' (fashion-mnist, cifar10, cifar100)`);
+if (!isDataSetName(a.data)) fail(`--data: unknown data set '${a.data}' (${DATA_SETS.join(', ')})`);
+const data: DataSetName = a.data;
 if (a.schedule !== 'constant' && a.schedule !== 'cyclical') fail(`--schedule must be constant or cyclical, got '${a.schedule}'`);
 if (a['swa-eval'] !== 'epoch' && a['swa-eval'] !== 'budget') fail(`--swa-eval must be epoch or budget, got '${a['swa-eval']}'`);
 if (!['auto', 'webgpu', 'wasm'].includes(a.device!)) fail(`--device must be auto, webgpu or wasm, got '${a.device}'`);
 const seeds = a.seeds!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-if ((a.data === 'cifar10' || a.data === 'cifar100') && !a['data-dir']) fail(`--data ${a.data} needs --data-dir (the folder with the binary batches)`);
-
-function load(split: 'train' | 'test'): Dataset {
-  if (a.data === 'fashion-mnist') return loadFashionMnist({ dir: a['data-dir'], split });
-  return loadCifar({ kind: a.data as 'cifar10' | 'cifar100', dir: a['data-dir']!, split });
+if (data.startsWith('cifar') && !a['data-dir']) {
+  fail(`--data ${data} needs --data-dir (the folder with the binary batches)`);
 }
+const load = (split: 'train' | 'test'): Dataset => loadDataSet(data, { dir: a['data-dir'], split });
 
 const t0 = performance.now();
 const threads = a.threads === undefined ? undefined : Number(a.threads);
@@ -110,6 +111,7 @@ let test: Dataset;
 try {
   train = load('train');
   test = load('test');
+  console.log(`data: ${data} from ${dataFolder(data, a['data-dir'])}, ${train.n} train / ${test.n} test images`);
 } catch (e) {
   fail((e as Error).message);
 }
@@ -119,7 +121,7 @@ if (a.limit !== undefined) {
   const per = train.images.length / train.n;
   train = { ...train, n, images: train.images.subarray(0, n * per), labels: train.labels.subarray(0, n) };
 }
-const cifar = a.data !== 'fashion-mnist';
+const cifar = data.startsWith('cifar');
 const ac = new AbortController();
 process.on('SIGINT', () => {
   if (ac.signal.aborted) process.exit(130);

@@ -1,5 +1,5 @@
-// Command line: trains a model with SGD on Fashion-MNIST or CIFAR-10/100 (binary batches), evaluates every epoch,
-// writes per-epoch metrics as JSON and a safetensors checkpoint.
+// Command line: trains a model with SGD on Fashion-MNIST (full, or the embedded subset) or CIFAR-10/100 (binary
+// batches), evaluates every epoch, writes per-epoch metrics as JSON and a safetensors checkpoint.
 // Usage: node dist/cli/train.js --model small-cnn --data fashion-mnist --epochs 5 [--device wasm] [--out runs/x]
 
 import { parseArgs } from 'node:util';
@@ -9,7 +9,7 @@ import { Generator, manualSeed, setDevice } from '../engine/index.ts';
 import { DataLoader } from '../nn/data/loader.ts';
 import { CIFAR_AUGMENT } from '../nn/data/augment.ts';
 import { channelStats, FASHION_MNIST_STATS } from '../nn/data/normalize.ts';
-import { loadCifar, loadFashionMnist } from '../nn/data/node-files.ts';
+import { DATA_SETS, dataFolder, isDataSetName, loadDataSet, type DataSetName } from '../nn/data/node-files.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { createModel } from '../nn/models/index.ts';
 import { SGD } from '../nn/optim.ts';
@@ -41,8 +41,9 @@ const { values: a } = parseArgs({
 });
 
 if (a.help) {
-  console.log(`swa-engine train: --model small-cnn|preresnet20|vgg16bn|wrn28-10 --data fashion-mnist|cifar10|cifar100
-  [--data-dir DIR] [--epochs 5] [--batch 128] [--lr 0.05] [--momentum 0.9] [--wd 5e-4] [--schedule baseline|constant]
+  console.log(`swa-engine train: --model small-cnn|preresnet20|vgg16bn|wrn28-10
+  --data fashion-mnist|fashion-mnist-mini (embedded 10000/2000 subset)|cifar10|cifar100 [--data-dir DIR]
+  [--epochs 5] [--batch 128] [--lr 0.05] [--momentum 0.9] [--wd 5e-4] [--schedule baseline|constant]
   [--width W] [--device auto|webgpu|wasm] [--threads N (wasm)] [--seed 0] [--limit N (first N training images)] [--augment] [--out DIR]`);
   process.exit(0);
 }
@@ -57,15 +58,16 @@ const batch = num('batch', a.batch, (x) => Number.isInteger(x) && x > 0);
 const lr0 = num('lr', a.lr, (x) => x > 0);
 const seed = num('seed', a.seed, Number.isInteger);
 
-function load(split: 'train' | 'test'): Dataset {
-  if (a.data === 'fashion-mnist') return loadFashionMnist({ dir: a['data-dir'], split });
-  if (a.data === 'cifar10' || a.data === 'cifar100') {
-    if (!a['data-dir']) { console.error(`--data ${a.data} needs --data-dir (the folder with the binary batches)`); process.exit(2); }
-    return loadCifar({ kind: a.data, dir: a['data-dir'], split });
-  }
-  console.error(`--data: unknown data set ${a.data}`);
+if (!isDataSetName(a.data)) {
+  console.error(`--data: unknown data set ${a.data} (${DATA_SETS.join(', ')})`);
   process.exit(2);
 }
+const data: DataSetName = a.data;
+if (data.startsWith('cifar') && !a['data-dir']) {
+  console.error(`--data ${data} needs --data-dir (the folder with the binary batches)`);
+  process.exit(2);
+}
+const load = (split: 'train' | 'test'): Dataset => loadDataSet(data, { dir: a['data-dir'], split });
 
 const threads = a.threads === undefined ? undefined : Number(a.threads);
 if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
@@ -77,12 +79,13 @@ console.log(`device: ${report.device} (${report.info})${report.fallbackReason ? 
 manualSeed(seed);
 let train = load('train');
 const test = load('test');
+console.log(`data: ${data} from ${dataFolder(data, a['data-dir'])}, ${train.n} train / ${test.n} test images`);
 if (a.limit) {
   const n = num('limit', a.limit, (x) => Number.isInteger(x) && x > 0 && x <= train.n);
   const per = train.images.length / train.n;
   train = { ...train, n, images: train.images.subarray(0, n * per), labels: train.labels.subarray(0, n) };
 }
-const stats = a.data === 'fashion-mnist' ? FASHION_MNIST_STATS : channelStats(train);
+const stats = data.startsWith('fashion-mnist') ? FASHION_MNIST_STATS : channelStats(train);
 const [c, h] = train.shape;
 const model = createModel(a.model!, { inChannels: c, size: h, classes: train.classes, width: a.width ? Number(a.width) : undefined, generator: new Generator(seed) });
 const params = model.parameters();

@@ -35,6 +35,15 @@ export const FASHION_MNIST_CLASSES: readonly string[] = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ];
 
+/**
+ * The embedded stratified Fashion-MNIST subset shipped in the package folder `folder` (a package-relative path; see
+ * its README for how it was drawn): the four files under the full set's names, so `loadFashionMnist` /
+ * `fetchFashionMnist` read it unchanged, with `train` / `test` images in all and `perClass` of each class per split.
+ */
+export const FASHION_MNIST_MINI = {
+  folder: 'data/fashion-mnist-mini', train: 10000, test: 2000, perClass: { train: 1000, test: 200 },
+} as const;
+
 /** CIFAR-10 class names, as in `batches.meta.txt` (Krizhevsky, 2009). */
 export const CIFAR10_CLASSES: readonly string[] = [
   'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',

@@ -2,7 +2,8 @@
 // Node's file loaders live in './node-files.ts' (not re-exported here, so browser bundles never import node:fs).
 
 export {
-  DataError, checkDataset, bytesToUnit, imageSize, FASHION_MNIST_CLASSES, CIFAR10_CLASSES, type Dataset, type ImageShape,
+  DataError, checkDataset, bytesToUnit, imageSize, FASHION_MNIST_CLASSES, FASHION_MNIST_MINI, CIFAR10_CLASSES,
+  type Dataset, type ImageShape,
 } from './dataset.ts';
 export { parseIdx, encodeIdx, idxDataset, isGzip, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxArray, type IdxSource } from './idx.ts';
 export {

@@ -1,11 +1,13 @@
-// Node-only loading from disk (node:fs, node:zlib): Fashion-MNIST from a folder or the Debian package's, IDX pairs,
-// and CIFAR-10/100 batch folders. Kept apart so browser bundles never import Node modules.
+// Node-only loading from disk (node:fs, node:zlib): Fashion-MNIST from a folder, the Debian package's or the subset
+// embedded in this package, IDX pairs, CIFAR-10/100 batch folders, and data sets by name for the CLIs.
+// Kept apart so browser bundles never import Node modules.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { parseCifar, type CifarKind } from './cifar.ts';
-import { CIFAR10_CLASSES, DataError, FASHION_MNIST_CLASSES, type Dataset } from './dataset.ts';
+import { CIFAR10_CLASSES, DataError, FASHION_MNIST_CLASSES, FASHION_MNIST_MINI, type Dataset } from './dataset.ts';
 import { idxDataset, isGzip } from './idx.ts';
 
 /** Where the Debian package `dataset-fashion-mnist` installs the four `.gz` files. */
@@ -60,6 +62,82 @@ export function loadFashionMnist(opts: FashionMnistOptions): Dataset {
   const find = (kind: string): string =>
     findFile(dir, [`${prefix}-${kind}-ubyte.gz`, `${prefix}-${kind}-ubyte`], `${opts.split} ${kind.split('-')[0]} file`, hint);
   return loadIdx(find('images-idx3'), find('labels-idx1'), { classes: 10, classNames: FASHION_MNIST_CLASSES });
+}
+
+/**
+ * The folder of the embedded Fashion-MNIST subset (`FASHION_MNIST_MINI.folder` in the package root). Walks up from
+ * the directory of the running module (`from`; this module by default, which is the bundle `dist/node/index.js` or
+ * `dist/cli/*.js` once built, `build/test/*.js` in the tests, `nn/data/` in the sources) to the first folder holding
+ * a `package.json` (the package root, also under `node_modules/swa-engine` when installed from npm, since the folder
+ * is in the package's `files`) and returns the first `data/fashion-mnist-mini` holding the training images.
+ * NOTE: a bundler that copies this code into another package moves `import.meta.url`; pass the folder as `dir` then.
+ * @throws DataError naming the folder looked for when it is not there.
+ */
+export function fashionMnistMiniDir(from: string | URL = import.meta.url): string {
+  let start: string;
+  try {
+    start = dirname(fileURLToPath(from));
+  } catch {
+    throw new DataError(String(from), `not a file: URL, cannot find ${FASHION_MNIST_MINI.folder} from it; pass dir`);
+  }
+  for (let d = start; ; d = dirname(d)) {
+    const dir = join(d, FASHION_MNIST_MINI.folder);
+    if (existsSync(join(dir, 'train-images-idx3-ubyte.gz'))) return dir;
+    if (existsSync(join(d, 'package.json')) || dirname(d) === d) {
+      throw new DataError(dir, `the embedded Fashion-MNIST subset is missing (looked from ${start} up to the ` +
+        'package root); reinstall swa-engine, pass dir, or use --data fashion-mnist');
+    }
+  }
+}
+
+export interface FashionMnistMiniOptions {
+  /** Folder holding the subset's files; `fashionMnistMiniDir()` by default. */
+  dir?: string;
+  split: 'train' | 'test';
+}
+
+/**
+ * Loads the embedded stratified Fashion-MNIST subset (`FASHION_MNIST_MINI`): 10000 training images (1000 per class)
+ * or 2000 test images (200 per class), 1×28×28 in [0, 1], in source order. Normalise with `FASHION_MNIST_STATS` (the
+ * subset's own mean and std differ from the full set's by under 0.001).
+ * @throws DataError when the folder is missing or holds another number of images.
+ */
+export function loadFashionMnistMini(opts: FashionMnistMiniOptions): Dataset {
+  const dir = opts.dir ?? fashionMnistMiniDir();
+  const ds = loadFashionMnist({ dir, split: opts.split });
+  const want = FASHION_MNIST_MINI[opts.split];
+  if (ds.n !== want) {
+    throw new DataError(dir, `expected ${want} ${opts.split} images of fashion-mnist-mini, found ${ds.n}`);
+  }
+  return ds;
+}
+
+/** The data sets the CLIs know by name (`--data`). */
+export const DATA_SETS = ['fashion-mnist-mini', 'fashion-mnist', 'cifar10', 'cifar100'] as const;
+export type DataSetName = (typeof DATA_SETS)[number];
+
+/** True when `name` is one of `DATA_SETS`. */
+export const isDataSetName = (name: string | undefined): name is DataSetName =>
+  (DATA_SETS as readonly (string | undefined)[]).includes(name);
+
+/**
+ * The folder a named data set is read from: `dir` when given; otherwise the embedded subset's
+ * (`fashionMnistMiniDir()`) or the Debian package's (`FASHION_MNIST_DIR`).
+ * @throws DataError for CIFAR without `dir` (there is no default folder), or when the embedded subset is missing.
+ */
+export function dataFolder(name: DataSetName, dir?: string): string {
+  if (dir !== undefined) return dir;
+  if (name === 'fashion-mnist-mini') return fashionMnistMiniDir();
+  if (name === 'fashion-mnist') return FASHION_MNIST_DIR;
+  throw new DataError(name, 'needs a folder (--data-dir): the one holding the binary batches');
+}
+
+/** Loads one split of a named data set from `dataFolder(name, dir)`. */
+export function loadDataSet(name: DataSetName, opts: { dir?: string; split: 'train' | 'test' }): Dataset {
+  const dir = dataFolder(name, opts.dir);
+  if (name === 'fashion-mnist-mini') return loadFashionMnistMini({ dir, split: opts.split });
+  if (name === 'fashion-mnist') return loadFashionMnist({ dir: opts.dir, split: opts.split });
+  return loadCifar({ kind: name, dir, split: opts.split });
 }
 
 export interface CifarLoadOptions {
