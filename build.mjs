@@ -48,7 +48,7 @@ async function main() {
   }
   if (want('test')) {
     tasks.push(build({ ...common, entryPoints: entries('test'), outdir: join(root, 'build/test'), platform: 'node',
-      external: ['webgpu', 'uvu', 'uvu/*', 'playwright-core'] }));
+      external: ['webgpu', 'uvu', 'uvu/*', 'playwright-core', 'typescript', 'prettier'] }));
     // The page imports the real browser bundle (served as /swa-engine.js), not a second copy of the sources.
     const useBundle = { name: 'use-browser-bundle', setup(b) {
       b.onResolve({ filter: /(^|\/)index\.ts$/ }, () => ({ path: '/swa-engine.js', external: true }));
