@@ -20,7 +20,8 @@ test('the PyTorch fixtures cover every op and mirror every op case (same op, sam
     const t = byName.get(c.name);
     const shapes = (s: { shape: number[] }[]): string => JSON.stringify(s.map((i) => i.shape));
     const ok = t !== undefined && t.op === c.op && shapes(t.inputs) === shapes(c.inputs);
-    assert.ok(ok, `op case "${c.name}" has no PyTorch fixture of op ${c.op} on ${shapes(c.inputs)}: rerun make_fixtures.py ops`);
+    const why = `op case "${c.name}" has no PyTorch fixture of op ${c.op} on ${shapes(c.inputs)}`;
+    assert.ok(ok, `${why}: rerun test/fixtures/make_fixtures.py ops`);
   }
 });
 

@@ -31,7 +31,8 @@ const n = (v: unknown): number => v as number;
 const ns = (v: unknown): number[] => v as number[];
 const unary = (f: (x: Tensor) => Tensor): Call => ([x]) => f(x);
 const binary = (f: (a: Tensor, b: Tensor) => Tensor): Call => ([a, b]) => f(a, b);
-const reduce = (f: (x: Tensor, axes: number[], keep: boolean) => Tensor): Call => ([x], [a, k]) => f(x, ns(a), k as boolean);
+const reduce = (f: (x: Tensor, axes: number[], keep: boolean) => Tensor): Call =>
+  ([x], [a, k]) => f(x, ns(a), k as boolean);
 
 /** The engine's public functions by name, as the fixture calls them. */
 const CALLS: Record<string, Call> = {
@@ -134,15 +135,20 @@ export async function runTorchCase(fx: TorchFixture, c: TorchCase, be: Backend, 
       got.push({ what: `d/dinput${k}`, data: await g.data(), want: fx.get(`${c.key}.grad${k}`).data });
     }
     for (const k of c.after) {
-      got.push({ what: `input ${k} after the op`, data: await leaves[k].data(), want: fx.get(`${c.key}.after${k}`).data });
+      const after = fx.get(`${c.key}.after${k}`).data;
+      got.push({ what: `input ${k} after the op`, data: await leaves[k].data(), want: after });
     }
   } finally {
     for (const t of leaves) t.dispose();
   }
-  if (outShape.join() !== want.shape.join()) return { failure: `output shape [${outShape}], PyTorch [${want.shape}]`, worst: Infinity };
+  if (outShape.join() !== want.shape.join()) {
+    return { failure: `output shape [${outShape}], PyTorch [${want.shape}]`, worst: Infinity };
+  }
   let worst = 0;
   for (const r of got) {
-    if (r.data.length !== r.want.length) return { failure: `${r.what}: ${r.data.length} elements, PyTorch ${r.want.length}`, worst: Infinity };
+    if (r.data.length !== r.want.length) {
+      return { failure: `${r.what}: ${r.data.length} elements, PyTorch ${r.want.length}`, worst: Infinity };
+    }
     const e = c.check === 'dropout' ? droppedOrKept(r.data, r.want, got[0].data) : scaledError(r.data, r.want);
     worst = Math.max(worst, e.err);
     if (e.err > tol) return { failure: `${r.what}[${e.at}] = ${r.data[e.at]}, PyTorch ${r.want[e.at]}`, worst };
@@ -164,7 +170,8 @@ function droppedOrKept(got: Float32Array, kept: Float64Array, out: Float32Array)
 function droppedFraction(out: Float32Array, p: number): string | null {
   const dropped = out.reduce((s, v) => s + (v === 0 ? 1 : 0), 0) / out.length;
   const bound = 4 * Math.sqrt((p * (1 - p)) / out.length);
-  return Math.abs(dropped - p) <= bound ? null : `dropped fraction ${dropped.toFixed(4)}, expected ${p} ± ${bound.toFixed(4)}`;
+  if (Math.abs(dropped - p) <= bound) return null;
+  return `dropped fraction ${dropped.toFixed(4)}, expected ${p} ± ${bound.toFixed(4)}`;
 }
 
 /**
