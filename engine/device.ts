@@ -77,3 +77,12 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
     current = prev;
   }
 }
+
+/**
+ * Waits until all work submitted to `device` (the default device when omitted) has finished, as
+ * torch.cuda.synchronize: for timing, and before reading a clock after a step.
+ */
+export async function synchronize(device?: Backend | DeviceName): Promise<void> {
+  const be = device === undefined ? defaultBackend() : typeof device === 'string' ? backendNamed(device) : device;
+  await be.sync();
+}

@@ -9,6 +9,7 @@ export {
   openBackend,
   defaultBackend,
   withBackend,
+  synchronize,
   type BackendOptions,
   type DeviceChoice,
   type DeviceReport,
