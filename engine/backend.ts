@@ -123,6 +123,31 @@ export interface Pool2dParams {
 
 export type KernelName = keyof KernelParams;
 
+/**
+ * The neural-network kernels (convolution, pooling, batch norm, dropout, fused cross-entropy, in-place updates):
+ * each backend supplies them from its nn glue, the rest from its core table.
+ */
+export const NN_KERNELS = [
+  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'pool2d', 'pool2dBackward', 'channelSum', 'channelVar',
+  'channelDot', 'bnApply', 'bnBackwardInput', 'dropout', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'axpby',
+  'sgdMomentum', 'sgdApply', 'swaAverage',
+] as const satisfies readonly KernelName[];
+export type NnKernel = (typeof NN_KERNELS)[number];
+
+/** Inputs each kernel takes (a function where they depend on the parameters); every backend checks this. */
+export const KERNEL_INPUTS: { readonly [K in KernelName]: number | ((p: KernelParams[K]) => number) } = {
+  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1,
+  conv2d: (p) => (p.hasBias ? 3 : 2), conv2dBackwardInput: 2, conv2dBackwardWeight: 2, pool2d: 1, pool2dBackward: 2,
+  channelSum: 1, channelVar: 2, channelDot: 3, bnApply: 5, bnBackwardInput: 7, dropout: 1,
+  softmaxCrossEntropy: 2, softmaxCrossEntropyBackward: 3, axpby: 1, sgdMomentum: 2, sgdApply: 2, swaAverage: 1,
+};
+
+/** The number of inputs `kernel` takes with parameters `p` (KERNEL_INPUTS). */
+export function kernelInputs<K extends KernelName>(kernel: K, p: KernelParams[K]): number {
+  const count: number | ((p: KernelParams[K]) => number) = KERNEL_INPUTS[kernel];
+  return typeof count === 'number' ? count : count(p);
+}
+
 /** A device buffer of float32 elements, opaque to the engine. */
 export interface Buf {
   readonly size: number;

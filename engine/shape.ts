@@ -33,6 +33,14 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
+/**
+ * Output length of a convolution or pooling window along one dimension: ⌊(size + 2·pad − dilation·(k − 1) − 1) /
+ * stride⌋ + 1, as PyTorch's Conv2d and MaxPool2d.
+ */
+export function outLen(size: number, k: number, stride: number, pad: number, dilation = 1): number {
+  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+}
+
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -1,12 +1,12 @@
 // The WebGPU backend: pooled storage buffers, dispatches recorded into one command encoder and submitted in batches,
 // readback through pooled staging buffers, and device errors surfaced on the next call instead of silent garbage.
 
-import type { Backend, Buf, KernelName, KernelParams } from '../backend.ts';
+import { kernelInputs, type Backend, type Buf, type KernelName, type KernelParams } from '../backend.ts';
 import { openDevice, type GpuContext } from './webgpu-device.ts';
 import { BufferPool } from './webgpu-pool.ts';
 import { PipelineCache, UniformArena } from './webgpu-pipelines.ts';
 import type { Program } from './webgpu-program.ts';
-import { inputCount, programs } from './webgpu-programs.ts';
+import { programs } from './webgpu-programs.ts';
 
 /** Dispatches recorded before the batch is submitted on its own (also the uniform arena's slot count). */
 const MAX_PENDING = 512;
@@ -133,7 +133,7 @@ class WebGPUBackend implements Backend {
 
   run<K extends KernelName>(kernel: K, inputs: readonly Buf[], out: Buf, params: KernelParams[K]): void {
     this.check();
-    const count = inputCount(kernel, params);
+    const count = kernelInputs(kernel, params);
     if (inputs.length !== count) throw new Error(`webgpu: ${kernel} takes ${count} inputs, got ${inputs.length}`);
     const ins = inputs.map((x) => this.own(x, kernel));
     const o = this.own(out, kernel);
