@@ -1,11 +1,16 @@
 // The wasm backend on worker threads: splitting a kernel between threads changes no result (bit for bit where each
 // part computes its own outputs; conv2d's weight gradient, summed over images per part, within float32 rounding and
-// the same on every run), training on threads matches training on one, and the options fail clearly.
+// the same on every run), training on threads matches training on one, the options (threads, wait, workerUrl) are
+// honoured or fail clearly, and no environment variable changes what the library does.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend, KernelName, KernelParams } from '../engine/backend.ts';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createWasmBackend } from '../engine/backends/wasm.ts';
+import { defaultThreadCount } from '../engine/backends/wasm-threads.ts';
+import { defaultBackend, setDevice } from '../engine/device.ts';
 import { tensor } from '../engine/creation.ts';
 import { Generator } from '../engine/random.ts';
 import { tidy } from '../engine/scope.ts';
@@ -121,26 +126,69 @@ test('training the small CNN on 3 threads follows training on 1', async () => {
   assert.is(three.liveBuffers(), 0);
 });
 
-test('options and fallbacks: thread counts are checked, SWA_WASM_THREADS is read, 1 thread has no workers', async () => {
+/** The wait policy a threaded backend's workers were given (internal state, read for the test only). */
+const policyOf = (be: Backend): string | undefined => (be as unknown as { threads: { policy: string } | null }).threads?.policy;
+
+test('options: thread counts are checked, threads and wait are taken from the options, 1 thread has no workers', async () => {
   for (const bad of [0, -1, 1.5, 65, Number.NaN]) {
     await createWasmBackend({ threads: bad }).then(
       () => assert.unreachable(`threads ${bad} accepted`),
       (e: Error) => assert.match(e.message, /wasm backend: threads must be an integer in \[1, 64\]/));
   }
-  const saved = process.env.SWA_WASM_THREADS;
-  process.env.SWA_WASM_THREADS = '2';
+  const be = await createWasmBackend({ threads: 2, wait: 'block' });
+  assert.is(be.info, 'WebAssembly SIMD, 2 threads');
+  assert.is(policyOf(be), 'block');
+  be.destroy();
+  assert.is(one.info, 'WebAssembly SIMD, 1 thread');
+  assert.is(policyOf(one), undefined);
+  assert.is(policyOf(three), 'poll', "the default wait policy is 'poll'");
+});
+
+test('setDevice passes its wasm options to the backend it opens', async () => {
+  const report = await setDevice('wasm', { wasm: { threads: 2, wait: 'spin' } });
+  assert.is(report.info, 'WebAssembly SIMD, 2 threads');
+  assert.is(policyOf(defaultBackend()), 'spin');
+});
+
+test('the library reads no environment variables: SWA_WASM_THREADS and SWA_WASM_WAIT are ignored', async () => {
+  const cores = await defaultThreadCount();
+  const saved = [process.env.SWA_WASM_THREADS, process.env.SWA_WASM_WAIT];
   try {
+    process.env.SWA_WASM_THREADS = String(cores === 3 ? 4 : 3);
+    process.env.SWA_WASM_WAIT = 'block';
     const be = await createWasmBackend();
-    assert.match(be.info, /2 threads/);
+    assert.match(be.info, cores === 1 ? /1 thread$/ : new RegExp(`${cores} threads`), 'the default thread count, not the variable');
+    if (cores > 1) assert.is(policyOf(be), 'poll');
     be.destroy();
     process.env.SWA_WASM_THREADS = 'many';
-    await createWasmBackend().then(() => assert.unreachable('SWA_WASM_THREADS=many accepted'),
-      (e: Error) => assert.match(e.message, /SWA_WASM_THREADS=many/));
+    const again = await createWasmBackend({ threads: 1 });
+    assert.is(again.info, 'WebAssembly SIMD, 1 thread', 'an invalid variable is not even looked at');
+    again.destroy();
   } finally {
-    if (saved === undefined) delete process.env.SWA_WASM_THREADS;
-    else process.env.SWA_WASM_THREADS = saved;
+    if (saved[0] === undefined) delete process.env.SWA_WASM_THREADS;
+    else process.env.SWA_WASM_THREADS = saved[0];
+    if (saved[1] === undefined) delete process.env.SWA_WASM_WAIT;
+    else process.env.SWA_WASM_WAIT = saved[1];
   }
-  assert.is(one.info, 'WebAssembly SIMD, 1 thread');
+});
+
+test('workerUrl: the worker script is found beside the bundle, at a given URL, and a missing one falls back to 1 thread', async () => {
+  const beside = new URL('./wasm-worker.js', import.meta.url);
+  assert.ok(existsSync(fileURLToPath(beside)), 'build.mjs put wasm-worker.js beside the test bundle');
+  for (const workerUrl of [beside, beside.href, fileURLToPath(beside)]) {
+    const be = await createWasmBackend({ threads: 2, workerUrl });
+    assert.is(be.info, 'WebAssembly SIMD, 2 threads', `worker at ${String(workerUrl)}`);
+    be.destroy();
+  }
+  const missing = new URL('./no-such-worker.js', import.meta.url);
+  const be = await createWasmBackend({ threads: 2, workerUrl: missing });
+  assert.match(be.info, /^WebAssembly SIMD, 1 thread \(2 asked: wasm threads: worker 1 failed to start: .+\)$/);
+  const b = be.alloc(3);
+  be.write(b, new Float32Array([-1, 0, 2]));
+  be.run('unary', [b], b, { op: 'relu', size: 3, alpha: 0 });
+  assert.equal([...await be.read(b, 3)], [0, 0, 2], 'the fallback backend works');
+  be.free(b);
+  be.destroy();
 });
 
 test('a destroyed threaded backend refuses work (its workers are gone)', async () => {
