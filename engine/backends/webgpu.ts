@@ -47,13 +47,17 @@ class WebGPUBackend implements Backend {
   private scopesSettled: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private destroyed = false;
+  /** Bytes of the largest storage buffer a kernel can bind, and the device limit that sets it. */
+  private readonly maxBinding: { bytes: number; name: string };
 
   /** Holds `ctx.gpu` for the backend's lifetime (see the NOTE on GpuContext.gpu). */
   constructor(private readonly ctx: GpuContext) {
     const { device } = ctx;
     this.device = device;
     this.info = ctx.info;
-    const maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    const { maxStorageBufferBindingSize: binding, maxBufferSize } = device.limits;
+    const maxBinding = Math.min(binding, maxBufferSize);
+    this.maxBinding = { bytes: maxBinding, name: binding <= maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize' };
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.storage = new BufferPool(device, usage, maxBinding, MAX_POOLED_STORAGE);
     this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -72,6 +76,10 @@ class WebGPUBackend implements Backend {
   alloc(size: number): Buf {
     this.check();
     if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu: invalid buffer size ${size}`);
+    if (4 * size > this.maxBinding.bytes) {
+      throw new RangeError(`webgpu: cannot allocate ${size} elements (${4 * size} bytes): over the device's limit of `
+        + `${this.maxBinding.bytes} bytes per storage buffer (${this.maxBinding.name})`);
+    }
     const buf = new GpuBuf(size, this.storage.acquire(size * 4));
     this.live++;
     return buf;
