@@ -51,8 +51,8 @@ async function main() {
       platform: 'node', external: ['webgpu'] });
     tasks.push(node('node.ts', 'dist/node/index.js'), node('cli/train.ts', 'dist/cli/train.js'),
       node('cli/swa.ts', 'dist/cli/swa.js'));
-    tasks.push(build({ ...common, entryPoints: [join(root, 'index.ts')], outfile: join(root, 'dist/browser/swa-engine.js'),
-      platform: 'browser', external: ['webgpu', 'node:*'] }));
+    tasks.push(build({ ...common, entryPoints: [join(root, 'index.ts')],
+      outfile: join(root, 'dist/browser/swa-engine.js'), platform: 'browser', external: ['webgpu', 'node:*'] }));
     tasks.push(worker('dist/node', 'node'), worker('dist/cli', 'node'), worker('dist/browser', 'browser'));
   }
   if (want('test')) {

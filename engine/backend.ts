@@ -23,7 +23,9 @@ export const MAX_RANK = 6;
 export interface KernelParams {
   /** out[i] = value for i < size. */
   fill: { size: number; value: number };
-  /** Strided copy over `shape`: out[outOffset + idx·outStrides] = x[inOffset + idx·inStrides]. Untouched output stays. */
+  /**
+   * Strided copy over `shape`: out[outOffset + idx·outStrides] = x[inOffset + idx·inStrides]. Untouched output stays.
+   */
   copy: { shape: number[]; inStrides: number[]; inOffset: number; outStrides: number[]; outOffset: number };
   /** out[i] = f(x[i]) for i < size. */
   unary: { op: UnaryOp; size: number; alpha: number };
@@ -47,7 +49,8 @@ export interface KernelParams {
   oneHot: { rows: number; classes: number };
   /**
    * 2-D convolution, NCHW. Inputs x [n, cin, h, w], weight [cout, cin/groups, kh, kw], and bias [cout] when hasBias.
-   * out [n, cout, oh, ow]: out = bias + Σ x[n, g·cin/groups + ci, oy·stride − pad + ky·dilation, …] · w[co, ci, ky, kx].
+   * out [n, cout, oh, ow]: out = bias + Σ x[n, g·cin/groups + ci, oy·stride − pad + ky·dilation, …]
+   * · w[co, ci, ky, kx].
    */
   conv2d: Conv2dParams;
   /** Gradient of conv2d with respect to x. Inputs dy [n, cout, oh, ow], weight; out dx [n, cin, h, w]. */

@@ -45,7 +45,9 @@ function compare(what: string, want: [string, string][], got: [string, string][]
     const [w, g] = [want[i], got[i]];
     if (!g) diffs.push(`${what}: field ${i} ${w[0]}: ${w[1]} is declared in TypeScript but missing in the source`);
     else if (!w) diffs.push(`${what}: field ${i} ${g[0]}: ${g[1]} is in the source but not declared in TypeScript`);
-    else if (w[0] !== g[0] || w[1] !== g[1]) diffs.push(`${what}: field ${i} is ${g[0]}: ${g[1]}, declared ${w[0]}: ${w[1]}`);
+    else if (w[0] !== g[0] || w[1] !== g[1]) {
+      diffs.push(`${what}: field ${i} is ${g[0]}: ${g[1]}, declared ${w[0]}: ${w[1]}`);
+    }
   }
   return diffs;
 }
@@ -54,8 +56,11 @@ function compare(what: string, want: [string, string][], got: [string, string][]
 function checkWgsl(name: string, src: string, fields: readonly Field[]): string[] {
   const m = /struct\s+Params\s*\{([^}]*)\}/.exec(noComments(src));
   if (!m) return [`kernels/${name}.wgsl has no struct Params`];
-  const diffs = compare(`kernels/${name}.wgsl Params`, fields.map((f) => [snakeCase(f.name), wgslType(f.type)]), members(m[1]));
-  if (!/var<uniform>\s+params\s*:\s*Params\s*;/.test(src)) diffs.push(`kernels/${name}.wgsl does not bind params: Params`);
+  const want = fields.map((f): [string, string] => [snakeCase(f.name), wgslType(f.type)]);
+  const diffs = compare(`kernels/${name}.wgsl Params`, want, members(m[1]));
+  if (!/var<uniform>\s+params\s*:\s*Params\s*;/.test(src)) {
+    diffs.push(`kernels/${name}.wgsl does not bind params: Params`);
+  }
   return diffs;
 }
 
@@ -73,7 +78,9 @@ function checkOffsets(file: string, src: string, fields: readonly Field[], words
   const diffs = compare(`${file} offsets`, fields.map((f) => [snakeCase(f.name).toUpperCase(), String(4 * f.offset)]),
     consts.slice(0, fields.length).map(([n, v]) => [n, String(v)]));
   const next = consts[fields.length];
-  if (next && next[1] < 4 * words) diffs.push(`${file}: ${next[0]} at byte ${next[1]} overlaps the glue's ${4 * words} bytes`);
+  if (next && next[1] < 4 * words) {
+    diffs.push(`${file}: ${next[0]} at byte ${next[1]} overlaps the glue's ${4 * words} bytes`);
+  }
   for (const f of fields) {
     const name = snakeCase(f.name).toUpperCase();
     const element = f.element === 'bool' ? 'i32' : f.element;
@@ -116,13 +123,15 @@ function checkExports(index: string, file: (path: string) => string, declared: R
     }
     const want = { params: [...s.params], result: s.result ?? 'none' };
     if (JSON.stringify(got) !== JSON.stringify(want)) {
-      diffs.push(`${path} ${n}(${got.params.join(', ')}): ${got.result}, declared (${want.params.join(', ')}): ${want.result}`);
+      const found = `${n}(${got.params.join(', ')}): ${got.result}`;
+      diffs.push(`${path} ${found}, declared (${want.params.join(', ')}): ${want.result}`);
     }
   }
   return diffs;
 }
 
-const shaders = readdirSync(new URL('kernels/', root)).filter((f) => f.endsWith('.wgsl')).map((f) => f.slice(0, -5)).sort();
+const shaders = readdirSync(new URL('kernels/', root)).filter((f) => f.endsWith('.wgsl'))
+  .map((f) => f.slice(0, -5)).sort();
 const layouts: Record<string, { fields: readonly Field[]; words: number }> = WGSL_PARAMS;
 
 test('every kernels/*.wgsl has a declared Params layout, and every declared layout a shader', () => {
@@ -183,7 +192,7 @@ test('the checks catch a reordered, renamed, retyped, missing or extra field', (
   const shifted = read(strided.file).replace('const STRIDES: usize = 24;', 'const STRIDES: usize = 28;');
   assert.ok(checkOffsets(strided.file, shifted, strided.layout.fields, strided.layout.words).length > 0);
   const update = read('wasm/update.ts');
-  const retyped = update.replace('export function axpby(x: usize, out: usize, n: i32, alpha: f32', 'export function axpby(x: usize, out: usize, n: i32, alpha: f64');
+  const retyped = update.replace('n: i32, alpha: f32, beta: f32', 'n: i32, alpha: f64, beta: f32');
   assert.ok(retyped !== update);
   const file = (p: string): string => (p === 'wasm/update.ts' ? retyped : read(p));
   assert.match(checkExports(read('wasm/index.ts'), file, EXPORTS).join('\n'), /axpby/);

@@ -108,8 +108,8 @@ export function tapOffsets(off: usize, g: Geom): void {
 
 /**
  * Copies the image at src ([cin, h, w]) into the interior of the padded planes at dst, or (toPadded false) the
- * interior of the planes at dst back out to the image at src. Borders and tail are not touched: the caller zeroes the copy once per call and
- * every image overwrites the same interior.
+ * interior of the planes at dst back out to the image at src. Borders and tail are not touched: the caller zeroes
+ * the copy once per call and every image overwrites the same interior.
  */
 export function copyInterior(src: usize, dst: usize, g: Geom, toPadded: bool = true): void {
   const hp = paddedH(g), wp = paddedW(g);

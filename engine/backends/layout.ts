@@ -9,7 +9,8 @@ export type FieldType = Scalar | `${'u32' | 'i32'}[${number}]`;
 export type Fields = Readonly<Record<string, FieldType>>;
 
 /** What a field takes: booleans for 'bool', at most `count` numbers for arrays (the rest are 0), else a number. */
-export type FieldValue<T extends FieldType> = T extends 'bool' ? boolean : T extends Scalar ? number : readonly number[];
+export type FieldValue<T extends FieldType> =
+  T extends 'bool' ? boolean : T extends Scalar ? number : readonly number[];
 /** The values of every field of a layout, by name: a missing or misspelled field is a compile error. */
 export type Values<F extends Fields> = { readonly [K in keyof F]: FieldValue<F[K]> };
 
@@ -83,7 +84,9 @@ export class Layout<F extends Fields> {
         continue;
       }
       const list = v as readonly number[];
-      if (list.length > f.count) throw new RangeError(`layout: ${f.name} has ${list.length} entries, at most ${f.count}`);
+      if (list.length > f.count) {
+        throw new RangeError(`layout: ${f.name} has ${list.length} entries, at most ${f.count}`);
+      }
       for (let i = 0; i < list.length; i++) out[f.offset + i] = list[i];
     }
     return out;

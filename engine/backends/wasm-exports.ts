@@ -13,8 +13,8 @@ export interface Signature {
   readonly result?: 'ptr' | 'i32';
 }
 
-const sig = <const P extends readonly Param[], R extends 'ptr' | 'i32' | undefined = undefined>(params: P, result?: R) =>
-  ({ params, result }) as { readonly params: P; readonly result: R };
+const sig = <const P extends readonly Param[], R extends 'ptr' | 'i32' | undefined = undefined>(
+  params: P, result?: R) => ({ params, result }) as { readonly params: P; readonly result: R };
 
 const UNARY = sig(['x:ptr', 'out:ptr', 'n:i32', 'alpha:f32']);
 const BINARY = sig(['a:ptr', 'b:ptr', 'out:ptr', 'rank:i32']);
@@ -103,6 +103,8 @@ export function bindExports(raw: WebAssembly.Exports, memory?: WebAssembly.Memor
   }
   const mem = memory ?? raw.memory;
   if (!(mem instanceof WebAssembly.Memory)) wrong.push('memory (missing)');
-  if (wrong.length) throw new Error(`wasm backend: kernels.wasm does not match its declared exports: ${wrong.join(', ')}`);
+  if (wrong.length) {
+    throw new Error(`wasm backend: kernels.wasm does not match its declared exports: ${wrong.join(', ')}`);
+  }
   return { ...(raw as unknown as KernelExports), memory: mem as WebAssembly.Memory };
 }

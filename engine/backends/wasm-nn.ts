@@ -71,7 +71,8 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       return args(lo);
     });
   };
-  const channels = (p: { n: number; c: number; s: number }, what: string, full: readonly B[], perChannel: readonly B[]): void => {
+  type Nsc = { n: number; c: number; s: number };
+  const channels = (p: Nsc, what: string, full: readonly B[], perChannel: readonly B[]): void => {
     for (const buf of full) checkSize(buf, p.n * p.c * p.s, what);
     for (const buf of perChannel) checkSize(buf, p.c, `${what} (per channel)`);
   };
@@ -92,7 +93,8 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       const c = convSetup(p, 0);
       host.split('conv2d', c.parts, (t) => {
         const n0 = c.ranges[t][0];
-        return [x.ptr + 4 * n0 * p.cin * p.h * p.w, w.ptr, bias ? bias.ptr : 0, out.ptr + 4 * n0 * p.cout * p.oh * p.ow, c.scratch[t]];
+        return [x.ptr + 4 * n0 * p.cin * p.h * p.w, w.ptr, bias ? bias.ptr : 0, out.ptr + 4 * n0 * p.cout * p.oh * p.ow,
+          c.scratch[t]];
       });
     },
     conv2dBackwardInput: ([dy, w], out, p) => {
@@ -128,7 +130,8 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     pool2dBackward: ([x, dy], out, p) => {
       checkSize(dy, p.nc * p.oh * p.ow, 'pool2dBackward dy');
       checkSize(out, p.nc * p.h * p.w, 'pool2dBackward output');
-      poolSplit(p, x, 'pool2dBackward', (lo) => [x.ptr + 4 * lo * p.h * p.w, dy.ptr + 4 * lo * p.oh * p.ow, out.ptr + 4 * lo * p.h * p.w]);
+      poolSplit(p, x, 'pool2dBackward', (lo) => [x.ptr + 4 * lo * p.h * p.w, dy.ptr + 4 * lo * p.oh * p.ow,
+        out.ptr + 4 * lo * p.h * p.w]);
     },
     channelSum: ([x], out, p) => {
       channels(p, 'channelSum', [x], [out]);
@@ -148,8 +151,8 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     },
     bnBackwardInput: ([dy, x, mean, variance, gamma, sumDy, sumDyXmu], out, p) => {
       channels(p, 'bnBackwardInput', [dy, x, out], [mean, variance, gamma, sumDy, sumDyXmu]);
-      byChannel('bnBackwardInput', p, [dy.ptr, x.ptr, mean.ptr, variance.ptr, gamma.ptr, sumDy.ptr, sumDyXmu.ptr, out.ptr,
-        p.n, p.c, p.s, p.eps, b(p.training)]);
+      byChannel('bnBackwardInput', p, [dy.ptr, x.ptr, mean.ptr, variance.ptr, gamma.ptr, sumDy.ptr, sumDyXmu.ptr,
+        out.ptr, p.n, p.c, p.s, p.eps, b(p.training)]);
     },
     dropout: ([x], out, p) => {
       checkSize(x, p.size, 'dropout input');
@@ -168,7 +171,8 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       checkSize(labels, p.rows, 'softmaxCrossEntropyBackward labels');
       checkSize(dy, p.dyScalar ? Math.min(1, p.rows) : p.rows, 'softmaxCrossEntropyBackward dy');
       checkSize(out, p.rows * p.classes, 'softmaxCrossEntropyBackward output');
-      ex.softmaxCrossEntropyBackward(logits.ptr, labels.ptr, dy.ptr, out.ptr, p.rows, p.classes, b(p.dyScalar), p.scale);
+      ex.softmaxCrossEntropyBackward(logits.ptr, labels.ptr, dy.ptr, out.ptr, p.rows, p.classes, b(p.dyScalar),
+        p.scale);
     },
     axpby: ([x], out, p) => {
       checkSize(x, p.size, 'axpby x');
@@ -181,9 +185,11 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       flat('swaAverage', p.size, (lo, n) => [x.ptr + 4 * lo, out.ptr + 4 * lo, n, p.n]);
     },
     sgdMomentum: ([grad, w], out, p) => {
-      for (const [buf, what] of [[grad, 'grad'], [w, 'weight'], [out, 'momentum']] as const) checkSize(buf, p.size, `sgdMomentum ${what}`);
-      flat('sgdMomentum', p.size, (lo, n) => [grad.ptr + 4 * lo, w.ptr + 4 * lo, out.ptr + 4 * lo, n, p.momentum, p.dampening,
-        p.weightDecay, b(p.first)]);
+      checkSize(grad, p.size, 'sgdMomentum grad');
+      checkSize(w, p.size, 'sgdMomentum weight');
+      checkSize(out, p.size, 'sgdMomentum momentum');
+      flat('sgdMomentum', p.size, (lo, n) => [grad.ptr + 4 * lo, w.ptr + 4 * lo, out.ptr + 4 * lo, n, p.momentum,
+        p.dampening, p.weightDecay, b(p.first)]);
     },
     sgdApply: ([grad, v], out, p) => {
       checkSize(grad, p.size, 'sgdApply grad');
@@ -191,8 +197,8 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       checkSize(out, p.size, 'sgdApply weight');
       // Without momentum v is unused (any buffer): keep its pointer as it is.
       const vAt = (lo: number): number => (p.momentum !== 0 ? v.ptr + 4 * lo : v.ptr);
-      flat('sgdApply', p.size, (lo, n) => [grad.ptr + 4 * lo, vAt(lo), out.ptr + 4 * lo, n, p.lr, p.momentum, p.weightDecay,
-        b(p.nesterov)]);
+      flat('sgdApply', p.size, (lo, n) => [grad.ptr + 4 * lo, vAt(lo), out.ptr + 4 * lo, n, p.lr, p.momentum,
+        p.weightDecay, b(p.nesterov)]);
     },
   };
 }

@@ -11,7 +11,7 @@ export interface PtrBuf extends Buf {
 
 /** How the backend splits a kernel between threads (one part per thread, part 0 on the calling thread). */
 export interface Splitter {
-  /** Parts to split `work` (multiply-adds, or elements for memory-bound kernels) into; 1 below a grain or on 1 thread. */
+  /** Parts to split `work` (multiply-adds, or elements if memory-bound) into; 1 below a grain or on 1 thread. */
   parts(work: number, kind: 'compute' | 'memory', most?: number): number;
   /** Calls export `fn` once per part with `args(p)`; returns when every part is done. */
   split(fn: FunctionName, parts: number, args: (p: number) => number[]): void;
@@ -31,7 +31,8 @@ export interface KernelHost extends Splitter {
 /** Part p of `parts` of [0, total): contiguous ranges, the first ones one larger; bounds rounded to `align`. */
 export function range(total: number, parts: number, p: number, align = 1): [number, number] {
   const units = Math.ceil(total / align);
-  const cut = (q: number): number => Math.min(total, align * (q * Math.floor(units / parts) + Math.min(q, units % parts)));
+  const cut = (q: number): number =>
+    Math.min(total, align * (q * Math.floor(units / parts) + Math.min(q, units % parts)));
   return [cut(p), cut(p + 1)];
 }
 
@@ -41,7 +42,8 @@ export function checkSize(buf: Buf, size: number, what: string): void {
 }
 
 /** An elementwise kernel over n floats split into 16-float-aligned ranges: `args(lo, count)` gives each part's call. */
-export function splitFlat(s: Splitter, fn: FunctionName, n: number, args: (lo: number, count: number) => number[]): void {
+export function splitFlat(s: Splitter, fn: FunctionName, n: number,
+  args: (lo: number, count: number) => number[]): void {
   const parts = s.parts(n, 'memory');
   s.split(fn, parts, (t) => {
     const [lo, hi] = range(n, parts, t, 16);

@@ -10,7 +10,7 @@ import {
 
 export type { WaitPolicy } from './wasm-control.ts';
 
-/** One kernel call for one thread: the export's index in the name list and its arguments (pointers are byte offsets). */
+/** One kernel call for one thread: the export's index in the name list and its arguments (pointers: byte offsets). */
 export interface ThreadCall {
   fn: number;
   args: readonly number[];
@@ -69,7 +69,9 @@ async function spawn(url: string | URL | undefined, onMessage: (m: WorkerReply) 
 
 /** Why threads cannot run here, or null when they can. */
 export function threadsUnavailable(): string | null {
-  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is unavailable (the page is not cross-origin isolated)';
+  if (typeof SharedArrayBuffer === 'undefined') {
+    return 'SharedArrayBuffer is unavailable (the page is not cross-origin isolated)';
+  }
   const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown };
   if (!isNode && g.crossOriginIsolated !== true) return 'the page is not cross-origin isolated (COOP/COEP headers)';
   if (!isNode && typeof g.Worker !== 'function') return 'Web Workers are unavailable';
@@ -91,7 +93,9 @@ export async function defaultThreadCount(): Promise<number> {
 /** The thread count asked for, else the machine's cores (at most 8); throws unless an integer in [1, 64]. */
 export async function threadsWanted(asked: number | undefined): Promise<number> {
   const n = asked ?? await defaultThreadCount();
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`wasm backend: threads must be an integer in [1, 64], got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new RangeError(`wasm backend: threads must be an integer in [1, 64], got ${n}`);
+  }
   return n;
 }
 
@@ -109,7 +113,8 @@ export class WasmThreads {
   private readonly block = canBlock();
   private stopped = false;
 
-  private constructor(private readonly handles: WorkerHandle[], control: SharedArrayBuffer, readonly policy: WaitPolicy) {
+  private constructor(private readonly handles: WorkerHandle[], control: SharedArrayBuffer,
+    readonly policy: WaitPolicy) {
     this.ctl = new Int32Array(control);
     this.slots = new Float64Array(control, SLOTS);
     this.gens = handles.map(() => 0);
@@ -131,7 +136,8 @@ export class WasmThreads {
     try {
       await Promise.all(Array.from({ length: s.workers }, (_, k) => new Promise<void>((resolve, reject) => {
         const index = k + 1;
-        const fail = (e: Error): void => reject(new Error(`wasm threads: worker ${index} failed to start: ${e.message}`));
+        const fail = (e: Error): void =>
+          reject(new Error(`wasm threads: worker ${index} failed to start: ${e.message}`));
         const timer = setTimeout(() => fail(new Error(`no answer within ${START_MS / 1000} s`)), START_MS);
         timers.push(timer);
         const reply = (m: WorkerReply): void => ('ready' in m ? resolve() : fail(new Error(m.error)));
@@ -191,7 +197,9 @@ export class WasmThreads {
       if (done >= n) return;
       if (spins % 1000 !== 0) continue;
       const waited = performance.now() - t0;
-      if (waited > HANG_MS) throw new Error(`wasm threads: ${n - done} worker(s) did not finish a kernel in ${HANG_MS / 60_000} minutes`);
+      if (waited > HANG_MS) {
+        throw new Error(`wasm threads: ${n - done} worker(s) did not finish a kernel in ${HANG_MS / 60_000} minutes`);
+      }
       if (!this.block) continue;
       if (this.policy === 'poll') Atomics.wait(this.ctl, DONE, done, POLL_MS);
       else if (this.policy === 'block' || waited > SPIN_MS) Atomics.wait(this.ctl, DONE, done, 1000);

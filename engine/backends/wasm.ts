@@ -49,7 +49,7 @@ class WasmBackend implements Backend {
   private readonly pool: Pool;
   private live = 0;
   private destroyed = false;
-  /** Per-thread scratch of the conv kernels: grown when a call needs more, never shrunk (fresh pages are costly to touch). */
+  /** Per-thread scratch of the conv kernels: grown when a call needs more, never shrunk (fresh pages cost to touch). */
   private readonly scratchBlocks: ({ at: number; bytes: number } | null)[] = [];
   /** Each thread's private block (packing buffers, geometry); index 0 is the calling thread's. */
   readonly threadBlocks: number[] = [];
@@ -260,7 +260,7 @@ export async function createWasmBackend(opts: WasmOptions = {}): Promise<Backend
       why = unavailable;
     }
   }
-  // NOTE: the copy gives a Uint8Array<ArrayBuffer>, which BufferSource requires (the asset is typed over ArrayBufferLike).
+  // NOTE: the copy gives a Uint8Array<ArrayBuffer>, which BufferSource requires (the asset is typed ArrayBufferLike).
   const module = await WebAssembly.compile(new Uint8Array(wasmBytes));
   const instance = await WebAssembly.instantiate(module, { env: { abort: abortImport } });
   const backend = new WasmBackend(bindExports(instance.exports), MAX_PAGES * PAGE, 1, grain);

@@ -9,7 +9,9 @@ const CONV = {
   n: 'u32', cin: 'u32', h: 'u32', w: 'u32', cout: 'u32', oh: 'u32', ow: 'u32', padH: 'i32', padW: 'i32',
   cinG: 'u32', coutG: 'u32',
 } as const;
-const POOL = { nc: 'u32', h: 'u32', w: 'u32', oh: 'u32', ow: 'u32', padH: 'i32', padW: 'i32', countIncludePad: 'bool' } as const;
+const POOL = {
+  nc: 'u32', h: 'u32', w: 'u32', oh: 'u32', ow: 'u32', padH: 'i32', padW: 'i32', countIncludePad: 'bool',
+} as const;
 const PER_CHANNEL = { n: 'u32', c: 'u32', s: 'u32', scale: 'f32' } as const;
 const ROWS = { outer: 'u32', r: 'u32', inner: 'u32' } as const;
 /** A strided shape or stride vector: rank ≤ 8 as two vec4<u32> (MAX_RANK is 6). */

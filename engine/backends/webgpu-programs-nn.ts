@@ -117,7 +117,8 @@ function perElement<F extends Fields & { n: 'u32'; c: 'u32'; s: 'u32' }>(sh: Sha
   if (rows * p.s === 0) return null;
   const words = uniforms(sh, p);
   if (p.s < BN_ROWS_MIN_S) {
-    return { shader: sh, entry: 'flat', constants: { wg: WG }, uniforms: words, grid: gridFor(Math.ceil((rows * p.s) / WG)) };
+    const grid = gridFor(Math.ceil((rows * p.s) / WG));
+    return { shader: sh, entry: 'flat', constants: { wg: WG }, uniforms: words, grid };
   }
   return { shader: sh, entry: 'rows', constants: { wg: BN_ROWS_WG }, uniforms: words, grid: gridFor(rows) };
 }

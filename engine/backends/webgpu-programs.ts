@@ -59,7 +59,8 @@ function rowwise(sh: Shader<Rows>, p: { outer: number; r: number; inner: number 
   const tree = p.r >= TREE_MIN_R && p.inner === 1;
   return {
     shader: sh, entry: tree ? 'tree' : 'rows', constants: { ...constants, wg: WG },
-    uniforms: uniforms(sh, { outer: p.outer, r: p.r, inner: p.inner }), grid: gridFor(tree ? pairs : Math.ceil(pairs / WG)),
+    uniforms: uniforms(sh, { outer: p.outer, r: p.r, inner: p.inner }),
+    grid: gridFor(tree ? pairs : Math.ceil(pairs / WG)),
   };
 }
 

@@ -57,7 +57,8 @@ class WebGPUBackend implements Backend {
     this.info = ctx.info;
     const { maxStorageBufferBindingSize: binding, maxBufferSize } = device.limits;
     const maxBinding = Math.min(binding, maxBufferSize);
-    this.maxBinding = { bytes: maxBinding, name: binding <= maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize' };
+    const limit = binding <= maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+    this.maxBinding = { bytes: maxBinding, name: limit };
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.storage = new BufferPool(device, usage, maxBinding, MAX_POOLED_STORAGE);
     this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
