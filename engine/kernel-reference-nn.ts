@@ -209,9 +209,6 @@ export const referenceNnKernels: { [K in NnKernel]: Ref<K> } = {
   axpby([x], out, p) {
     for (let i = 0; i < p.size; i++) out[i] = p.alpha * out[i] + p.beta * x[i];
   },
-  swaAverage([x], out, p) {
-    for (let i = 0; i < p.size; i++) out[i] = out[i] + (x[i] - out[i]) / (p.n + 1);
-  },
   sgdMomentum([g, w], out, p) {
     for (let i = 0; i < p.size; i++) {
       const d = g[i] + p.weightDecay * w[i];

@@ -69,7 +69,7 @@ export class AveragedModel {
       if (this.n === 0) {
         copyInPlace(avg, w);
       } else if (this.rule === 'equal') {
-        avg.backend.run('swaAverage', [w.buf('swa')], avg.buf('swa'), { size: w.size, n: this.n });
+        avg.backend.run('axpby', [w.buf('swa')], avg.buf('swa'), { size: w.size, alpha: this.n / (this.n + 1), beta: 1 / (this.n + 1) });
       } else if ('ema' in this.rule) {
         axpbyInPlace(avg, w, this.rule.ema, 1 - this.rule.ema);
       } else {

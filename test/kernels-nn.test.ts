@@ -137,8 +137,9 @@ for (const [rows, classes] of [[16, 10], [3, 1000], [128, 10]]) {
 
 for (const size of [7, 1000, 70001]) {
   for (const n of [1, 7]) {
-    add({ name: `swaAverage ${size} n=${n}`, kernel: 'swaAverage', inputs: [rand(size, 21)], outSize: size,
-      init: rand(size, 22), params: { size, n } });
+    // SWA's running average a ← a + (x − a)/(n + 1) as axpby (swa/averaged-model.ts).
+    add({ name: `axpby ${size} as SWA's average, n=${n}`, kernel: 'axpby', inputs: [rand(size, 21)], outSize: size,
+      init: rand(size, 22), params: { size, alpha: n / (n + 1), beta: 1 / (n + 1) } });
   }
   add({ name: `axpby ${size}`, kernel: 'axpby', inputs: [rand(size, 1)], outSize: size, init: rand(size, 2),
     params: { size, alpha: 0.9, beta: 0.3 } });

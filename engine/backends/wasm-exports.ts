@@ -68,7 +68,6 @@ export const EXPORTS = {
   softmaxCrossEntropyBackward: sig(['logits:ptr', 'labels:ptr', 'dy:ptr', 'out:ptr', 'rows:i32', 'classes:i32',
     'dyScalar:bool', 'scale:f32']),
   axpby: sig(['x:ptr', 'out:ptr', 'n:i32', 'alpha:f32', 'beta:f32']),
-  swaAverage: sig(['x:ptr', 'out:ptr', 'size:i32', 'n:i32']),
   sgdMomentum: sig(['grad:ptr', 'w:ptr', 'v:ptr', 'n:i32', 'momentum:f32', 'dampening:f32', 'weightDecay:f32',
     'first:bool']),
   sgdApply: sig(['grad:ptr', 'v:ptr', 'w:ptr', 'n:i32', 'lr:f32', 'momentum:f32', 'weightDecay:f32', 'nesterov:bool']),

@@ -179,11 +179,6 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       checkSize(out, p.size, 'axpby output');
       flat('axpby', p.size, (lo, n) => [x.ptr + 4 * lo, out.ptr + 4 * lo, n, p.alpha, p.beta]);
     },
-    swaAverage: ([x], out, p) => {
-      checkSize(x, p.size, 'swaAverage weights');
-      checkSize(out, p.size, 'swaAverage average');
-      flat('swaAverage', p.size, (lo, n) => [x.ptr + 4 * lo, out.ptr + 4 * lo, n, p.n]);
-    },
     sgdMomentum: ([grad, w], out, p) => {
       checkSize(grad, p.size, 'sgdMomentum grad');
       checkSize(w, p.size, 'sgdMomentum weight');

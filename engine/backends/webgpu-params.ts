@@ -46,7 +46,6 @@ export const WGSL_PARAMS = {
   'softmax-cross-entropy': uniformLayout({ rows: 'u32', classes: 'u32' }),
   'softmax-cross-entropy-backward': uniformLayout({ rows: 'u32', classes: 'u32', dyScalar: 'bool', scale: 'f32' }),
   'axpby': uniformLayout({ size: 'u32', alpha: 'f32', beta: 'f32' }),
-  'swa-average': uniformLayout({ size: 'u32', n: 'u32' }),
   'sgd-momentum': uniformLayout({
     size: 'u32', momentum: 'f32', dampening: 'f32', weightDecay: 'f32', first: 'bool',
   }),

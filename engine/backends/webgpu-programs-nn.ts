@@ -16,7 +16,6 @@ import dropoutWgsl from '../../kernels/dropout.wgsl';
 import softmaxCrossEntropyWgsl from '../../kernels/softmax-cross-entropy.wgsl';
 import softmaxCrossEntropyBackwardWgsl from '../../kernels/softmax-cross-entropy-backward.wgsl';
 import axpbyWgsl from '../../kernels/axpby.wgsl';
-import swaAverageWgsl from '../../kernels/swa-average.wgsl';
 import sgdMomentumWgsl from '../../kernels/sgd-momentum.wgsl';
 import sgdApplyWgsl from '../../kernels/sgd-apply.wgsl';
 import type { Fields, Values } from './layout.ts';
@@ -36,7 +35,6 @@ const DROPOUT = shader('dropout', dropoutWgsl);
 const SOFTMAX_CROSS_ENTROPY = shader('softmax-cross-entropy', softmaxCrossEntropyWgsl);
 const SOFTMAX_CROSS_ENTROPY_BACKWARD = shader('softmax-cross-entropy-backward', softmaxCrossEntropyBackwardWgsl);
 const AXPBY = shader('axpby', axpbyWgsl);
-const SWA_AVERAGE = shader('swa-average', swaAverageWgsl);
 const SGD_MOMENTUM = shader('sgd-momentum', sgdMomentumWgsl);
 const SGD_APPLY = shader('sgd-apply', sgdApplyWgsl);
 
@@ -190,7 +188,6 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
   softmaxCrossEntropy: (p) => perRow(SOFTMAX_CROSS_ENTROPY, p),
   softmaxCrossEntropyBackward: (p) => perRow(SOFTMAX_CROSS_ENTROPY_BACKWARD, p),
   axpby: (p) => elementwise(AXPBY, p.size, {}, p),
-  swaAverage: (p) => elementwise(SWA_AVERAGE, p.size, {}, p),
   sgdMomentum: (p) => elementwise(SGD_MOMENTUM, p.size, {}, p),
   sgdApply: (p) => elementwise(SGD_APPLY, p.size, {}, p),
 };
