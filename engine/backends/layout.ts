@@ -6,6 +6,7 @@
 export type Scalar = 'u32' | 'i32' | 'f32' | 'bool';
 /** A scalar, or a fixed-length array of integers such as 'u32[8]' (WGSL: array<vec4<u32>, 2>). */
 export type FieldType = Scalar | `${'u32' | 'i32'}[${number}]`;
+/** A layout's declaration: field names (camelCase) to types, in declaration order. */
 export type Fields = Readonly<Record<string, FieldType>>;
 
 /** What a field takes: booleans for 'bool', at most `count` numbers for arrays (the rest are 0), else a number. */

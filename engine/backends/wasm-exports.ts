@@ -6,7 +6,9 @@ import { BINARY_OPS, UNARY_OPS, type BinaryOp, type UnaryOp } from '../backend.t
 
 /** AssemblyScript parameter types as the glue passes them: 'ptr' is a byte offset (usize), 'bool' 0 or 1. */
 export type WasmType = 'ptr' | 'i32' | 'u32' | 'f32' | 'f64' | 'bool';
+/** One parameter, `name:type`, named as in the AssemblyScript source. */
 export type Param = `${string}:${WasmType}`;
+/** An export's parameters in order and its result. */
 export interface Signature {
   readonly params: readonly Param[];
   /** The result type; none for kernels, which write their output to memory. */
@@ -73,9 +75,11 @@ export const EXPORTS = {
   sgdApply: sig(['grad:ptr', 'v:ptr', 'w:ptr', 'n:i32', 'lr:f32', 'momentum:f32', 'weightDecay:f32', 'nesterov:bool']),
 } as const satisfies Record<string, Signature>;
 
+/** The name of a declared export. */
 export type FunctionName = keyof typeof EXPORTS;
 /** Export names by index: worker threads receive this list and look calls up by position. */
 export const FUNCTIONS = Object.keys(EXPORTS) as FunctionName[];
+/** Each export's index in FUNCTIONS. */
 export const FUNCTION_INDEX = new Map<string, number>(FUNCTIONS.map((f, i) => [f, i]));
 
 /** One number per declared parameter (pointers are byte offsets, booleans 0 or 1). */
