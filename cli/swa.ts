@@ -102,9 +102,17 @@ if (data.startsWith('cifar') && !a['data-dir']) {
 const load = (split: 'train' | 'test'): Dataset => loadDataSet(data, { dir: a['data-dir'], split });
 
 const t0 = performance.now();
-const threads = a.threads === undefined ? undefined : Number(a.threads);
-if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail(`--threads must be an integer in [1, 64], got '${a.threads}'`);
-const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads } });
+// The library reads no environment: SWA_WASM_THREADS and SWA_WASM_WAIT are this CLI's, passed on as options.
+const threadArg = a.threads ?? (process.env.SWA_WASM_THREADS || undefined);
+const threads = threadArg === undefined ? undefined : Number(threadArg);
+if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+  fail(`--threads (or SWA_WASM_THREADS) must be an integer in [1, 64], got '${threadArg}'`);
+}
+const wait = process.env.SWA_WASM_WAIT || undefined;
+if (wait !== undefined && wait !== 'poll' && wait !== 'block' && wait !== 'spin') {
+  fail(`SWA_WASM_WAIT must be poll, block or spin, got '${wait}'`);
+}
+const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads, wait } });
 console.log(`device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`);
 let train: Dataset;
 let test: Dataset;

@@ -23,7 +23,9 @@ export const MAX_RANK = 6;
 export interface KernelParams {
   /** out[i] = value for i < size. */
   fill: { size: number; value: number };
-  /** Strided copy over `shape`: out[outOffset + idx·outStrides] = x[inOffset + idx·inStrides]. Untouched output stays. */
+  /**
+   * Strided copy over `shape`: out[outOffset + idx·outStrides] = x[inOffset + idx·inStrides]. Untouched output stays.
+   */
   copy: { shape: number[]; inStrides: number[]; inOffset: number; outStrides: number[]; outOffset: number };
   /** out[i] = f(x[i]) for i < size. */
   unary: { op: UnaryOp; size: number; alpha: number };
@@ -47,7 +49,8 @@ export interface KernelParams {
   oneHot: { rows: number; classes: number };
   /**
    * 2-D convolution, NCHW. Inputs x [n, cin, h, w], weight [cout, cin/groups, kh, kw], and bias [cout] when hasBias.
-   * out [n, cout, oh, ow]: out = bias + Σ x[n, g·cin/groups + ci, oy·stride − pad + ky·dilation, …] · w[co, ci, ky, kx].
+   * out [n, cout, oh, ow]: out = bias + Σ x[n, g·cin/groups + ci, oy·stride − pad + ky·dilation, …]
+   * · w[co, ci, ky, kx].
    */
   conv2d: Conv2dParams;
   /** Gradient of conv2d with respect to x. Inputs dy [n, cout, oh, ow], weight; out dx [n, cin, h, w]. */
@@ -87,7 +90,10 @@ export interface KernelParams {
    * (softmax(logits[r]) − onehot(label[r])) · dy[r or 0] · scale.
    */
   softmaxCrossEntropyBackward: { rows: number; classes: number; dyScalar: boolean; scale: number };
-  /** In place: out[i] = alpha·out[i] + beta·x[i] (out's previous contents are read). */
+  /**
+   * In place: out[i] = alpha·out[i] + beta·x[i] (out's previous contents are read). SWA's running average
+   * a ← a + (x − a)/(n + 1) (Izmailov et al., 2018, Algorithm 1) is axpby with alpha = n/(n + 1), beta = 1/(n + 1).
+   */
   axpby: { size: number; alpha: number; beta: number };
   /**
    * In place on the momentum buffer v = out. Inputs grad, weight. d = grad + weightDecay·w;
@@ -99,11 +105,6 @@ export interface KernelParams {
    * with momentum d = nesterov ? d + momentum·v : v; w = w − lr·d.
    */
   sgdApply: { size: number; lr: number; momentum: number; weightDecay: number; nesterov: boolean };
-  /**
-   * In place on the average a = out (SWA, Algorithm 1): a ← a + (x − a)/(n + 1), with n the number of models
-   * already averaged. Input: the current weights x.
-   */
-  swaAverage: { size: number; n: number };
 }
 
 /** Geometry of a 2-D convolution (NCHW); `kernel-reference-nn.ts` gives the exact semantics. */
@@ -122,6 +123,31 @@ export interface Pool2dParams {
 }
 
 export type KernelName = keyof KernelParams;
+
+/**
+ * The neural-network kernels (convolution, pooling, batch norm, dropout, fused cross-entropy, in-place updates):
+ * each backend supplies them from its nn glue, the rest from its core table.
+ */
+export const NN_KERNELS = [
+  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'pool2d', 'pool2dBackward', 'channelSum', 'channelVar',
+  'channelDot', 'bnApply', 'bnBackwardInput', 'dropout', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'axpby',
+  'sgdMomentum', 'sgdApply',
+] as const satisfies readonly KernelName[];
+export type NnKernel = (typeof NN_KERNELS)[number];
+
+/** Inputs each kernel takes (a function where they depend on the parameters); every backend checks this. */
+export const KERNEL_INPUTS: { readonly [K in KernelName]: number | ((p: KernelParams[K]) => number) } = {
+  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1,
+  conv2d: (p) => (p.hasBias ? 3 : 2), conv2dBackwardInput: 2, conv2dBackwardWeight: 2, pool2d: 1, pool2dBackward: 2,
+  channelSum: 1, channelVar: 2, channelDot: 3, bnApply: 5, bnBackwardInput: 7, dropout: 1,
+  softmaxCrossEntropy: 2, softmaxCrossEntropyBackward: 3, axpby: 1, sgdMomentum: 2, sgdApply: 2,
+};
+
+/** The number of inputs `kernel` takes with parameters `p` (KERNEL_INPUTS). */
+export function kernelInputs<K extends KernelName>(kernel: K, p: KernelParams[K]): number {
+  const count: number | ((p: KernelParams[K]) => number) = KERNEL_INPUTS[kernel];
+  return typeof count === 'number' ? count : count(p);
+}
 
 /** A device buffer of float32 elements, opaque to the engine. */
 export interface Buf {

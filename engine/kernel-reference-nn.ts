@@ -1,7 +1,7 @@
 // Plain TypeScript semantics of the neural-network kernels (convolution, pooling, batch norm, dropout, fused
 // softmax-cross-entropy, in-place updates). Tests compare every backend's kernels to these.
 
-import type { KernelParams } from './backend.ts';
+import type { KernelParams, NnKernel } from './backend.ts';
 
 type Arr = Float32Array | Float64Array;
 type Ref<K extends keyof KernelParams> = (inputs: readonly Arr[], out: Arr, p: KernelParams[K]) => void;
@@ -22,19 +22,15 @@ export function dropoutKeep(i: number, seed: number, p: number): boolean {
 const convAt = (p: KernelParams['conv2d']) => {
   const cinG = p.cin / p.groups;
   const coutG = p.cout / p.groups;
-  return { cinG, coutG };
+  /** Index of x[n, c, y, x] and of w[co, ci, ky, kx]. */
+  const xi = (n: number, c: number, y: number, x: number): number => ((n * p.cin + c) * p.h + y) * p.w + x;
+  const wi = (co: number, ci: number, ky: number, kx: number): number => ((co * cinG + ci) * p.kh + ky) * p.kw + kx;
+  return { cinG, coutG, xi, wi };
 };
 
-export const referenceNnKernels: {
-  conv2d: Ref<'conv2d'>; conv2dBackwardInput: Ref<'conv2dBackwardInput'>; conv2dBackwardWeight: Ref<'conv2dBackwardWeight'>;
-  pool2d: Ref<'pool2d'>; pool2dBackward: Ref<'pool2dBackward'>; channelSum: Ref<'channelSum'>; channelVar: Ref<'channelVar'>;
-  channelDot: Ref<'channelDot'>;
-  bnApply: Ref<'bnApply'>; bnBackwardInput: Ref<'bnBackwardInput'>; dropout: Ref<'dropout'>;
-  softmaxCrossEntropy: Ref<'softmaxCrossEntropy'>; softmaxCrossEntropyBackward: Ref<'softmaxCrossEntropyBackward'>;
-  axpby: Ref<'axpby'>; sgdMomentum: Ref<'sgdMomentum'>; sgdApply: Ref<'sgdApply'>; swaAverage: Ref<'swaAverage'>;
-} = {
+export const referenceNnKernels: { [K in NnKernel]: Ref<K> } = {
   conv2d([x, w, bias], out, p) {
-    const { cinG, coutG } = convAt(p);
+    const { cinG, coutG, xi, wi } = convAt(p);
     for (let n = 0; n < p.n; n++) {
       for (let co = 0; co < p.cout; co++) {
         const g = Math.floor(co / coutG);
@@ -48,7 +44,7 @@ export const referenceNnKernels: {
                 for (let kx = 0; kx < p.kw; kx++) {
                   const ix = ox * p.strideW - p.padW + kx * p.dilationW;
                   if (ix < 0 || ix >= p.w) continue;
-                  s += x[((n * p.cin + g * cinG + ci) * p.h + iy) * p.w + ix] * w[((co * cinG + ci) * p.kh + ky) * p.kw + kx];
+                  s += x[xi(n, g * cinG + ci, iy, ix)] * w[wi(co, ci, ky, kx)];
                 }
               }
             }
@@ -59,7 +55,7 @@ export const referenceNnKernels: {
     }
   },
   conv2dBackwardInput([dy, w], out, p) {
-    const { cinG, coutG } = convAt(p);
+    const { cinG, coutG, xi, wi } = convAt(p);
     out.fill(0, 0, p.n * p.cin * p.h * p.w);
     for (let n = 0; n < p.n; n++) {
       for (let co = 0; co < p.cout; co++) {
@@ -74,7 +70,7 @@ export const referenceNnKernels: {
                 for (let kx = 0; kx < p.kw; kx++) {
                   const ix = ox * p.strideW - p.padW + kx * p.dilationW;
                   if (ix < 0 || ix >= p.w) continue;
-                  out[((n * p.cin + g * cinG + ci) * p.h + iy) * p.w + ix] += d * w[((co * cinG + ci) * p.kh + ky) * p.kw + kx];
+                  out[xi(n, g * cinG + ci, iy, ix)] += d * w[wi(co, ci, ky, kx)];
                 }
               }
             }
@@ -84,7 +80,7 @@ export const referenceNnKernels: {
     }
   },
   conv2dBackwardWeight([x, dy], out, p) {
-    const { cinG, coutG } = convAt(p);
+    const { cinG, coutG, xi, wi } = convAt(p);
     out.fill(0, 0, p.cout * cinG * p.kh * p.kw);
     for (let n = 0; n < p.n; n++) {
       for (let co = 0; co < p.cout; co++) {
@@ -99,7 +95,7 @@ export const referenceNnKernels: {
                 for (let kx = 0; kx < p.kw; kx++) {
                   const ix = ox * p.strideW - p.padW + kx * p.dilationW;
                   if (ix < 0 || ix >= p.w) continue;
-                  out[((co * cinG + ci) * p.kh + ky) * p.kw + kx] += d * x[((n * p.cin + g * cinG + ci) * p.h + iy) * p.w + ix];
+                  out[wi(co, ci, ky, kx)] += d * x[xi(n, g * cinG + ci, iy, ix)];
                 }
               }
             }
@@ -151,7 +147,9 @@ export const referenceNnKernels: {
   channelDot([a, b, mean], out, p) {
     for (let c = 0; c < p.c; c++) {
       let s = 0;
-      for (let n = 0; n < p.n; n++) for (let i = 0; i < p.s; i++) s += a[(n * p.c + c) * p.s + i] * (b[(n * p.c + c) * p.s + i] - mean[c]);
+      for (let n = 0; n < p.n; n++) {
+        for (let i = 0; i < p.s; i++) s += a[(n * p.c + c) * p.s + i] * (b[(n * p.c + c) * p.s + i] - mean[c]);
+      }
       out[c] = s * p.scale;
     }
   },
@@ -203,14 +201,13 @@ export const referenceNnKernels: {
       let s = 0;
       for (let j = 0; j < p.classes; j++) s += Math.exp(row(j) - m);
       const g = p.dyScalar ? dy[0] * p.scale : dy[r] * p.scale;
-      for (let j = 0; j < p.classes; j++) out[r * p.classes + j] = (Math.exp(row(j) - m) / s - (j === labels[r] ? 1 : 0)) * g;
+      for (let j = 0; j < p.classes; j++) {
+        out[r * p.classes + j] = (Math.exp(row(j) - m) / s - (j === labels[r] ? 1 : 0)) * g;
+      }
     }
   },
   axpby([x], out, p) {
     for (let i = 0; i < p.size; i++) out[i] = p.alpha * out[i] + p.beta * x[i];
-  },
-  swaAverage([x], out, p) {
-    for (let i = 0; i < p.size; i++) out[i] = out[i] + (x[i] - out[i]) / (p.n + 1);
   },
   sgdMomentum([g, w], out, p) {
     for (let i = 0; i < p.size; i++) {

@@ -33,6 +33,14 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
+/**
+ * Output length of a convolution or pooling window along one dimension: ⌊(size + 2·pad − dilation·(k − 1) − 1) /
+ * stride⌋ + 1, as PyTorch's Conv2d and MaxPool2d.
+ */
+export function outLen(size: number, k: number, stride: number, pad: number, dilation = 1): number {
+  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+}
+
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -40,7 +48,9 @@ export function sameShape(a: Shape, b: Shape): boolean {
 /** Checks that every entry is a non-negative integer. */
 export function checkShape(op: string, shape: Shape): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${fmt(shape)}: dimensions must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0) {
+      throw new ShapeError(op, `invalid shape ${fmt(shape)}: dimensions must be non-negative integers`);
+    }
   }
 }
 
@@ -53,7 +63,8 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       const v = s[s.length - rank + d] ?? 1;
       if (v === 1) continue;
       if (out[d] !== 1 && out[d] !== v) {
-        throw new ShapeError(op, `shapes ${shapes.map(fmt).join(' and ')} cannot be broadcast together (dimension ${d - rank} is ${out[d]} vs ${v})`);
+        const which = `dimension ${d - rank} is ${out[d]} vs ${v}`;
+        throw new ShapeError(op, `shapes ${shapes.map(fmt).join(' and ')} cannot be broadcast together (${which})`);
       }
       out[d] = v;
     }
@@ -91,7 +102,8 @@ export function normAxis(op: string, axis: number, rank: number): number {
  * Merges adjacent dimensions that every stride set walks contiguously and drops size-1 dimensions, so kernels see
  * the smallest rank. Throws when the result still exceeds the kernels' MAX_RANK.
  */
-export function coalesce(op: string, shape: Shape, strideSets: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+export function coalesce(op: string, shape: Shape, strideSets: readonly (readonly number[])[]):
+  { shape: number[]; strides: number[][] } {
   const outShape: number[] = [];
   const outStrides: number[][] = strideSets.map(() => []);
   for (let d = 0; d < shape.length; d++) {
@@ -111,7 +123,8 @@ export function coalesce(op: string, shape: Shape, strideSets: readonly (readonl
     outStrides.forEach((s) => s.push(0));
   }
   if (outShape.length > MAX_RANK) {
-    throw new ShapeError(op, `shape ${fmt(shape)} needs ${outShape.length} strided dimensions; kernels support at most ${MAX_RANK}`);
+    const need = `${outShape.length} strided dimensions`;
+    throw new ShapeError(op, `shape ${fmt(shape)} needs ${need}; kernels support at most ${MAX_RANK}`);
   }
   return { shape: outShape, strides: outStrides };
 }

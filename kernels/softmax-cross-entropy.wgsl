@@ -1,6 +1,6 @@
 // softmaxCrossEntropy: logits [rows, classes], labels [rows]; out[r] = logsumexp(logits[r]) − logits[r, label[r]],
-// where a label that is not an integer in [0, classes) adds no target term. Entry `rows`: one invocation per row, summing in
-// blocks of 64. Entry `tree`: one workgroup per row (long rows), max and sum reduced in workgroup memory.
+// where a label that is not an integer in [0, classes) adds no target term. Entry `rows`: one invocation per row,
+// summing in blocks of 64. Entry `tree`: one workgroup per row (long rows), max and sum reduced in workgroup memory.
 
 struct Params {
   rows: u32,

@@ -20,8 +20,10 @@ const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javas
 function serve(): Promise<{ server: Server; url: string }> {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0])).replace(/^(\.\.[/\\])+/, '');
-    // The library's browser bundle is served as /swa-engine.js; the test page and its index.html from build/browser.
-    const file = path.startsWith('/swa-engine.js') ? join(bundleDir, path.slice(1)) : join(root, path === '/' ? 'index.html' : path);
+    // The library's browser bundle is served as /swa-engine.js beside its /wasm-worker.js (dist/browser); the test
+    // page and its index.html from build/browser.
+    const lib = path.startsWith('/swa-engine.js') || path.startsWith('/wasm-worker.js');
+    const file = lib ? join(bundleDir, path.slice(1)) : join(root, path === '/' ? 'index.html' : path);
     try {
       const body = await readFile(file);
       // Cross-origin isolated (COOP + COEP), so the page has SharedArrayBuffer and the wasm backend its worker threads.

@@ -1,11 +1,16 @@
 // The wasm backend on worker threads: splitting a kernel between threads changes no result (bit for bit where each
 // part computes its own outputs; conv2d's weight gradient, summed over images per part, within float32 rounding and
-// the same on every run), training on threads matches training on one, and the options fail clearly.
+// the same on every run), training on threads matches training on one, the options (threads, wait, workerUrl) are
+// honoured or fail clearly, and no environment variable changes what the library does.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend, KernelName, KernelParams } from '../engine/backend.ts';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createWasmBackend } from '../engine/backends/wasm.ts';
+import { defaultThreadCount } from '../engine/backends/wasm-threads.ts';
+import { defaultBackend, setDevice } from '../engine/device.ts';
 import { tensor } from '../engine/creation.ts';
 import { Generator } from '../engine/random.ts';
 import { tidy } from '../engine/scope.ts';
@@ -22,8 +27,8 @@ if (!three.info.includes('3 threads')) {
 }
 
 /** Runs a kernel on a backend over host inputs and returns its output. */
-async function runKernel<K extends KernelName>(be: Backend, kernel: K, inputs: Float32Array[], outSize: number, params: KernelParams[K],
-  init?: Float32Array): Promise<Float32Array> {
+async function runKernel<K extends KernelName>(be: Backend, kernel: K, inputs: Float32Array[], outSize: number,
+  params: KernelParams[K], init?: Float32Array): Promise<Float32Array> {
   const bufs = inputs.map((x) => { const b = be.alloc(x.length); be.write(b, x); return b; });
   const out = be.alloc(outSize);
   be.write(out, init ?? new Float32Array(outSize).fill(7));
@@ -39,12 +44,15 @@ const conv = {
   dilationH: 1, dilationW: 1, groups: 1, hasBias: true,
 };
 const strided = { ...conv, strideH: 2, strideW: 2, oh: 5, ow: 4, hasBias: false };
-const xs = conv.n * conv.cin * conv.h * conv.w, ws = conv.cout * conv.cin * 9, ys = conv.n * conv.cout * conv.oh * conv.ow;
+const xs = conv.n * conv.cin * conv.h * conv.w, ws = conv.cout * conv.cin * 9;
+const ys = conv.n * conv.cout * conv.oh * conv.ow;
 const sys = strided.n * strided.cout * strided.oh * strided.ow;
 
 type Case = [string, () => Promise<Float32Array>, () => Promise<Float32Array>];
-const same = <K extends KernelName>(name: string, kernel: K, inputs: Float32Array[], outSize: number, params: KernelParams[K], init?: Float32Array): Case =>
-  [name, () => runKernel(one, kernel, inputs, outSize, params, init), () => runKernel(three, kernel, inputs, outSize, params, init)];
+const same = <K extends KernelName>(name: string, kernel: K, inputs: Float32Array[], outSize: number,
+  params: KernelParams[K], init?: Float32Array): Case => [name,
+  () => runKernel(one, kernel, inputs, outSize, params, init),
+  () => runKernel(three, kernel, inputs, outSize, params, init)];
 
 const bitIdentical: Case[] = [
   same('matmul, one product split by rows', 'matmul', [rand(37 * 29, 1), rand(29 * 23, 2)], 37 * 23,
@@ -55,9 +63,11 @@ const bitIdentical: Case[] = [
   same('conv2d backward input, stride 1', 'conv2dBackwardInput', [rand(ys, 8), rand(ws, 9)], xs, conv),
   same('conv2d backward input, stride 2', 'conv2dBackwardInput', [rand(sys, 10), rand(ws, 11)], xs, strided),
   same('max pool 2×2 backward, split by planes', 'pool2dBackward', [rand(35 * 8 * 8, 12), rand(35 * 16, 13)], 35 * 64,
-    { mode: 'max', nc: 35, h: 8, w: 8, kh: 2, kw: 2, oh: 4, ow: 4, strideH: 2, strideW: 2, padH: 0, padW: 0, countIncludePad: true }),
+    { mode: 'max', nc: 35, h: 8, w: 8, kh: 2, kw: 2, oh: 4, ow: 4, strideH: 2, strideW: 2, padH: 0, padW: 0,
+      countIncludePad: true }),
   same('batch norm input gradient, split by channels', 'bnBackwardInput',
-    [rand(4 * 7 * 10, 14), rand(4 * 7 * 10, 15), rand(7, 16), rand(7, 17, 0.5, 2), rand(7, 18), rand(7, 19), rand(7, 20)], 4 * 7 * 10,
+    [rand(4 * 7 * 10, 14), rand(4 * 7 * 10, 15), rand(7, 16), rand(7, 17, 0.5, 2), rand(7, 18), rand(7, 19),
+      rand(7, 20)], 4 * 7 * 10,
     { n: 4, c: 7, s: 10, eps: 1e-5, training: true }),
   same('channel sums', 'channelSum', [rand(4 * 7 * 10, 21)], 7, { n: 4, c: 7, s: 10, scale: 0.5 }),
   same('strided binary add with broadcasting', 'binary', [rand(9 * 13, 22), rand(13, 23)], 9 * 13,
@@ -74,12 +84,14 @@ for (const [name, a, b] of bitIdentical) {
     const [want, got] = [await a(), await b()];
     assert.is(got.length, want.length);
     for (let i = 0; i < want.length; i++) {
-      if (!Object.is(got[i], want[i])) assert.unreachable(`${name}: element ${i} is ${got[i]} on 3 threads, ${want[i]} on 1`);
+      if (!Object.is(got[i], want[i])) {
+        assert.unreachable(`${name}: element ${i} is ${got[i]} on 3 threads, ${want[i]} on 1`);
+      }
     }
   });
 }
 
-test('conv2d weight gradient on 3 threads: within float32 rounding of 1 thread, and the same bits on every run', async () => {
+test('conv2d weight gradient on 3 threads: within float32 rounding of 1 thread, the same bits every run', async () => {
   const inputs = [rand(xs, 30), rand(ys, 31)];
   const want = await runKernel(one, 'conv2dBackwardWeight', inputs, ws, conv);
   const first = await runKernel(three, 'conv2dBackwardWeight', inputs, ws, conv);
@@ -101,7 +113,8 @@ test('training the small CNN on 3 threads follows training on 1', async () => {
     const out: number[] = [];
     for (let s = 0; s < 4; s++) {
       const loss = tidy(() => {
-        const l = crossEntropy(model.forward(tensor(x, [16, 1, 28, 28], { device: be })), tensor(y, [16], { device: be }));
+        const logits = model.forward(tensor(x, [16, 1, 28, 28], { device: be }));
+        const l = crossEntropy(logits, tensor(y, [16], { device: be }));
         l.backward();
         opt.step();
         opt.zeroGrad();
@@ -115,31 +128,78 @@ test('training the small CNN on 3 threads follows training on 1', async () => {
     return out;
   };
   const [a, b] = [await losses(one), await losses(three)];
-  a.forEach((l, i) => assert.ok(Math.abs(l - b[i]) <= 1e-5 * Math.abs(l), `step ${i}: loss ${b[i]} on 3 threads, ${l} on 1`));
+  a.forEach((l, i) => {
+    assert.ok(Math.abs(l - b[i]) <= 1e-5 * Math.abs(l), `step ${i}: loss ${b[i]} on 3 threads, ${l} on 1`);
+  });
   assert.ok(a[3] < a[0], 'the loss falls');
   assert.is(three.liveBuffers(), 0);
 });
 
-test('options and fallbacks: thread counts are checked, SWA_WASM_THREADS is read, 1 thread has no workers', async () => {
+/** The wait policy a threaded backend's workers were given (internal state, read for the test only). */
+const policyOf = (be: Backend): string | undefined =>
+  (be as unknown as { threads: { policy: string } | null }).threads?.policy;
+
+test('options: thread counts are checked, threads and wait come from the options, 1 thread: no workers', async () => {
   for (const bad of [0, -1, 1.5, 65, Number.NaN]) {
     await createWasmBackend({ threads: bad }).then(
       () => assert.unreachable(`threads ${bad} accepted`),
       (e: Error) => assert.match(e.message, /wasm backend: threads must be an integer in \[1, 64\]/));
   }
-  const saved = process.env.SWA_WASM_THREADS;
-  process.env.SWA_WASM_THREADS = '2';
+  const be = await createWasmBackend({ threads: 2, wait: 'block' });
+  assert.is(be.info, 'WebAssembly SIMD, 2 threads');
+  assert.is(policyOf(be), 'block');
+  be.destroy();
+  assert.is(one.info, 'WebAssembly SIMD, 1 thread');
+  assert.is(policyOf(one), undefined);
+  assert.is(policyOf(three), 'poll', "the default wait policy is 'poll'");
+});
+
+test('setDevice passes its wasm options to the backend it opens', async () => {
+  const report = await setDevice('wasm', { wasm: { threads: 2, wait: 'spin' } });
+  assert.is(report.info, 'WebAssembly SIMD, 2 threads');
+  assert.is(policyOf(defaultBackend()), 'spin');
+});
+
+test('the library reads no environment variables: SWA_WASM_THREADS and SWA_WASM_WAIT are ignored', async () => {
+  const cores = await defaultThreadCount();
+  const saved = [process.env.SWA_WASM_THREADS, process.env.SWA_WASM_WAIT];
   try {
+    process.env.SWA_WASM_THREADS = String(cores === 3 ? 4 : 3);
+    process.env.SWA_WASM_WAIT = 'block';
     const be = await createWasmBackend();
-    assert.match(be.info, /2 threads/);
+    const want = cores === 1 ? /1 thread$/ : new RegExp(`${cores} threads`);
+    assert.match(be.info, want, 'the default thread count, not the variable');
+    if (cores > 1) assert.is(policyOf(be), 'poll');
     be.destroy();
     process.env.SWA_WASM_THREADS = 'many';
-    await createWasmBackend().then(() => assert.unreachable('SWA_WASM_THREADS=many accepted'),
-      (e: Error) => assert.match(e.message, /SWA_WASM_THREADS=many/));
+    const again = await createWasmBackend({ threads: 1 });
+    assert.is(again.info, 'WebAssembly SIMD, 1 thread', 'an invalid variable is not even looked at');
+    again.destroy();
   } finally {
-    if (saved === undefined) delete process.env.SWA_WASM_THREADS;
-    else process.env.SWA_WASM_THREADS = saved;
+    if (saved[0] === undefined) delete process.env.SWA_WASM_THREADS;
+    else process.env.SWA_WASM_THREADS = saved[0];
+    if (saved[1] === undefined) delete process.env.SWA_WASM_WAIT;
+    else process.env.SWA_WASM_WAIT = saved[1];
   }
-  assert.is(one.info, 'WebAssembly SIMD, 1 thread');
+});
+
+test('workerUrl: the worker is found beside the bundle or at a given URL; a missing one falls back to 1', async () => {
+  const beside = new URL('./wasm-worker.js', import.meta.url);
+  assert.ok(existsSync(fileURLToPath(beside)), 'build.mjs put wasm-worker.js beside the test bundle');
+  for (const workerUrl of [beside, beside.href, fileURLToPath(beside)]) {
+    const be = await createWasmBackend({ threads: 2, workerUrl });
+    assert.is(be.info, 'WebAssembly SIMD, 2 threads', `worker at ${String(workerUrl)}`);
+    be.destroy();
+  }
+  const missing = new URL('./no-such-worker.js', import.meta.url);
+  const be = await createWasmBackend({ threads: 2, workerUrl: missing });
+  assert.match(be.info, /^WebAssembly SIMD, 1 thread \(2 asked: wasm threads: worker 1 failed to start: .+\)$/);
+  const b = be.alloc(3);
+  be.write(b, new Float32Array([-1, 0, 2]));
+  be.run('unary', [b], b, { op: 'relu', size: 3, alpha: 0 });
+  assert.equal([...await be.read(b, 3)], [0, 0, 2], 'the fallback backend works');
+  be.free(b);
+  be.destroy();
 });
 
 test('a destroyed threaded backend refuses work (its workers are gone)', async () => {

@@ -70,12 +70,14 @@ export function channelSum(x: usize, out: usize, n: i32, c: i32, s: i32, scale: 
 }
 
 /** out[c] = scale · Σ_{n,s} (x[n, c, s] − mean[c])². */
-export function channelVar(x: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32, c0: i32, c1: i32): void {
+export function channelVar(x: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32, c0: i32,
+  c1: i32): void {
   channelLoop(SQDEV, x, x, mean, out, n, c, s, scale, c0, c1);
 }
 
 /** out[c] = scale · Σ_{n,s} a[n, c, s] · (b[n, c, s] − mean[c]). */
-export function channelDot(a: usize, b: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32, c0: i32, c1: i32): void {
+export function channelDot(a: usize, b: usize, mean: usize, out: usize, n: i32, c: i32, s: i32, scale: f32,
+  c0: i32, c1: i32): void {
   channelLoop(DOT, a, b, mean, out, n, c, s, scale, c0, c1);
 }
 

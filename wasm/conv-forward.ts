@@ -11,7 +11,8 @@ import { fill } from './elementwise';
 
 /**
  * Taps per block at most: a packed block (≤ 576·64 bytes = 36 KiB) stays in a 48 KiB L1d while the weight rows stream
- * by. 576 = 64 channels × 3×3, so PreResNet's 64→64 and the small CNN's input gradient take one block (2–4% faster here).
+ * by. 576 = 64 channels × 3×3, so PreResNet's 64→64 and the small CNN's input gradient take one block (2–4% faster
+ * here).
  */
 const KC_MAX: i32 = 576;
 /** Per 16-pixel panel: first lane and padded-copy offset q (floats) of each output-row segment. */
@@ -134,7 +135,8 @@ function storePanel(acc: usize, og: usize, plane: i32, coutG: i32, j0: i32, cols
  * acc[co, 0..16] = bias[co] + W[co, ·] · panel for co < coutG (rows of acc 64 bytes apart), blocks of at most KC_MAX
  * taps packed into pb from the padded copy of the group at src, two weight rows per tile.
  */
-function panelGemm(g: Geom, src: usize, off: usize, cols: i32, nseg: i32, wg: usize, bg: usize, pb: usize, acc: usize): void {
+function panelGemm(g: Geom, src: usize, off: usize, cols: i32, nseg: i32, wg: usize, bg: usize, pb: usize,
+  acc: usize): void {
   const k = depth(g), coutG = g.cout / g.groups;
   const blocks = max(1, (k + KC_MAX - 1) / KC_MAX);
   const step = max(1, (k + blocks - 1) / blocks);

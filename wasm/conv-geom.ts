@@ -3,13 +3,16 @@
 
 import { copyFloats } from './conv-kernel';
 
-/** Geometry of one convolution: 17 i32 in the order of Conv2dParams (hasBias as 0 or 1), written by the glue. */
+/**
+ * Geometry of one convolution (Conv2dParams' fields, hasBias 0 or 1), written by the glue: its layout is CONV_GEOM in
+ * engine/backends/wasm-geometry.ts, and test/kernel-layout.test.ts checks that the two agree field for field.
+ */
 @unmanaged export class Geom {
   n: i32; cin: i32; h: i32; w: i32; cout: i32; kh: i32; kw: i32; oh: i32; ow: i32;
   strideH: i32; strideW: i32; padH: i32; padW: i32; dilationH: i32; dilationW: i32; groups: i32; hasBias: i32;
 }
 
-const GEOM_BYTES: usize = 17 * 4;
+const GEOM_BYTES: usize = offsetof<Geom>();
 // Both blocks live in each instance's thread-private block (wasm/thread.ts).
 let META: usize = 0;
 /** The geometry of the current call (filled by the glue). */
@@ -25,7 +28,7 @@ export function placeConvGeom(at: usize): usize {
   return at + 2 * GEOM_BYTES;
 }
 
-/** Address of the 17-i32 geometry block the glue writes before calling a conv kernel. */
+/** Address of the geometry block (a Geom) the glue writes before calling a conv kernel. */
 export function convMeta(): usize {
   return META;
 }
@@ -105,8 +108,8 @@ export function tapOffsets(off: usize, g: Geom): void {
 
 /**
  * Copies the image at src ([cin, h, w]) into the interior of the padded planes at dst, or (toPadded false) the
- * interior of the planes at dst back out to the image at src. Borders and tail are not touched: the caller zeroes the copy once per call and
- * every image overwrites the same interior.
+ * interior of the planes at dst back out to the image at src. Borders and tail are not touched: the caller zeroes
+ * the copy once per call and every image overwrites the same interior.
  */
 export function copyInterior(src: usize, dst: usize, g: Geom, toPadded: bool = true): void {
   const hp = paddedH(g), wp = paddedW(g);

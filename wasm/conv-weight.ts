@@ -34,7 +34,8 @@ function packDyT(dp: usize, dyg: usize, coutG: i32, pixels: i32): void {
     let j = 0;
     for (; j < p4; j += 4) {
       const at = s + (<usize>j << 2);
-      const r0 = v128.load(at), r1 = v128.load(at + rowBytes), r2 = v128.load(at + 2 * rowBytes), r3 = v128.load(at + 3 * rowBytes);
+      const r0 = v128.load(at), r1 = v128.load(at + rowBytes);
+      const r2 = v128.load(at + 2 * rowBytes), r3 = v128.load(at + 3 * rowBytes);
       const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
       const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
       const o = d + (<usize>j << 6);
@@ -42,7 +43,9 @@ function packDyT(dp: usize, dyg: usize, coutG: i32, pixels: i32): void {
       v128.store(o, i64x2.shuffle(t1, t3, 0, 2), 128); v128.store(o, i64x2.shuffle(t1, t3, 1, 3), 192);
     }
     for (; j < pixels; j++) {
-      for (let c = 0; c < 4; c++) store<f32>(d + (<usize>j << 6) + (<usize>c << 2), load<f32>(s + <usize>c * rowBytes + (<usize>j << 2)));
+      for (let c = 0; c < 4; c++) {
+        store<f32>(d + (<usize>j << 6) + (<usize>c << 2), load<f32>(s + <usize>c * rowBytes + (<usize>j << 2)));
+      }
     }
   }
   for (; co < coutG; co++) {
@@ -64,10 +67,13 @@ function tapDot(a: usize, b: usize, g: Geom, pitch: i32): f32 {
   for (let oy = 0; oy < g.oh; oy++) {
     const ar = a + (<usize>(oy * pitch) << 2), br = b + (<usize>(oy * ow) << 2);
     let ox = 0;
-    for (; ox < ow4; ox += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(ar + (<usize>ox << 2)), v128.load(br + (<usize>ox << 2))));
+    for (; ox < ow4; ox += 4) {
+      acc = f32x4.add(acc, f32x4.mul(v128.load(ar + (<usize>ox << 2)), v128.load(br + (<usize>ox << 2))));
+    }
     for (; ox < ow; ox++) tail += load<f32>(ar + (<usize>(ox * sw) << 2)) * load<f32>(br + (<usize>ox << 2));
   }
-  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail;
+  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2)
+    + f32x4.extract_lane(acc, 3) + tail;
 }
 
 /** dw[co0 + c, t] += TILE[0, c] and, when two, dw[co0 + c, t + 1] += TILE[1, c], for c < cnt (rows of k floats). */

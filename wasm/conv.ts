@@ -13,7 +13,8 @@ import { fill } from './elementwise';
 function deriveBackwardInput(g: Geom): Geom {
   const d = DERIVED;
   d.n = g.n; d.cin = g.cout; d.h = g.oh; d.w = g.ow; d.cout = g.cin; d.kh = g.kh; d.kw = g.kw; d.oh = g.h; d.ow = g.w;
-  d.strideH = 1; d.strideW = 1; d.dilationH = g.dilationH; d.dilationW = g.dilationW; d.groups = g.groups; d.hasBias = 0;
+  d.strideH = 1; d.strideW = 1; d.dilationH = g.dilationH; d.dilationW = g.dilationW;
+  d.groups = g.groups; d.hasBias = 0;
   // Negative when g pads more than (k − 1)·dilation: the padded copy then crops dY.
   d.padH = (g.kh - 1) * g.dilationH - g.padH;
   d.padW = (g.kw - 1) * g.dilationW - g.padW;
@@ -76,7 +77,9 @@ function backwardStrided(g: Geom, dy: usize, wt: usize, dx: usize, scratch: usiz
         if (cols < 16) {
           for (let co = 0; co < coutG; co++) {
             const s = b + <usize>co * rowBytes;
-            for (let t = 0; t < 16; t++) store<f32>(pb + (<usize>(co * 16 + t) << 2), t < cols ? load<f32>(s + (<usize>t << 2)) : 0);
+            for (let t = 0; t < 16; t++) {
+              store<f32>(pb + (<usize>(co * 16 + t) << 2), t < cols ? load<f32>(s + (<usize>t << 2)) : 0);
+            }
           }
           b = pb;
           sb = 64;
@@ -103,7 +106,9 @@ export function conv2dScratch(kind: i32): usize {
   return align64(<usize>(g.cout * depth(g)) << 2) + forwardScratch(deriveBackwardInput(g));
 }
 
-/** conv2d over GEOM: x [n, cin, h, w], w [cout, cin/groups, kh, kw], bias [cout] (when hasBias) → out [n, cout, oh, ow]. */
+/**
+ * conv2d over GEOM: x [n, cin, h, w], w [cout, cin/groups, kh, kw], bias [cout] (when hasBias) → out [n, cout, oh, ow].
+ */
 export function conv2d(x: usize, w: usize, bias: usize, out: usize, scratch: usize): void {
   forward(GEOM, x, w, bias, out, scratch);
 }

@@ -14,7 +14,7 @@ export { convMeta } from './conv-geom';
 export { pool2d, pool2dBackward, poolMeta } from './pool';
 export { channelSum, channelVar, channelDot, bnApply, bnBackwardInput } from './batchnorm';
 export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss';
-export { axpby, sgdMomentum, sgdApply, dropout, swaAverage } from './update';
+export { axpby, sgdMomentum, sgdApply, dropout } from './update';
 
 /** First byte past the module's static data (packing scratch included); the glue allocates from here, 16-aligned. */
 export function heapBase(): usize {

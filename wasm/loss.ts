@@ -12,7 +12,8 @@ let rowSumExp: f64 = 0;
   let mv = f32x4.splat(-Infinity);
   let j = 0;
   for (; j < c4; j += 4) mv = f32x4.max(mv, v128.load(x + (<usize>j << 2)));
-  let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
+    max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
   for (; j < classes; j++) m = max(m, load<f32>(x + (<usize>j << 2)));
   return m;
 }
@@ -57,8 +58,8 @@ export function softmaxCrossEntropy(logits: usize, labels: usize, out: usize, ro
 }
 
 /** out[r, j] = (softmax(logits[r])[j] − [j == label[r]]) · dy[dyScalar ? 0 : r] · scale. */
-export function softmaxCrossEntropyBackward(logits: usize, labels: usize, dy: usize, out: usize, rows: i32, classes: i32,
-  dyScalar: bool, scale: f32): void {
+export function softmaxCrossEntropyBackward(logits: usize, labels: usize, dy: usize, out: usize, rows: i32,
+  classes: i32, dyScalar: bool, scale: f32): void {
   for (let r = 0; r < rows; r++) {
     const x = logits + (<usize>(r * classes) << 2);
     const o = out + (<usize>(r * classes) << 2);

@@ -2,7 +2,10 @@
 // the first maximum of each window (a NaN always wins, the last one seen); 2×2 stride-2 unpadded max pooling, the
 // common case, runs four windows per SIMD step.
 
-/** Pool geometry (Pool2dParams order): mode 0 max, 1 avg; countIncludePad 0 or 1. */
+/**
+ * Pool geometry (Pool2dParams' fields): mode 0 max, 1 avg; countIncludePad 0 or 1. Its layout is POOL_GEOM in
+ * engine/backends/wasm-geometry.ts, and test/kernel-layout.test.ts checks that the two agree field for field.
+ */
 @unmanaged class PoolGeom {
   mode: i32; nc: i32; h: i32; w: i32; kh: i32; kw: i32; oh: i32; ow: i32;
   strideH: i32; strideW: i32; padH: i32; padW: i32; countIncludePad: i32;
@@ -16,10 +19,10 @@ let PG = changetype<PoolGeom>(0);
 export function placePool(at: usize): usize {
   META = at;
   PG = changetype<PoolGeom>(at);
-  return at + 64;
+  return at + offsetof<PoolGeom>();
 }
 
-/** Address of the 13-i32 geometry block the glue writes before calling a pooling kernel. */
+/** Address of the geometry block (a PoolGeom) the glue writes before calling a pooling kernel. */
 export function poolMeta(): usize {
   return META;
 }

@@ -1,10 +1,12 @@
 // Shape/stride scratch shared by the strided kernels (copy, binary, where) and the row odometer that walks it.
 // The JS glue writes shape and strides here, then calls a kernel with the rank; the kernel walks rows of the last dim.
 
-/** Largest rank a strided kernel accepts (matches MAX_RANK in engine/backend.ts). */
+/** Largest rank a strided kernel accepts (MAX_RANK of engine/backend.ts; test/kernel-layout.test.ts compares them). */
 export const MAX_RANK: i32 = 6;
 
-// Layout of the scratch, in i32 words: shape[6] | strides of operand 0, 1, 2 [6 each] | counters[6] | offsets[3].
+// Byte offsets in the scratch. The glue fills shape: i32[MAX_RANK] and strides: i32[3·MAX_RANK] (operands 0, 1, 2),
+// whose layout is STRIDED_META in engine/backends/wasm-geometry.ts (the test checks these offsets against it); the
+// counters (i32[MAX_RANK]) and offsets (i32[3]) after them are the kernels' own.
 const SHAPE: usize = 0;
 const STRIDES: usize = 24;
 const COUNTERS: usize = 96;
@@ -30,7 +32,7 @@ export function stridedMeta(): usize {
 
 /** Stride (elements) of operand t along dimension d. */
 @inline export function strideOf(t: i32, d: i32): i32 {
-  return load<i32>(META + STRIDES + <usize>(t * 24) + (<usize>d << 2));
+  return load<i32>(META + STRIDES + <usize>(t * MAX_RANK << 2) + (<usize>d << 2));
 }
 
 /** Current element offset of operand t into its buffer (advanced by `nextRow`). */

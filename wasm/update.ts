@@ -12,22 +12,6 @@ export function axpby(x: usize, out: usize, n: i32, alpha: f32, beta: f32): void
   for (; i < end; i += 4) store<f32>(out + i, load<f32>(out + i) * alpha + load<f32>(x + i) * beta);
 }
 
-/** SWA's running average, in place on a = out: a ← a + (x − a)/(n + 1) (Izmailov et al., 2018, Algorithm 1). */
-export function swaAverage(x: usize, out: usize, size: i32, n: i32): void {
-  const d = <f32>(n + 1);
-  const dv = f32x4.splat(d);
-  const end4 = <usize>(size & ~3) << 2, end = <usize>size << 2;
-  let i: usize = 0;
-  for (; i < end4; i += 16) {
-    const a = v128.load(out + i);
-    v128.store(out + i, f32x4.add(a, f32x4.div(f32x4.sub(v128.load(x + i), a), dv)));
-  }
-  for (; i < end; i += 4) {
-    const a = load<f32>(out + i);
-    store<f32>(out + i, a + (load<f32>(x + i) - a) / d);
-  }
-}
-
 /** v = out: d = grad + weightDecay·w; v = first ? d : momentum·v + (1 − dampening)·d. */
 export function sgdMomentum(grad: usize, w: usize, v: usize, n: i32, momentum: f32, dampening: f32,
   weightDecay: f32, first: bool): void {

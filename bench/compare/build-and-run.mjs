@@ -10,7 +10,9 @@ const out = join(root, 'build/compare');
 
 execFileSync(process.execPath, [join(root, 'build.mjs'), 'wasm'], { cwd: root, stdio: 'inherit' });
 await build({
-  entryPoints: ['main.ts', 'ours.ts', 'tfjs.ts'].map((f) => join(root, 'bench/compare', f)),
+  // The wasm backend's worker goes beside ours.js, which starts it as new URL('./wasm-worker.js', import.meta.url).
+  entryPoints: [...['main', 'ours', 'tfjs'].map((f) => ({ in: join(root, 'bench/compare', `${f}.ts`), out: f })),
+    { in: join(root, 'engine/backends/wasm-worker.ts'), out: 'wasm-worker' }],
   outdir: out,
   bundle: true,
   format: 'esm',

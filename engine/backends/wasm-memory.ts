@@ -85,20 +85,25 @@ export class WasmBuf implements Buf {
 }
 
 /** Throws unless elements offset + idx·strides over `shape` all lie inside `buf`. */
-export function checkSpan(buf: WasmBuf, offset: number, shape: readonly number[], strides: readonly number[], what: string): void {
+export function checkSpan(buf: WasmBuf, offset: number, shape: readonly number[], strides: readonly number[],
+  what: string): void {
   let lo = offset, hi = offset;
   shape.forEach((n, d) => {
     const reach = (n - 1) * strides[d];
     if (reach < 0) lo += reach;
     else hi += reach;
   });
-  if (lo < 0 || hi >= buf.size) throw new RangeError(`wasm backend: ${what} reaches [${lo}, ${hi}] of a buffer of ${buf.size}`);
+  if (lo < 0 || hi >= buf.size) {
+    throw new RangeError(`wasm backend: ${what} reaches [${lo}, ${hi}] of a buffer of ${buf.size}`);
+  }
 }
 
 /** Shared memory (threads) starts at this many pages: build.mjs compiles kernels-mt.wasm with the same minimum. */
 const SHARED_INITIAL_PAGES = 256;
 
-/** A shared memory for the threaded kernels, as large a maximum as the host reserves (4 GiB, else 1 GiB, else 256 MiB). */
+/**
+ * A shared memory for the threaded kernels, as large a maximum as the host reserves (4 GiB, else 1 GiB, else 256 MiB).
+ */
 export function sharedMemory(): { memory: WebAssembly.Memory; maxBytes: number } {
   for (const pages of [MAX_PAGES, MAX_PAGES / 4, MAX_PAGES / 16]) {
     try {

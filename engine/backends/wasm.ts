@@ -7,51 +7,14 @@
 import wasmBytes from '../../build/kernels.wasm';
 import wasmBytesShared from '../../build/kernels-mt.wasm';
 import {
-  BINARY_OPS, MAX_RANK, UNARY_OPS,
-  type Backend, type BinaryOp, type Buf, type KernelName, type KernelParams, type KernelTable, type UnaryOp,
+  kernelInputs, type Backend, type Buf, type KernelName, type KernelParams, type KernelTable,
 } from '../backend.ts';
-import { NN_ARITY, NN_FUNCTIONS, checkSize, nnKernels, range, splitFlat, type Arity, type NnExports, type Splitter } from './wasm-nn.ts';
-import { coalesce } from '../shape.ts';
-import { ALIGN, MAX_PAGES, PAGE, Pool, WasmBuf, checkSpan, sharedMemory, sizeClass } from './wasm-memory.ts';
+import { coreKernels } from './wasm-core.ts';
+import { bindExports, FUNCTION_INDEX, FUNCTIONS, type FunctionName, type KernelExports } from './wasm-exports.ts';
+import { ALIGN, MAX_PAGES, PAGE, Pool, WasmBuf, sharedMemory, sizeClass } from './wasm-memory.ts';
+import { nnKernels } from './wasm-nn.ts';
+import { checkSize, type KernelHost } from './wasm-split.ts';
 import { WasmThreads, threadsUnavailable, threadsWanted, type WaitPolicy } from './wasm-threads.ts';
-
-type UnaryFn = (x: number, out: number, n: number, alpha: number) => void;
-type BinaryFn = (a: number, b: number, out: number, rank: number) => void;
-/** Kernels over x viewed as [outer, r, inner]. */
-type AxisFn = (x: number, out: number, outer: number, r: number, inner: number) => void;
-
-/** The module's exports; pointers are byte offsets into `memory`, booleans are passed as 0 or 1. */
-type KernelExports = Record<UnaryOp, UnaryFn> & Record<BinaryOp, BinaryFn> & NnExports & {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  stridedMeta(): number;
-  fill(out: number, n: number, value: number): void;
-  copy(x: number, out: number, rank: number): void;
-  where(cond: number, a: number, b: number, out: number, rank: number): void;
-  reduceSum: AxisFn;
-  reduceMax: AxisFn;
-  softmax: AxisFn;
-  logSoftmax: AxisFn;
-  matmul(a: number, b: number, out: number, batch: number, m: number, n: number, k: number,
-    transA: number, transB: number, aBatchStride: number, bBatchStride: number): void;
-  matmulRows(a: number, b: number, out: number, m: number, n: number, k: number, transA: number, transB: number,
-    row0: number, rows: number): void;
-  oneHot(labels: number, out: number, rows: number, classes: number): void;
-  threadScratchBytes(): number;
-  setThreadScratch(at: number): void;
-};
-
-/** Every export the glue calls; worker threads look calls up by their index in this list. */
-const FUNCTIONS = [...UNARY_OPS, ...BINARY_OPS, 'heapBase', 'stridedMeta', 'fill', 'copy', 'where', 'reduceSum',
-  'reduceMax', 'softmax', 'logSoftmax', 'matmul', 'matmulRows', 'oneHot', 'threadScratchBytes', 'setThreadScratch',
-  ...NN_FUNCTIONS] as const;
-type FunctionName = (typeof FUNCTIONS)[number];
-const FUNCTION_INDEX = new Map<string, number>(FUNCTIONS.map((f, i) => [f, i]));
-
-/** Inputs each kernel takes, checked before dispatch. */
-const ARITY: { [K in KernelName]: Arity } = {
-  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1, ...NN_ARITY,
-};
 
 /**
  * Work per thread below which a kernel is not split: a worker wakes in ~10–50 µs, so a share must take longer than
@@ -62,15 +25,22 @@ export const DEFAULT_GRAIN = { compute: 1 << 20, memory: 1 << 16 };
 /** Options of `createWasmBackend`. */
 export interface WasmOptions {
   /**
-   * Threads the kernels run on, the calling one included [the machine's logical cores, at most 8; in Node the
-   * SWA_WASM_THREADS environment variable overrides]. More than 1 needs SharedArrayBuffer and workers (Node, or a
-   * cross-origin-isolated page); without them the backend runs on 1 thread and `info` says why.
+   * Threads the kernels run on, the calling one included [the machine's logical cores, at most 8]. More than 1 needs
+   * SharedArrayBuffer and workers (Node, or a cross-origin-isolated page); without them, or when a worker cannot
+   * start, the backend runs on 1 thread and `info` says why. The library reads no environment variables: the CLIs
+   * pass SWA_WASM_THREADS here.
    */
   threads?: number;
   /** Work per thread below which a kernel runs unsplit (DEFAULT_GRAIN); tests pass 1 to split every kernel. */
   grain?: { compute: number; memory: number };
-  /** How idle threads wait (WaitPolicy) [SWA_WASM_WAIT, else 'poll']. */
+  /** How idle threads wait (WaitPolicy) ['poll']. */
   wait?: WaitPolicy;
+  /**
+   * Where the worker script is [`wasm-worker.js` beside the library bundle, found through `import.meta.url`]. Set it
+   * when a bundler or server puts that file elsewhere (it is built as dist/browser/wasm-worker.js and
+   * dist/node/wasm-worker.js); browsers load it as a module worker.
+   */
+  workerUrl?: string | URL;
 }
 
 class WasmBackend implements Backend {
@@ -79,7 +49,7 @@ class WasmBackend implements Backend {
   private readonly pool: Pool;
   private live = 0;
   private destroyed = false;
-  /** Per-thread scratch of the conv kernels: grown when a call needs more, never shrunk (fresh pages are costly to touch). */
+  /** Per-thread scratch of the conv kernels: grown when a call needs more, never shrunk (fresh pages cost to touch). */
   private readonly scratchBlocks: ({ at: number; bytes: number } | null)[] = [];
   /** Each thread's private block (packing buffers, geometry); index 0 is the calling thread's. */
   readonly threadBlocks: number[] = [];
@@ -88,7 +58,8 @@ class WasmBackend implements Backend {
   private i32: Int32Array;
   private readonly kernels: KernelTable<WasmBuf>;
 
-  constructor(readonly ex: KernelExports, maxBytes: number, threadCount: number, private readonly grain: { compute: number; memory: number }) {
+  constructor(readonly ex: KernelExports, private readonly maxBytes: number, threadCount: number,
+    private readonly grain: { compute: number; memory: number }) {
     this.pool = new Pool(ex.memory, ex.heapBase(), maxBytes);
     this.f32 = new Float32Array(ex.memory.buffer);
     this.i32 = new Int32Array(ex.memory.buffer);
@@ -113,6 +84,10 @@ class WasmBackend implements Backend {
   alloc(size: number): Buf {
     this.alive();
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`wasm backend: cannot allocate ${size} elements`);
+    if (4 * size > this.maxBytes - this.pool.base) {
+      throw new RangeError(`wasm backend: cannot allocate ${size} elements (${4 * size} bytes): over the memory limit `
+        + `of ${this.maxBytes} bytes (${this.maxBytes - this.pool.base} after the kernels' static data)`);
+    }
     this.live++;
     if (size === 0) return new WasmBuf(0, this.pool.base, 0, this.pool);
     const block = this.pool.take(sizeClass(size * 4));
@@ -142,11 +117,8 @@ class WasmBackend implements Backend {
   }
 
   run<K extends KernelName>(kernel: K, inputs: readonly Buf[], out: Buf, params: KernelParams[K]): void {
-    const arity = ARITY[kernel];
-    const [fewest, most] = typeof arity === 'number' ? [arity, arity] : arity;
-    if (inputs.length < fewest || inputs.length > most) {
-      throw new Error(`wasm backend: ${kernel} takes ${fewest === most ? fewest : `${fewest}–${most}`} inputs, got ${inputs.length}`);
-    }
+    const count = kernelInputs(kernel, params);
+    if (inputs.length !== count) throw new Error(`wasm backend: ${kernel} takes ${count} inputs, got ${inputs.length}`);
     const run: KernelTable<WasmBuf>[K] = this.kernels[kernel];
     run(inputs.map((b) => this.own(b)), this.own(out), params);
   }
@@ -234,176 +206,31 @@ class WasmBackend implements Backend {
     return this.threadBlocks[t] + (addr - this.threadBlocks[0]);
   }
 
-  /**
-   * Coalesces a strided launch and bounds-checks each operand. Returns null when there is nothing to do, else the
-   * coalesced layout and a writer that puts dims [lo, hi) of its outermost dim into thread t's strided scratch.
-   */
-  private layout(shape: readonly number[], ops: readonly { buf: WasmBuf; strides: readonly number[]; offset: number }[]) {
-    if (shape.includes(0)) return null;
-    // Throws, naming the shape, when the coalesced rank still exceeds MAX_RANK.
-    const c = coalesce('wasm backend', shape, ops.map((o) => o.strides));
-    ops.forEach((o, t) => checkSpan(o.buf, o.offset, c.shape, c.strides[t], `operand ${t}`));
-    const meta = this.ex.stridedMeta();
-    const write = (t: number, lo: number, hi: number): void => {
-      this.heap();
-      const at = this.threadAddr(t, meta) / 4;
-      c.shape.forEach((n, d) => {
-        this.i32[at + d] = d === 0 ? hi - lo : n;
-        c.strides.forEach((s, k) => { this.i32[at + MAX_RANK * (k + 1) + d] = s[d]; });
-      });
-    };
-    return { rank: c.shape.length, shape: c.shape, strides: c.strides, write };
-  }
-
-  /**
-   * A strided kernel split over the outermost coalesced dim: `ptrs` are the operands' base byte addresses (in the
-   * kernel's argument order), `tail` the arguments after them.
-   */
-  private strided(fn: FunctionName, shape: readonly number[], ops: readonly { buf: WasmBuf; strides: readonly number[]; offset: number }[],
-    ptrs: readonly number[], tail: (rank: number) => number[]): void {
-    const l = this.layout(shape, ops);
-    if (!l) return;
-    const parts = this.parts(l.shape.reduce((a, b) => a * b, 1), 'memory', l.shape[0]);
-    this.split(fn, parts, (p) => {
-      const [lo, hi] = range(l.shape[0], parts, p);
-      l.write(p, lo, hi);
-      return [...ptrs.map((q, k) => q + 4 * lo * l.strides[k][0]), ...tail(l.rank)];
-    });
-  }
-
   private kernelTable(): KernelTable<WasmBuf> {
-    const ex = this.ex;
-    const dense = (shape: readonly number[]): number[] => {
-      const s = new Array<number>(shape.length);
-      for (let d = shape.length - 1, acc = 1; d >= 0; d--) { s[d] = acc; acc *= shape[d]; }
-      return s;
-    };
-    const volume = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
-    const splitter: Splitter = {
+    const host: KernelHost = {
+      ex: this.ex,
+      views: () => { this.heap(); return { i32: this.i32, f32: this.f32 }; },
+      scratch: (bytes, t) => this.scratch(bytes, t),
       parts: (work, kind, most) => this.parts(work, kind, most),
-      split: (fn, parts, args) => this.split(fn as FunctionName, parts, args),
+      split: (fn, parts, args) => this.split(fn, parts, args),
       threadAddr: (t, addr) => this.threadAddr(t, addr),
     };
-    const nn = nnKernels<WasmBuf>({
-      ex,
-      i32: () => { this.heap(); return this.i32; },
-      scratch: (bytes, t) => this.scratch(bytes, t),
-      ...splitter,
-    });
-    /** A flat kernel over n floats split into 16-float-aligned ranges: args(lo, count) for each part. */
-    const flat = (fn: FunctionName, n: number, args: (lo: number, count: number) => number[]): void => splitFlat(splitter, fn, n, args);
-    /** A kernel over [outer, r, inner] split over outer (rows are independent). */
-    const rows = (fn: FunctionName, x: WasmBuf, out: WasmBuf, outer: number, r: number, inner: number, outR: number): void => {
-      const parts = this.parts(outer * r * inner, 'memory', outer);
-      this.split(fn, parts, (p) => {
-        const [lo, hi] = range(outer, parts, p);
-        return [x.ptr + 4 * lo * r * inner, out.ptr + 4 * lo * outR * inner, hi - lo, r, inner];
-      });
-    };
-    return {
-      ...nn,
-      fill: (_, out, p) => {
-        checkSize(out, p.size, 'fill');
-        flat('fill', p.size, (lo, n) => [out.ptr + 4 * lo, n, p.value]);
-      },
-      copy: ([x], out, p) => {
-        this.strided('copy', p.shape, [
-          { buf: x, strides: p.inStrides, offset: p.inOffset },
-          { buf: out, strides: p.outStrides, offset: p.outOffset },
-        ], [x.ptr + 4 * p.inOffset, out.ptr + 4 * p.outOffset], (rank) => [rank]);
-      },
-      unary: ([x], out, p) => {
-        checkSize(x, p.size, 'unary input');
-        checkSize(out, p.size, 'unary output');
-        flat(p.op, p.size, (lo, n) => [x.ptr + 4 * lo, out.ptr + 4 * lo, n, p.alpha]);
-      },
-      binary: ([a, b], out, p) => {
-        checkSize(out, volume(p.shape), 'binary output');
-        this.strided(p.op, p.shape, [
-          { buf: a, strides: p.aStrides, offset: 0 }, { buf: b, strides: p.bStrides, offset: 0 },
-          { buf: out, strides: dense(p.shape), offset: 0 },
-        ], [a.ptr, b.ptr, out.ptr], (rank) => [rank]);
-      },
-      where: ([cond, a, b], out, p) => {
-        checkSize(out, volume(p.shape), 'where output');
-        // The output is dense: operand 3 of the kernel, not in the strided scratch (its offset follows the first dim).
-        const l = this.layout(p.shape, [
-          { buf: cond, strides: p.cStrides, offset: 0 }, { buf: a, strides: p.aStrides, offset: 0 },
-          { buf: b, strides: p.bStrides, offset: 0 },
-        ]);
-        if (!l) return;
-        const inner = volume(l.shape.slice(1));
-        const parts = this.parts(volume(l.shape), 'memory', l.shape[0]);
-        this.split('where', parts, (q) => {
-          const [lo, hi] = range(l.shape[0], parts, q);
-          l.write(q, lo, hi);
-          return [cond.ptr + 4 * lo * l.strides[0][0], a.ptr + 4 * lo * l.strides[1][0], b.ptr + 4 * lo * l.strides[2][0],
-            out.ptr + 4 * lo * inner, l.rank];
-        });
-      },
-      reduce: ([x], out, p) => {
-        checkSize(x, p.outer * p.r * p.inner, 'reduce input');
-        checkSize(out, p.outer * p.inner, 'reduce output');
-        rows(p.op === 'sum' ? 'reduceSum' : 'reduceMax', x, out, p.outer, p.r, p.inner, 1);
-      },
-      matmul: ([a, b], out, p) => {
-        if (p.batch * p.m * p.n === 0) return;
-        checkSize(a, (p.batch - 1) * p.aBatchStride + p.m * p.k, 'matmul a');
-        checkSize(b, (p.batch - 1) * p.bBatchStride + p.k * p.n, 'matmul b');
-        checkSize(out, p.batch * p.m * p.n, 'matmul output');
-        const tA = p.transA ? 1 : 0, tB = p.transB ? 1 : 0;
-        const work = p.batch * p.m * p.n * Math.max(1, p.k);
-        if (p.batch > 1) {
-          const parts = this.parts(work, 'compute', p.batch);
-          this.split('matmul', parts, (q) => {
-            const [lo, hi] = range(p.batch, parts, q);
-            return [a.ptr + 4 * lo * p.aBatchStride, b.ptr + 4 * lo * p.bBatchStride, out.ptr + 4 * lo * p.m * p.n,
-              hi - lo, p.m, p.n, p.k, tA, tB, p.aBatchStride, p.bBatchStride];
-          });
-          return;
-        }
-        // One product: rows of the output in blocks of whole micro-tiles (2 rows).
-        const parts = this.parts(work, 'compute', Math.ceil(p.m / 2));
-        this.split('matmulRows', parts, (q) => {
-          const [lo, hi] = range(p.m, parts, q, 2);
-          return [a.ptr, b.ptr, out.ptr, p.m, p.n, p.k, tA, tB, lo, hi - lo];
-        });
-      },
-      softmax: ([x], out, p) => {
-        const size = p.outer * p.r * p.inner;
-        checkSize(x, size, 'softmax input');
-        checkSize(out, size, 'softmax output');
-        rows(p.log ? 'logSoftmax' : 'softmax', x, out, p.outer, p.r, p.inner, p.r);
-      },
-      oneHot: ([labels], out, p) => {
-        checkSize(labels, p.rows, 'oneHot labels');
-        checkSize(out, p.rows * p.classes, 'oneHot output');
-        ex.oneHot(labels.ptr, out.ptr, p.rows, p.classes);
-      },
-    };
+    return { ...coreKernels(host), ...nnKernels<WasmBuf>(host) };
   }
-}
-
-/** Checks that every kernel the glue calls is exported, then views the exports through their typed shape. */
-function bindExports(raw: WebAssembly.Exports, memory?: WebAssembly.Memory): KernelExports {
-  const missing: string[] = FUNCTIONS.filter((f) => typeof raw[f] !== 'function');
-  const mem = memory ?? raw.memory;
-  if (!(mem instanceof WebAssembly.Memory)) missing.push('memory');
-  if (missing.length) throw new Error(`wasm backend: kernels.wasm lacks exports ${missing.join(', ')}`);
-  return { ...(raw as unknown as KernelExports), memory: mem as WebAssembly.Memory };
 }
 
 const abortImport = (): never => { throw new Error('wasm backend: kernel aborted'); };
 
 /** The kernels over a shared memory with `threads − 1` workers; throws when shared memory or workers fail. */
-async function createThreaded(threads: number, grain: WasmOptions['grain'] & object, policy: WaitPolicy): Promise<WasmBackend> {
+async function createThreaded(threads: number, grain: WasmOptions['grain'] & object, policy: WaitPolicy,
+  workerUrl: string | URL | undefined): Promise<WasmBackend> {
   const module = await WebAssembly.compile(new Uint8Array(wasmBytesShared));
   const { memory, maxBytes } = sharedMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort: abortImport } });
   const backend = new WasmBackend(bindExports(instance.exports, memory), maxBytes, threads, grain);
   try {
     backend.attachThreads(await WasmThreads.start({
-      module, memory, names: FUNCTIONS, scratch: backend.threadBlocks, workers: threads - 1, policy,
+      module, memory, names: FUNCTIONS, scratch: backend.threadBlocks, workers: threads - 1, policy, workerUrl,
     }));
   } catch (e) {
     backend.destroy();
@@ -425,9 +252,7 @@ export async function createWasmBackend(opts: WasmOptions = {}): Promise<Backend
     const unavailable = threadsUnavailable();
     if (!unavailable) {
       try {
-        const env = typeof process !== 'undefined' ? process.env?.SWA_WASM_WAIT : undefined;
-        const policy = opts.wait ?? (env === 'spin' || env === 'block' || env === 'poll' ? env : 'poll');
-        return await createThreaded(threads, grain, policy);
+        return await createThreaded(threads, grain, opts.wait ?? 'poll', opts.workerUrl);
       } catch (e) {
         why = (e as Error).message;
       }
@@ -435,8 +260,9 @@ export async function createWasmBackend(opts: WasmOptions = {}): Promise<Backend
       why = unavailable;
     }
   }
-  // NOTE: the copy gives a Uint8Array<ArrayBuffer>, which BufferSource requires (the asset is typed over ArrayBufferLike).
-  const instance = await WebAssembly.instantiate(await WebAssembly.compile(new Uint8Array(wasmBytes)), { env: { abort: abortImport } });
+  // NOTE: the copy gives a Uint8Array<ArrayBuffer>, which BufferSource requires (the asset is typed ArrayBufferLike).
+  const module = await WebAssembly.compile(new Uint8Array(wasmBytes));
+  const instance = await WebAssembly.instantiate(module, { env: { abort: abortImport } });
   const backend = new WasmBackend(bindExports(instance.exports), MAX_PAGES * PAGE, 1, grain);
   if (why) backend.info += ` (${threads} asked: ${why})`;
   return backend;

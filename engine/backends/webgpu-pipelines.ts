@@ -23,7 +23,9 @@ export class PipelineCache {
       const pipeline = this.device.createComputePipeline({
         label: key,
         layout: 'auto',
-        compute: { module: this.module(program.shader), entryPoint: program.entry, constants: { ...program.constants } },
+        compute: {
+          module: this.module(program.shader), entryPoint: program.entry, constants: { ...program.constants },
+        },
       });
       cached = { pipeline, layout: pipeline.getBindGroupLayout(0) };
       this.pipelines.set(key, cached);

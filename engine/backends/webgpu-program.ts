@@ -1,13 +1,19 @@
 // What one WebGPU dispatch needs (a Program) and the small helpers the program tables build them with.
 
-/** A WGSL file: its name (the shader-module cache key) and source. */
-export interface Shader {
-  readonly name: string;
+import type { Fields, Layout, UniformWord, Values } from './layout.ts';
+import { WGSL_PARAMS, type ShaderName } from './webgpu-params.ts';
+
+export type { UniformWord } from './layout.ts';
+
+/** A WGSL file: its name (the shader-module cache key), source, and the layout of its `Params` struct. */
+export interface Shader<F extends Fields = Fields> {
+  readonly name: ShaderName;
   readonly code: string;
+  readonly params: Layout<F>;
 }
 
-/** A 32-bit uniform word: an unsigned integer, or a float wrapped as `{ f32 }`. */
-export type UniformWord = number | { readonly f32: number };
+/** The fields of shader N's Params struct. */
+type ParamsOf<N extends ShaderName> = (typeof WGSL_PARAMS)[N] extends Layout<infer F> ? F : never;
 
 /**
  * Everything one dispatch needs. Bindings follow one convention in every shader: the inputs at 0..n-1 in the
@@ -18,7 +24,7 @@ export interface Program {
   readonly entry: string;
   /** Pipeline override constants (booleans as 0/1). */
   readonly constants: Readonly<Record<string, number>>;
-  /** The words of the shader's `Params` struct in declaration order (vec4 arrays padded by `vec8`). */
+  /** The words of the shader's `Params` struct, from `uniforms(shader, values)`. */
   readonly uniforms: readonly UniformWord[];
   /** Workgroups along x, y, z (each at most 65535). */
   readonly grid: readonly [number, number, number];
@@ -33,9 +39,13 @@ export interface Program {
 export const WG = 256;
 export const MAX_GROUPS = 65535;
 
-export const shader = (name: string, code: string): Shader => ({ name, code });
-export const f32 = (value: number): UniformWord => ({ f32: value });
-export const flag = (value: boolean): UniformWord => (value ? 1 : 0);
+/** The shader kernels/<name>.wgsl with its declared Params layout (webgpu-params.ts). */
+export function shader<N extends ShaderName>(name: N, code: string): Shader<ParamsOf<N>> {
+  return { name, code, params: WGSL_PARAMS[name] as unknown as Layout<ParamsOf<N>> };
+}
+
+/** The uniform words of `sh`'s Params struct, filled by field name. */
+export const uniforms = <F extends Fields>(sh: Shader<F>, values: Values<F>): UniformWord[] => sh.params.pack(values);
 
 /** Splits `groups` workgroups into a 2-D grid; shaders recover the linear index from num_workgroups. */
 export function gridFor(groups: number): [number, number, number] {
@@ -46,7 +56,11 @@ export function gridFor(groups: number): [number, number, number] {
 }
 
 /** One invocation per element in workgroups of WG (the shader's `wg` override); null when size is 0. */
-export function elementwise(sh: Shader, size: number, constants: Record<string, number>, uniforms: UniformWord[]): Program | null {
+export function elementwise<F extends Fields>(sh: Shader<F>, size: number, constants: Record<string, number>,
+  values: Values<F>): Program | null {
   if (size === 0) return null;
-  return { shader: sh, entry: 'main', constants: { ...constants, wg: WG }, uniforms, grid: gridFor(Math.ceil(size / WG)) };
+  return {
+    shader: sh, entry: 'main', constants: { ...constants, wg: WG }, uniforms: uniforms(sh, values),
+    grid: gridFor(Math.ceil(size / WG)),
+  };
 }

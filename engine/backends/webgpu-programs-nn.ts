@@ -1,7 +1,7 @@
 // WebGPU programs of the neural-network kernels: convolution, pooling, batch norm, dropout, fused softmax-cross-entropy
 // and the in-place optimizer updates. Merged into the full kernel table by webgpu-programs.ts.
 
-import type { Conv2dParams, KernelParams, Pool2dParams } from '../backend.ts';
+import type { Conv2dParams, KernelParams, NnKernel, Pool2dParams } from '../backend.ts';
 import conv2dWgsl from '../../kernels/conv2d.wgsl';
 import conv2dBackwardInputWgsl from '../../kernels/conv2d-backward-input.wgsl';
 import conv2dBackwardWeightWgsl from '../../kernels/conv2d-backward-weight.wgsl';
@@ -16,25 +16,10 @@ import dropoutWgsl from '../../kernels/dropout.wgsl';
 import softmaxCrossEntropyWgsl from '../../kernels/softmax-cross-entropy.wgsl';
 import softmaxCrossEntropyBackwardWgsl from '../../kernels/softmax-cross-entropy-backward.wgsl';
 import axpbyWgsl from '../../kernels/axpby.wgsl';
-import swaAverageWgsl from '../../kernels/swa-average.wgsl';
 import sgdMomentumWgsl from '../../kernels/sgd-momentum.wgsl';
 import sgdApplyWgsl from '../../kernels/sgd-apply.wgsl';
-import {
-  elementwise, f32, flag, gridFor, MAX_GROUPS, shader, WG, type Program, type Shader, type UniformWord,
-} from './webgpu-program.ts';
-
-/** The kernels whose programs live in this file. */
-export type NnKernel =
-  | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'pool2d' | 'pool2dBackward'
-  | 'channelSum' | 'channelVar' | 'channelDot' | 'bnApply' | 'bnBackwardInput' | 'dropout'
-  | 'softmaxCrossEntropy' | 'softmaxCrossEntropyBackward' | 'axpby' | 'sgdMomentum' | 'sgdApply' | 'swaAverage';
-
-/** Inputs of each NN kernel; conv2d takes a bias only when hasBias. */
-export const NN_INPUT_COUNT: { readonly [K in NnKernel]: number | ((p: KernelParams[K]) => number) } = {
-  conv2d: (p) => (p.hasBias ? 3 : 2), conv2dBackwardInput: 2, conv2dBackwardWeight: 2, pool2d: 1, pool2dBackward: 2,
-  channelSum: 1, channelVar: 2, channelDot: 3, bnApply: 5, bnBackwardInput: 7, dropout: 1,
-  softmaxCrossEntropy: 2, softmaxCrossEntropyBackward: 3, axpby: 1, sgdMomentum: 2, sgdApply: 2, swaAverage: 1,
-};
+import type { Fields, Values } from './layout.ts';
+import { elementwise, gridFor, MAX_GROUPS, shader, uniforms, WG, type Program, type Shader } from './webgpu-program.ts';
 
 const CONV2D = shader('conv2d', conv2dWgsl);
 const CONV2D_BACKWARD_INPUT = shader('conv2d-backward-input', conv2dBackwardInputWgsl);
@@ -50,7 +35,6 @@ const DROPOUT = shader('dropout', dropoutWgsl);
 const SOFTMAX_CROSS_ENTROPY = shader('softmax-cross-entropy', softmaxCrossEntropyWgsl);
 const SOFTMAX_CROSS_ENTROPY_BACKWARD = shader('softmax-cross-entropy-backward', softmaxCrossEntropyBackwardWgsl);
 const AXPBY = shader('axpby', axpbyWgsl);
-const SWA_AVERAGE = shader('swa-average', swaAverageWgsl);
 const SGD_MOMENTUM = shader('sgd-momentum', sgdMomentumWgsl);
 const SGD_APPLY = shader('sgd-apply', sgdApplyWgsl);
 
@@ -87,10 +71,8 @@ function convConstants(p: Conv2dParams, t: ConvTile): Record<string, number> {
   };
 }
 
-/** The Params words shared by the three conv shaders, followed by each shader's own. */
-function convUniforms(p: Conv2dParams, ...extra: UniformWord[]): UniformWord[] {
-  return [p.n, p.cin, p.h, p.w, p.cout, p.oh, p.ow, p.padH, p.padW, p.cin / p.groups, p.cout / p.groups, ...extra];
-}
+/** The Params fields shared by the three conv shaders (each adds its own tile counts). */
+const convFields = (p: Conv2dParams) => ({ ...p, cinG: p.cin / p.groups, coutG: p.cout / p.groups });
 
 /**
  * The grid of the conv shaders that put pixel tiles on x (spilling into z past 65535 workgroups) and channel tiles on
@@ -108,18 +90,19 @@ function checkConv(p: Conv2dParams): void {
   }
 }
 
+type PoolFields = (typeof POOL2D)['params']['spec'];
+type ChannelFields = (typeof CHANNEL_SUM)['params']['spec'];
+
 /** Pool geometry: window and strides as overrides, the rest as uniforms. */
-function poolProgram(sh: Shader, p: Pool2dParams, size: number): Program | null {
+function poolProgram(sh: Shader<PoolFields>, p: Pool2dParams, size: number): Program | null {
   const constants = { is_max: p.mode === 'max' ? 1 : 0, kh: p.kh, kw: p.kw, stride_h: p.strideH, stride_w: p.strideW };
-  return elementwise(sh, size, constants, [p.nc, p.h, p.w, p.oh, p.ow, p.padH, p.padW, flag(p.countIncludePad)]);
+  return elementwise(sh, size, constants, p);
 }
 
 /** One workgroup per channel, each reducing the channel's n·s elements with a tree. */
-function perChannel(sh: Shader, p: { n: number; c: number; s: number; scale: number }): Program | null {
+function perChannel(sh: Shader<ChannelFields>, p: Values<ChannelFields>): Program | null {
   if (p.c === 0) return null;
-  return {
-    shader: sh, entry: 'main', constants: { wg: WG }, uniforms: [p.n, p.c, p.s, f32(p.scale)], grid: gridFor(p.c),
-  };
+  return { shader: sh, entry: 'main', constants: { wg: WG }, uniforms: uniforms(sh, p), grid: gridFor(p.c) };
 }
 
 /**
@@ -127,21 +110,23 @@ function perChannel(sh: Shader, p: { n: number; c: number; s: number; scale: num
  * elements, one workgroup per row (b, c), which saves the two integer divisions per element that find the channel
  * (lavapipe runs vector integer division one lane at a time) and the per-element loads of the channel's constants.
  */
-function perElement(sh: Shader, p: { n: number; c: number; s: number }, uniforms: UniformWord[]): Program | null {
+function perElement<F extends Fields & { n: 'u32'; c: 'u32'; s: 'u32' }>(sh: Shader<F>, p: Values<F>): Program | null {
   const rows = p.n * p.c;
   if (rows * p.s === 0) return null;
+  const words = uniforms(sh, p);
   if (p.s < BN_ROWS_MIN_S) {
-    return { shader: sh, entry: 'flat', constants: { wg: WG }, uniforms, grid: gridFor(Math.ceil((rows * p.s) / WG)) };
+    const grid = gridFor(Math.ceil((rows * p.s) / WG));
+    return { shader: sh, entry: 'flat', constants: { wg: WG }, uniforms: words, grid };
   }
-  return { shader: sh, entry: 'rows', constants: { wg: BN_ROWS_WG }, uniforms, grid: gridFor(rows) };
+  return { shader: sh, entry: 'rows', constants: { wg: BN_ROWS_WG }, uniforms: words, grid: gridFor(rows) };
 }
 
 /** One invocation per row, or one workgroup per row when rows are long. */
-function perRow(sh: Shader, p: { rows: number; classes: number }, uniforms: UniformWord[]): Program | null {
+function perRow<F extends Fields & { rows: 'u32'; classes: 'u32' }>(sh: Shader<F>, p: Values<F>): Program | null {
   if (p.rows === 0 || p.classes === 0) return null;
   const tree = p.classes >= TREE_MIN_CLASSES;
   return {
-    shader: sh, entry: tree ? 'tree' : 'rows', constants: { wg: WG }, uniforms,
+    shader: sh, entry: tree ? 'tree' : 'rows', constants: { wg: WG }, uniforms: uniforms(sh, p),
     grid: gridFor(tree ? p.rows : Math.ceil(p.rows / WG)),
   };
 }
@@ -156,7 +141,7 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
     const coTiles = Math.ceil(p.cout / p.groups / t.tm);
     return {
       shader: CONV2D, entry: 'main', constants: convConstants(p, t),
-      uniforms: convUniforms(p, coTiles, flag(p.hasBias)),
+      uniforms: uniforms(CONV2D, { ...convFields(p), coTiles }),
       grid: tileGrid(Math.ceil(pixels / t.tn), t.wg, p.groups * coTiles),
       // NOTE: the shader always declares `bias`; without one the weight is bound in its place and never read.
       bind: p.hasBias ? [0, 1, 2] : [0, 1, 1],
@@ -170,7 +155,8 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
     const ciTiles = Math.ceil(p.cin / p.groups / t.tm);
     return {
       shader: CONV2D_BACKWARD_INPUT, entry: 'main', constants: convConstants(p, t),
-      uniforms: convUniforms(p, ciTiles), grid: tileGrid(Math.ceil(pixels / t.tn), t.wg, p.groups * ciTiles),
+      uniforms: uniforms(CONV2D_BACKWARD_INPUT, { ...convFields(p), ciTiles }),
+      grid: tileGrid(Math.ceil(pixels / t.tn), t.wg, p.groups * ciTiles),
     };
   },
   conv2dBackwardWeight(p) {
@@ -182,7 +168,8 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
     const rTiles = Math.ceil(entries / t.tn);
     return {
       shader: CONV2D_BACKWARD_WEIGHT, entry: 'main', constants: convConstants(p, t),
-      uniforms: convUniforms(p, coTiles, rTiles), grid: gridFor(p.groups * coTiles * rTiles),
+      uniforms: uniforms(CONV2D_BACKWARD_WEIGHT, { ...convFields(p), coTiles, rTiles }),
+      grid: gridFor(p.groups * coTiles * rTiles),
     };
   },
   pool2d: (p) => poolProgram(POOL2D, p, p.nc * p.oh * p.ow),
@@ -190,23 +177,17 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
   channelSum: (p) => perChannel(CHANNEL_SUM, p),
   channelVar: (p) => perChannel(CHANNEL_VAR, p),
   channelDot: (p) => perChannel(CHANNEL_DOT, p),
-  bnApply: (p) => perElement(BN_APPLY, p, [p.n, p.c, p.s, f32(p.eps)]),
-  bnBackwardInput: (p) => perElement(BN_BACKWARD_INPUT, p, [p.n, p.c, p.s, f32(p.eps), flag(p.training)]),
+  bnApply: (p) => perElement(BN_APPLY, p),
+  bnBackwardInput: (p) => perElement(BN_BACKWARD_INPUT, p),
   dropout(p) {
     // NOTE: keep ⇔ (hash >> 8) / 2^24 >= p ⇔ (hash >> 8) >= ceil(p · 2^24); the integer threshold is exact, whereas
     // comparing against p rounded to f32 flips the mask for some p.
     const threshold = Math.min(Math.max(Math.ceil(p.p * 16777216), 0), 16777216);
-    return elementwise(DROPOUT, p.size, {}, [p.size, threshold, p.seed >>> 0, f32(p.scale)]);
+    return elementwise(DROPOUT, p.size, {}, { size: p.size, threshold, seed: p.seed >>> 0, scale: p.scale });
   },
-  softmaxCrossEntropy: (p) => perRow(SOFTMAX_CROSS_ENTROPY, p, [p.rows, p.classes]),
-  softmaxCrossEntropyBackward: (p) =>
-    perRow(SOFTMAX_CROSS_ENTROPY_BACKWARD, p, [p.rows, p.classes, flag(p.dyScalar), f32(p.scale)]),
-  axpby: (p) => elementwise(AXPBY, p.size, {}, [p.size, f32(p.alpha), f32(p.beta)]),
-  swaAverage: (p) => elementwise(SWA_AVERAGE, p.size, {}, [p.size, p.n]),
-  sgdMomentum: (p) => elementwise(SGD_MOMENTUM, p.size, {}, [
-    p.size, f32(p.momentum), f32(p.dampening), f32(p.weightDecay), flag(p.first),
-  ]),
-  sgdApply: (p) => elementwise(SGD_APPLY, p.size, {}, [
-    p.size, f32(p.lr), f32(p.momentum), f32(p.weightDecay), flag(p.nesterov),
-  ]),
+  softmaxCrossEntropy: (p) => perRow(SOFTMAX_CROSS_ENTROPY, p),
+  softmaxCrossEntropyBackward: (p) => perRow(SOFTMAX_CROSS_ENTROPY_BACKWARD, p),
+  axpby: (p) => elementwise(AXPBY, p.size, {}, p),
+  sgdMomentum: (p) => elementwise(SGD_MOMENTUM, p.size, {}, p),
+  sgdApply: (p) => elementwise(SGD_APPLY, p.size, {}, p),
 };

@@ -2,6 +2,7 @@
 // The table is typed over every kernel name, so a kernel without a program is a compile error.
 
 import { MAX_RANK, type BinaryOp, type KernelName, type KernelParams, type UnaryOp } from '../backend.ts';
+import { sizeOf } from '../shape.ts';
 import fillWgsl from '../../kernels/fill.wgsl';
 import copyWgsl from '../../kernels/copy.wgsl';
 import unaryWgsl from '../../kernels/unary.wgsl';
@@ -11,19 +12,8 @@ import reduceWgsl from '../../kernels/reduce.wgsl';
 import matmulWgsl from '../../kernels/matmul.wgsl';
 import softmaxWgsl from '../../kernels/softmax.wgsl';
 import oneHotWgsl from '../../kernels/one-hot.wgsl';
-import { elementwise, f32, gridFor, MAX_GROUPS, shader, WG, type Program, type Shader } from './webgpu-program.ts';
-import { NN_INPUT_COUNT, nnPrograms } from './webgpu-programs-nn.ts';
-
-/** Inputs each kernel takes (a function where it depends on the parameters), checked before every dispatch. */
-const INPUT_COUNT: { readonly [K in KernelName]: number | ((p: KernelParams[K]) => number) } = {
-  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1, ...NN_INPUT_COUNT,
-};
-
-/** The number of inputs `kernel` takes with parameters `p`. */
-export function inputCount<K extends KernelName>(kernel: K, p: KernelParams[K]): number {
-  const count: number | ((p: KernelParams[K]) => number) = INPUT_COUNT[kernel];
-  return typeof count === 'number' ? count : count(p);
-}
+import { elementwise, gridFor, MAX_GROUPS, shader, uniforms, WG, type Program, type Shader } from './webgpu-program.ts';
+import { nnPrograms } from './webgpu-programs-nn.ts';
 
 /** The `op` override of unary.wgsl; must match the cases of its switch. */
 const UNARY_CODE: { readonly [P in UnaryOp]: number } = {
@@ -52,13 +42,6 @@ const MM_TM = 16;
 const MM_WGX = 8;
 const MM_WGY = 4;
 
-/** A rank ≤ 8 vector as two vec4<u32> (unused entries 0). */
-function vec8(values: readonly number[]): number[] {
-  const out = [0, 0, 0, 0, 0, 0, 0, 0];
-  values.forEach((v, i) => { out[i] = v; });
-  return out;
-}
-
 function checkStrided(shape: readonly number[], ...strides: (readonly number[])[]): void {
   if (shape.length > MAX_RANK) throw new Error(`webgpu: rank ${shape.length} exceeds MAX_RANK ${MAX_RANK}`);
   for (const s of strides) {
@@ -66,43 +49,38 @@ function checkStrided(shape: readonly number[], ...strides: (readonly number[])[
   }
 }
 
-const sizeOf = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+type Rows = { outer: 'u32'; r: 'u32'; inner: 'u32' };
 
 /** reduce and softmax: one invocation per (outer, inner) pair, or one workgroup per pair for long rows. */
-function rowwise(sh: Shader, p: { outer: number; r: number; inner: number }, constants: Record<string, number>): Program | null {
+function rowwise(sh: Shader<Rows>, p: { outer: number; r: number; inner: number },
+  constants: Record<string, number>): Program | null {
   const pairs = p.outer * p.inner;
   if (pairs === 0) return null;
   const tree = p.r >= TREE_MIN_R && p.inner === 1;
   return {
     shader: sh, entry: tree ? 'tree' : 'rows', constants: { ...constants, wg: WG },
-    uniforms: [p.outer, p.r, p.inner], grid: gridFor(tree ? pairs : Math.ceil(pairs / WG)),
+    uniforms: uniforms(sh, { outer: p.outer, r: p.r, inner: p.inner }),
+    grid: gridFor(tree ? pairs : Math.ceil(pairs / WG)),
   };
 }
 
 /** Builds the dispatch of each kernel; null when there is nothing to compute. */
 export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Program | null } = {
-  fill: (p) => elementwise(FILL, p.size, {}, [p.size, f32(p.value)]),
-  unary: (p) => elementwise(UNARY, p.size, { op: UNARY_CODE[p.op] }, [p.size, f32(p.alpha)]),
+  fill: (p) => elementwise(FILL, p.size, {}, p),
+  unary: (p) => elementwise(UNARY, p.size, { op: UNARY_CODE[p.op] }, p),
   copy(p) {
     checkStrided(p.shape, p.inStrides, p.outStrides);
-    const size = sizeOf(p.shape);
-    return elementwise(COPY, size, {}, [
-      ...vec8(p.shape), ...vec8(p.inStrides), ...vec8(p.outStrides), p.shape.length, size, p.inOffset, p.outOffset,
-    ]);
+    return elementwise(COPY, sizeOf(p.shape), {}, { ...p, rank: p.shape.length, size: sizeOf(p.shape) });
   },
   binary(p) {
     checkStrided(p.shape, p.aStrides, p.bStrides);
-    const size = sizeOf(p.shape);
-    return elementwise(BINARY, size, { op: BINARY_CODE[p.op] }, [
-      ...vec8(p.shape), ...vec8(p.aStrides), ...vec8(p.bStrides), p.shape.length, size,
-    ]);
+    return elementwise(BINARY, sizeOf(p.shape), { op: BINARY_CODE[p.op] }, {
+      ...p, rank: p.shape.length, size: sizeOf(p.shape),
+    });
   },
   where(p) {
     checkStrided(p.shape, p.cStrides, p.aStrides, p.bStrides);
-    const size = sizeOf(p.shape);
-    return elementwise(WHERE, size, {}, [
-      ...vec8(p.shape), ...vec8(p.cStrides), ...vec8(p.aStrides), ...vec8(p.bStrides), p.shape.length, size,
-    ]);
+    return elementwise(WHERE, sizeOf(p.shape), {}, { ...p, rank: p.shape.length, size: sizeOf(p.shape) });
   },
   reduce: (p) => rowwise(REDUCE, p, { op: p.op === 'max' ? 1 : 0 }),
   softmax: (p) => rowwise(SOFTMAX, p, { log_softmax: p.log ? 1 : 0 }),
@@ -114,13 +92,13 @@ export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Pro
     if (gx > MAX_GROUPS || gy > MAX_GROUPS) throw new Error(`webgpu: matmul ${p.m}×${p.n} is too large for one grid`);
     return {
       shader: MATMUL, entry: 'main', constants: { wgx: MM_WGX, wgy: MM_WGY },
-      uniforms: [
-        p.m, p.n, p.k, p.aBatchStride, p.bBatchStride,
-        p.transA ? 1 : p.k, p.transA ? p.m : 1, p.transB ? 1 : p.n, p.transB ? p.k : 1,
-      ],
+      uniforms: uniforms(MATMUL, {
+        m: p.m, n: p.n, k: p.k, aBatch: p.aBatchStride, bBatch: p.bBatchStride,
+        aRow: p.transA ? 1 : p.k, aCol: p.transA ? p.m : 1, bRow: p.transB ? 1 : p.n, bCol: p.transB ? p.k : 1,
+      }),
       grid: [gx, gy, p.batch],
     };
   },
-  oneHot: (p) => elementwise(ONE_HOT, p.rows * p.classes, {}, [p.rows, p.classes]),
+  oneHot: (p) => elementwise(ONE_HOT, p.rows * p.classes, {}, p),
   ...nnPrograms,
 };

@@ -1,12 +1,12 @@
 // The WebGPU backend: pooled storage buffers, dispatches recorded into one command encoder and submitted in batches,
 // readback through pooled staging buffers, and device errors surfaced on the next call instead of silent garbage.
 
-import type { Backend, Buf, KernelName, KernelParams } from '../backend.ts';
+import { kernelInputs, type Backend, type Buf, type KernelName, type KernelParams } from '../backend.ts';
 import { openDevice, type GpuContext } from './webgpu-device.ts';
 import { BufferPool } from './webgpu-pool.ts';
 import { PipelineCache, UniformArena } from './webgpu-pipelines.ts';
 import type { Program } from './webgpu-program.ts';
-import { inputCount, programs } from './webgpu-programs.ts';
+import { programs } from './webgpu-programs.ts';
 
 /** Dispatches recorded before the batch is submitted on its own (also the uniform arena's slot count). */
 const MAX_PENDING = 512;
@@ -47,13 +47,18 @@ class WebGPUBackend implements Backend {
   private scopesSettled: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private destroyed = false;
+  /** Bytes of the largest storage buffer a kernel can bind, and the device limit that sets it. */
+  private readonly maxBinding: { bytes: number; name: string };
 
   /** Holds `ctx.gpu` for the backend's lifetime (see the NOTE on GpuContext.gpu). */
   constructor(private readonly ctx: GpuContext) {
     const { device } = ctx;
     this.device = device;
     this.info = ctx.info;
-    const maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    const { maxStorageBufferBindingSize: binding, maxBufferSize } = device.limits;
+    const maxBinding = Math.min(binding, maxBufferSize);
+    const limit = binding <= maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+    this.maxBinding = { bytes: maxBinding, name: limit };
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.storage = new BufferPool(device, usage, maxBinding, MAX_POOLED_STORAGE);
     this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -72,6 +77,10 @@ class WebGPUBackend implements Backend {
   alloc(size: number): Buf {
     this.check();
     if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu: invalid buffer size ${size}`);
+    if (4 * size > this.maxBinding.bytes) {
+      throw new RangeError(`webgpu: cannot allocate ${size} elements (${4 * size} bytes): over the device's limit of `
+        + `${this.maxBinding.bytes} bytes per storage buffer (${this.maxBinding.name})`);
+    }
     const buf = new GpuBuf(size, this.storage.acquire(size * 4));
     this.live++;
     return buf;
@@ -133,7 +142,7 @@ class WebGPUBackend implements Backend {
 
   run<K extends KernelName>(kernel: K, inputs: readonly Buf[], out: Buf, params: KernelParams[K]): void {
     this.check();
-    const count = inputCount(kernel, params);
+    const count = kernelInputs(kernel, params);
     if (inputs.length !== count) throw new Error(`webgpu: ${kernel} takes ${count} inputs, got ${inputs.length}`);
     const ins = inputs.map((x) => this.own(x, kernel));
     const o = this.own(out, kernel);

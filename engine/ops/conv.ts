@@ -5,16 +5,12 @@ import type { Conv2dParams, Pool2dParams } from '../backend.ts';
 import { referenceNnKernels } from '../kernel-reference-nn.ts';
 import { nd } from '../nd.ts';
 import { runOp, type Nd, type OpParams, type PrimitiveDef } from '../op.ts';
-import { fmt, ShapeError, type Shape } from '../shape.ts';
+import { fmt, outLen, ShapeError, type Shape } from '../shape.ts';
 import type { Tensor } from '../tensor-type.ts';
 import { runKernel } from './kernel.ts';
 
 type Pair = [number, number];
 const pair = (v: number | Pair): Pair => (typeof v === 'number' ? [v, v] : v);
-
-/** Output length of a sliding window: ⌊(size + 2·pad − dilation·(k − 1) − 1)/stride⌋ + 1. */
-const outLen = (size: number, k: number, stride: number, pad: number, dil: number): number =>
-  Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
 
 function convGeometry(op: string, x: Shape, w: Shape, p: OpParams['conv2d'], hasBias: boolean): Conv2dParams {
   if (x.length !== 4 || w.length !== 4) throw new ShapeError(op, `expects input [N, C, H, W] and weight [Cout, Cin/groups, kH, kW], got ${fmt(x)} and ${fmt(w)}`);

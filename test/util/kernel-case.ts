@@ -30,13 +30,7 @@ export function rand(n: number, seed: number, lo = -2, hi = 2): Float32Array {
   return out;
 }
 
-export const stridesOf = (shape: number[]): number[] => {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { s[d] = acc; acc *= shape[d]; }
-  return s;
-};
-export const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
+export { sizeOf, stridesOf } from '../../engine/shape.ts';
 
 /** Registers one uvu test per case × backend; `init` seeds outputs that kernels read or keep (in-place kernels). */
 export async function registerKernelCases(cases: KernelCase<KernelName>[]): Promise<void> {
@@ -48,7 +42,8 @@ export async function registerKernelCases(cases: KernelCase<KernelName>[]): Prom
         const got = await runOn(be, c);
         const want = new Float64Array(c.outSize);
         if (c.init) want.set(c.init);
-        (referenceKernels[c.kernel] as (i: Float32Array[], o: Float64Array, p: unknown) => void)(c.inputs, want, c.params);
+        const reference = referenceKernels[c.kernel] as (i: Float32Array[], o: Float64Array, p: unknown) => void;
+        reference(c.inputs, want, c.params);
         const tol = c.tol ?? 1e-5;
         for (let i = 0; i < c.outSize; i++) {
           const w = want[i];
