@@ -9,7 +9,13 @@ export * from './nn/models/index.ts';
 export { SGD, type SgdOptions } from './nn/optim.ts';
 export { sgdBaselineLr } from './nn/schedule.ts';
 export * from './nn/data/index.ts';
-export { checkpointBytes, restoreCheckpoint, OPTIMIZER_PREFIX, type CheckpointContents, type Restored } from './nn/checkpoint.ts';
+export {
+  checkpointBytes,
+  restoreCheckpoint,
+  OPTIMIZER_PREFIX,
+  type CheckpointContents,
+  type Restored,
+} from './nn/checkpoint.ts';
 export * from './nn/safetensors.ts';
 export { fit, evaluate, trainStep, type EpochMetrics, type FitOptions } from './nn/trainer.ts';
 export { RunningMetrics, countCorrect } from './nn/metrics.ts';
@@ -19,7 +25,15 @@ export { AveragedModel, type AverageRule, type AveragedModelOptions } from './sw
 export { updateBn, type BnUpdateOptions } from './swa/bn-update.ts';
 export { FgeEnsemble, evaluateStateEnsemble } from './swa/fge.ts';
 export { Swag, type SwagOptions } from './swa/swag.ts';
-export { ensemblePredict, probabilityMetrics, takeSnapshot, loadSnapshot, disposeSnapshot, type EnsembleResult, type Snapshot } from './swa/ensemble.ts';
+export {
+  ensemblePredict,
+  probabilityMetrics,
+  takeSnapshot,
+  loadSnapshot,
+  disposeSnapshot,
+  type EnsembleResult,
+  type Snapshot,
+} from './swa/ensemble.ts';
 export * from './swa/schedules.ts';
 export * from './swa/capture.ts';
 export * from './swa/report/index.ts';

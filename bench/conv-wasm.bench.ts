@@ -3,12 +3,31 @@
 // (2·N·Cout·OH·OW·Cin/groups·kH·kW per pass), next to a 512³ matmul; max-pool and batch-norm passes in ms.
 // Run: node build.mjs wasm bench && node build/bench/conv-wasm.bench.js [reps] (default 5)
 
-import { createWasmBackend, type Backend, type Buf, type Conv2dParams, type KernelName, type KernelParams } from '../engine/index.ts';
+import {
+  createWasmBackend,
+  type Backend,
+  type Buf,
+  type Conv2dParams,
+  type KernelName,
+  type KernelParams,
+} from '../engine/index.ts';
 
 const reps = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 5;
 const be: Backend = await createWasmBackend();
 
-interface Shape { name: string; n: number; cin: number; h: number; w: number; cout: number; k: number; pad: number; stride?: number; groups?: number; bias?: boolean }
+interface Shape {
+  name: string;
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  k: number;
+  pad: number;
+  stride?: number;
+  groups?: number;
+  bias?: boolean;
+}
 
 const SHAPES: Shape[] = [
   { name: 'small CNN layer 1', n: 128, cin: 1, h: 28, w: 28, cout: 32, k: 3, pad: 1, bias: true },
@@ -23,7 +42,10 @@ const SHAPES: Shape[] = [
 /** A buffer of `size` deterministic values in [-0.5, 0.5). */
 function filled(size: number, seed: number): Buf {
   const b = be.alloc(size);
-  be.write(b, Float32Array.from({ length: size }, (_, i) => (((i + seed) * 7919) % 1013) / 1013 - 0.5));
+  be.write(
+    b,
+    Float32Array.from({ length: size }, (_, i) => (((i + seed) * 7919) % 1013) / 1013 - 0.5),
+  );
   return b;
 }
 
@@ -46,8 +68,21 @@ const row = (cells: (string | number)[]): void => console.log(`| ${cells.join(' 
 console.log(`conv on ${be.info}, ${reps} timed runs each (best / median)`);
 {
   const n = 512;
-  const a = filled(n * n, 1), b = filled(n * n, 2), out = be.alloc(n * n);
-  const t = time(() => run('matmul', [a, b], out, { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }));
+  const a = filled(n * n, 1),
+    b = filled(n * n, 2),
+    out = be.alloc(n * n);
+  const t = time(() =>
+    run('matmul', [a, b], out, {
+      batch: 1,
+      m: n,
+      n,
+      k: n,
+      transA: false,
+      transB: false,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    }),
+  );
   console.log(`matmul 512³: ${((2 * n ** 3) / t.best / 1e6).toFixed(1)} GFLOP/s best\n`);
   for (const buf of [a, b, out]) be.free(buf);
 }
@@ -55,12 +90,28 @@ console.log(`conv on ${be.info}, ${reps} timed runs each (best / median)`);
 row(['shape', 'pass', 'best ms', 'GFLOP/s best', 'median ms', 'GFLOP/s median']);
 row(['---', '---', '---', '---', '---', '---']);
 for (const s of SHAPES) {
-  const st = s.stride ?? 1, g = s.groups ?? 1;
+  const st = s.stride ?? 1,
+    g = s.groups ?? 1;
   const oh = Math.floor((s.h + 2 * s.pad - s.k) / st) + 1;
   const ow = Math.floor((s.w + 2 * s.pad - s.k) / st) + 1;
   const p: Conv2dParams = {
-    n: s.n, cin: s.cin, h: s.h, w: s.w, cout: s.cout, kh: s.k, kw: s.k, oh, ow, strideH: st, strideW: st,
-    padH: s.pad, padW: s.pad, dilationH: 1, dilationW: 1, groups: g, hasBias: s.bias ?? false,
+    n: s.n,
+    cin: s.cin,
+    h: s.h,
+    w: s.w,
+    cout: s.cout,
+    kh: s.k,
+    kw: s.k,
+    oh,
+    ow,
+    strideH: st,
+    strideW: st,
+    padH: s.pad,
+    padW: s.pad,
+    dilationH: 1,
+    dilationW: 1,
+    groups: g,
+    hasBias: s.bias ?? false,
   };
   const gflop = (2 * s.n * s.cout * oh * ow * (s.cin / g) * s.k * s.k) / 1e9;
   const x = filled(s.n * s.cin * s.h * s.w, 1);
@@ -77,7 +128,14 @@ for (const s of SHAPES) {
   ];
   for (const [pass, body] of passes) {
     const t = time(body);
-    row([s.name, pass, t.best.toFixed(2), (gflop / t.best * 1e3).toFixed(1), t.median.toFixed(2), (gflop / t.median * 1e3).toFixed(1)]);
+    row([
+      s.name,
+      pass,
+      t.best.toFixed(2),
+      ((gflop / t.best) * 1e3).toFixed(1),
+      t.median.toFixed(2),
+      ((gflop / t.median) * 1e3).toFixed(1),
+    ]);
   }
   for (const buf of [x, w, bias, dy, y, dx, dw]) be.free(buf);
 }
@@ -87,8 +145,25 @@ row(['kernels', 'shape', 'best ms', 'median ms', 'GB/s best (bytes read + writte
 row(['---', '---', '---', '---', '---']);
 {
   const [nc, h, wd] = [128 * 32, 28, 28];
-  const pp = { mode: 'max' as const, nc, h, w: wd, kh: 2, kw: 2, oh: h / 2, ow: wd / 2, strideH: 2, strideW: 2, padH: 0, padW: 0, countIncludePad: true };
-  const x = filled(nc * h * wd, 5), y = be.alloc(nc * h * wd / 4), dy = filled(nc * h * wd / 4, 6), dx = be.alloc(nc * h * wd);
+  const pp = {
+    mode: 'max' as const,
+    nc,
+    h,
+    w: wd,
+    kh: 2,
+    kw: 2,
+    oh: h / 2,
+    ow: wd / 2,
+    strideH: 2,
+    strideW: 2,
+    padH: 0,
+    padW: 0,
+    countIncludePad: true,
+  };
+  const x = filled(nc * h * wd, 5),
+    y = be.alloc((nc * h * wd) / 4),
+    dy = filled((nc * h * wd) / 4, 6),
+    dx = be.alloc(nc * h * wd);
   const fwd = time(() => run('pool2d', [x], y, pp));
   const bwd = time(() => run('pool2dBackward', [x, dy], dx, pp));
   const gb = (bytes: number, ms: number): string => (bytes / ms / 1e6).toFixed(1);
@@ -100,8 +175,16 @@ row(['---', '---', '---', '---', '---']);
 {
   const [n, c, s] = [128, 64, 196];
   const size = n * c * s;
-  const x = filled(size, 7), dy = filled(size, 8), y = be.alloc(size), dx = be.alloc(size);
-  const mean = be.alloc(c), variance = be.alloc(c), gamma = filled(c, 9), beta = filled(c, 10), sumDy = be.alloc(c), sumDyXmu = be.alloc(c);
+  const x = filled(size, 7),
+    dy = filled(size, 8),
+    y = be.alloc(size),
+    dx = be.alloc(size);
+  const mean = be.alloc(c),
+    variance = be.alloc(c),
+    gamma = filled(c, 9),
+    beta = filled(c, 10),
+    sumDy = be.alloc(c),
+    sumDyXmu = be.alloc(c);
   const stats = { n, c, s, scale: 1 / (n * s) };
   const fwd = time(() => {
     run('channelSum', [x], mean, stats);
@@ -114,8 +197,20 @@ row(['---', '---', '---', '---', '---']);
     run('bnBackwardInput', [dy, x, mean, variance, gamma, sumDy, sumDyXmu], dx, { n, c, s, eps: 1e-5, training: true });
   });
   const bytes = size * 4;
-  row(['batch norm forward (sum, var, apply)', '[128,64,14,14]', fwd.best.toFixed(2), fwd.median.toFixed(2), (bytes * 4 / fwd.best / 1e6).toFixed(1)]);
-  row(['batch norm backward (sum, dot, input)', '[128,64,14,14]', bwd.best.toFixed(2), bwd.median.toFixed(2), (bytes * 6 / bwd.best / 1e6).toFixed(1)]);
+  row([
+    'batch norm forward (sum, var, apply)',
+    '[128,64,14,14]',
+    fwd.best.toFixed(2),
+    fwd.median.toFixed(2),
+    ((bytes * 4) / fwd.best / 1e6).toFixed(1),
+  ]);
+  row([
+    'batch norm backward (sum, dot, input)',
+    '[128,64,14,14]',
+    bwd.best.toFixed(2),
+    bwd.median.toFixed(2),
+    ((bytes * 6) / bwd.best / 1e6).toFixed(1),
+  ]);
   for (const buf of [x, dy, y, dx, mean, variance, gamma, beta, sumDy, sumDyXmu]) be.free(buf);
 }
 be.destroy();

@@ -2,13 +2,29 @@
 // conv2d forward, backward-input and backward-weight in GFLOP/s (2·N·Cout·OH·OW·Cin/groups·kH·kW per pass), and a
 // batch-norm forward + backward in ms. Usage: node build/bench/conv-webgpu.bench.js [reps] (default 5).
 
-import { createWebGPUBackend, type Backend, type Buf, type Conv2dParams, type KernelName, type KernelParams } from '../engine/index.ts';
+import {
+  createWebGPUBackend,
+  type Backend,
+  type Buf,
+  type Conv2dParams,
+  type KernelName,
+  type KernelParams,
+} from '../engine/index.ts';
 
 const reps = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 5;
 const be = await createWebGPUBackend();
 console.log(be.info);
 
-interface Shape { name: string; n: number; cin: number; h: number; w: number; cout: number; k: number; pad: number }
+interface Shape {
+  name: string;
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  k: number;
+  pad: number;
+}
 
 const SHAPES: Shape[] = [
   { name: 'small CNN layer 1', n: 128, cin: 1, h: 28, w: 28, cout: 32, k: 3, pad: 1 },
@@ -19,7 +35,10 @@ const SHAPES: Shape[] = [
 /** A buffer of `size` deterministic values in [-0.5, 0.5). */
 function filled(size: number, seed: number): Buf {
   const b = be.alloc(size);
-  be.write(b, Float32Array.from({ length: size }, (_, i) => (((i + seed) * 7919) % 1013) / 1013 - 0.5));
+  be.write(
+    b,
+    Float32Array.from({ length: size }, (_, i) => (((i + seed) * 7919) % 1013) / 1013 - 0.5),
+  );
   return b;
 }
 
@@ -46,8 +65,23 @@ for (const s of SHAPES) {
   const oh = s.h + 2 * s.pad - s.k + 1;
   const ow = s.w + 2 * s.pad - s.k + 1;
   const p: Conv2dParams = {
-    n: s.n, cin: s.cin, h: s.h, w: s.w, cout: s.cout, kh: s.k, kw: s.k, oh, ow, strideH: 1, strideW: 1,
-    padH: s.pad, padW: s.pad, dilationH: 1, dilationW: 1, groups: 1, hasBias: true,
+    n: s.n,
+    cin: s.cin,
+    h: s.h,
+    w: s.w,
+    cout: s.cout,
+    kh: s.k,
+    kw: s.k,
+    oh,
+    ow,
+    strideH: 1,
+    strideW: 1,
+    padH: s.pad,
+    padW: s.pad,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+    hasBias: true,
   };
   const gflop = (2 * s.n * s.cout * oh * ow * s.cin * s.k * s.k) / 1e9;
   const x = filled(s.n * s.cin * s.h * s.w, 1);
@@ -65,8 +99,10 @@ for (const s of SHAPES) {
   for (const [pass, body] of passes) {
     const t = await time(be, body);
     const rate = (ms: number): string => (gflop / (ms / 1e3)).toFixed(2);
-    console.log(`| ${s.name} x[${s.n},${s.cin},${s.h},${s.w}] w[${s.cout},${s.cin},${s.k},${s.k}] | ${pass} | ` +
-      `${t.best.toFixed(1)} | ${rate(t.best)} | ${t.median.toFixed(1)} | ${rate(t.median)} |`);
+    console.log(
+      `| ${s.name} x[${s.n},${s.cin},${s.h},${s.w}] w[${s.cout},${s.cin},${s.k},${s.k}] | ${pass} | ` +
+        `${t.best.toFixed(1)} | ${rate(t.best)} | ${t.median.toFixed(1)} | ${rate(t.median)} |`,
+    );
   }
   for (const b of [x, w, bias, dy, y, dx, dw]) be.free(b);
 }
@@ -95,10 +131,15 @@ for (const s of SHAPES) {
   };
   const f = await time(be, forward);
   const b = await time(be, backward);
-  const fb = await time(be, () => { forward(); backward(); });
-  console.log(`\nbatch norm [${n},${c},14,14]: forward best ${f.best.toFixed(1)} ms (median ${f.median.toFixed(1)}), ` +
-    `backward best ${b.best.toFixed(1)} ms (median ${b.median.toFixed(1)}), ` +
-    `forward+backward best ${fb.best.toFixed(1)} ms (median ${fb.median.toFixed(1)})`);
+  const fb = await time(be, () => {
+    forward();
+    backward();
+  });
+  console.log(
+    `\nbatch norm [${n},${c},14,14]: forward best ${f.best.toFixed(1)} ms (median ${f.median.toFixed(1)}), ` +
+      `backward best ${b.best.toFixed(1)} ms (median ${b.median.toFixed(1)}), ` +
+      `forward+backward best ${fb.best.toFixed(1)} ms (median ${fb.median.toFixed(1)})`,
+  );
   for (const buf of [x, dy, gamma, beta, mean, variance, sumDy, sumDyXmu, y, dx]) be.free(buf);
 }
 be.destroy();

@@ -4,11 +4,16 @@
 import { createWasmBackend } from '../engine/index.ts';
 
 const backend = await createWasmBackend();
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 
 /** Median and best GFLOP/s (2·m·n·k / time) of `runs` timed products after warm-up. */
 function measure(n: number, transA = false, transB = false): { median: number; best: number } {
-  const a = backend.alloc(n * n), b = backend.alloc(n * n), out = backend.alloc(n * n);
+  const a = backend.alloc(n * n),
+    b = backend.alloc(n * n),
+    out = backend.alloc(n * n);
   const data = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   backend.write(a, data);
   backend.write(b, data);
@@ -32,7 +37,9 @@ console.log(`matmul on ${backend.info}`);
 for (const n of sizes.length ? sizes : [256, 512, 1024]) {
   const r = measure(n);
   const t = measure(n, true, true);
-  console.log(`${n}x${n}x${n}: ${r.median.toFixed(1)} GFLOP/s median, ${r.best.toFixed(1)} best`
-    + ` | transA+transB ${t.median.toFixed(1)} median`);
+  console.log(
+    `${n}x${n}x${n}: ${r.median.toFixed(1)} GFLOP/s median, ${r.best.toFixed(1)} best` +
+      ` | transA+transB ${t.median.toFixed(1)} median`,
+  );
 }
 backend.destroy();

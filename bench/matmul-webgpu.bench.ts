@@ -3,15 +3,24 @@
 
 import { createWebGPUBackend } from '../engine/index.ts';
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const be = await createWebGPUBackend();
 console.log(be.info);
 for (const n of sizes.length ? sizes : [256, 512, 1024]) {
   const a = be.alloc(n * n);
   const b = be.alloc(n * n);
   const out = be.alloc(n * n);
-  be.write(a, Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 13) / 13 - 0.5));
-  be.write(b, Float32Array.from({ length: n * n }, (_, i) => ((i * 104729) % 17) / 17 - 0.5));
+  be.write(
+    a,
+    Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 13) / 13 - 0.5),
+  );
+  be.write(
+    b,
+    Float32Array.from({ length: n * n }, (_, i) => ((i * 104729) % 17) / 17 - 0.5),
+  );
   const params = { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
   be.run('matmul', [a, b], out, params);
   await be.sync();
@@ -25,8 +34,10 @@ for (const n of sizes.length ? sizes : [256, 512, 1024]) {
   }
   times.sort((x, y) => x - y);
   const gflops = (ms: number): string => ((2 * n ** 3) / (ms * 1e6)).toFixed(2);
-  console.log(`matmul ${n}³: best ${times[0].toFixed(1)} ms (${gflops(times[0])} GFLOP/s), ` +
-    `median ${times[reps >> 1].toFixed(1)} ms (${gflops(times[reps >> 1])} GFLOP/s)`);
+  console.log(
+    `matmul ${n}³: best ${times[0].toFixed(1)} ms (${gflops(times[0])} GFLOP/s), ` +
+      `median ${times[reps >> 1].toFixed(1)} ms (${gflops(times[reps >> 1])} GFLOP/s)`,
+  );
   be.free(a);
   be.free(b);
   be.free(out);

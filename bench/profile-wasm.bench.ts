@@ -31,7 +31,8 @@ for (const threads of threadCounts) {
     const g = new Generator(1);
     const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal());
     const y = Float32Array.from({ length: BATCH }, () => g.int(10));
-    const step = (): void => tidy(() => trainStep(model, opt, tensor(x, shape, { device: be }), tensor(y, [BATCH], { device: be })));
+    const step = (): void =>
+      tidy(() => trainStep(model, opt, tensor(x, shape, { device: be }), tensor(y, [BATCH], { device: be })));
     for (let i = 0; i < 3; i++) step();
     const times = new Map<string, { ms: number; calls: number }>();
     const run = be.run.bind(be);
@@ -49,10 +50,14 @@ for (const threads of threadCounts) {
     const total = performance.now() - t0;
     be.run = run;
     const kernels = [...times.values()].reduce((a, e) => a + e.ms, 0);
-    console.log(`${name}: ${(total / steps).toFixed(1)} ms/step, ${((BATCH * steps) / (total / 1000)).toFixed(0)} img/s; ` +
-      `kernels ${(100 * kernels / total).toFixed(1)}%, rest (JS, autograd, dispatch) ${(100 * (total - kernels) / total).toFixed(1)}%`);
+    console.log(
+      `${name}: ${(total / steps).toFixed(1)} ms/step, ${((BATCH * steps) / (total / 1000)).toFixed(0)} img/s; ` +
+        `kernels ${((100 * kernels) / total).toFixed(1)}%, rest (JS, autograd, dispatch) ${((100 * (total - kernels)) / total).toFixed(1)}%`,
+    );
     for (const [k, e] of [...times].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14)) {
-      console.log(`  ${k.padEnd(30)} ${(e.ms / steps).toFixed(2).padStart(8)} ms/step ${(100 * e.ms / total).toFixed(1).padStart(5)}%  ${(e.calls / steps).toFixed(0)} calls/step`);
+      console.log(
+        `  ${k.padEnd(30)} ${(e.ms / steps).toFixed(2).padStart(8)} ms/step ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${(e.calls / steps).toFixed(0)} calls/step`,
+      );
     }
     opt.dispose();
     model.dispose();

@@ -50,7 +50,10 @@ if (a.help) {
 
 const num = (name: string, v: string | undefined, check: (x: number) => boolean): number => {
   const x = Number(v);
-  if (!check(x)) { console.error(`--${name}: invalid value ${JSON.stringify(v)}`); process.exit(2); }
+  if (!check(x)) {
+    console.error(`--${name}: invalid value ${JSON.stringify(v)}`);
+    process.exit(2);
+  }
   return x;
 };
 const epochs = num('epochs', a.epochs, (x) => Number.isInteger(x) && x > 0);
@@ -82,7 +85,9 @@ if (wait !== undefined && wait !== 'poll' && wait !== 'block' && wait !== 'spin'
   process.exit(2);
 }
 const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads, wait } });
-console.log(`device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`);
+console.log(
+  `device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`,
+);
 manualSeed(seed);
 let train = load('train');
 const test = load('test');
@@ -94,27 +99,59 @@ if (a.limit) {
 }
 const stats = data.startsWith('fashion-mnist') ? FASHION_MNIST_STATS : channelStats(train);
 const [c, h] = train.shape;
-const model = createModel(a.model!, { inChannels: c, size: h, classes: train.classes, width: a.width ? Number(a.width) : undefined, generator: new Generator(seed) });
+const model = createModel(a.model!, {
+  inChannels: c,
+  size: h,
+  classes: train.classes,
+  width: a.width ? Number(a.width) : undefined,
+  generator: new Generator(seed),
+});
 const params = model.parameters();
-console.log(`model: ${a.model}, ${params.reduce((s, p) => s + p.size, 0)} parameters; data: ${a.data}, ${train.n} train / ${test.n} test`);
+console.log(
+  `model: ${a.model}, ${params.reduce((s, p) => s + p.size, 0)} parameters; data: ${a.data}, ${train.n} train / ${test.n} test`,
+);
 const opt = new SGD(params, { lr: lr0, momentum: Number(a.momentum), weightDecay: Number(a.wd) });
-const loader = new DataLoader(train, { batchSize: batch, shuffle: true, normalize: stats, augment: a.augment ? CIFAR_AUGMENT : undefined, generator: new Generator(seed + 1) });
-const schedule = a.schedule === 'constant' ? () => lr0 : (epoch: number, frac: number) => sgdBaselineLr((epoch + frac) / epochs, lr0);
+const loader = new DataLoader(train, {
+  batchSize: batch,
+  shuffle: true,
+  normalize: stats,
+  augment: a.augment ? CIFAR_AUGMENT : undefined,
+  generator: new Generator(seed + 1),
+});
+const schedule =
+  a.schedule === 'constant' ? () => lr0 : (epoch: number, frac: number) => sgdBaselineLr((epoch + frac) / epochs, lr0);
 
 const out = a.out;
 if (out) mkdirSync(out, { recursive: true });
 const history: EpochMetrics[] = [];
 await fit({
-  model, optimizer: opt, train: loader, device: params[0].backend,
-  epochs, lr: schedule, test, testNormalize: stats,
+  model,
+  optimizer: opt,
+  train: loader,
+  device: params[0].backend,
+  epochs,
+  lr: schedule,
+  test,
+  testNormalize: stats,
   onEpoch: async (m) => {
     history.push(m);
     if (out) {
-      await writeFileAtomic(join(out, 'metrics.json'), new TextEncoder().encode(JSON.stringify({ device: report.device, model: a.model, data: a.data, epochs: history }, null, 2)));
-      await saveCheckpoint(join(out, 'checkpoint.safetensors'), { model, optimizer: opt, meta: { epoch: m.epoch, loader: loader.state() } });
+      await writeFileAtomic(
+        join(out, 'metrics.json'),
+        new TextEncoder().encode(
+          JSON.stringify({ device: report.device, model: a.model, data: a.data, epochs: history }, null, 2),
+        ),
+      );
+      await saveCheckpoint(join(out, 'checkpoint.safetensors'), {
+        model,
+        optimizer: opt,
+        meta: { epoch: m.epoch, loader: loader.state() },
+      });
     }
   },
 });
 const last = history[history.length - 1];
-console.log(`final test accuracy ${(100 * (last.testAccuracy ?? NaN)).toFixed(2)}%, ${(history.reduce((s, m) => s + m.seconds, 0) / history.length).toFixed(1)} s/epoch, ` +
-  `${(history.reduce((s, m) => s + m.imagesPerSecond, 0) / history.length).toFixed(0)} img/s on ${report.device}`);
+console.log(
+  `final test accuracy ${(100 * (last.testAccuracy ?? NaN)).toFixed(2)}%, ${(history.reduce((s, m) => s + m.seconds, 0) / history.length).toFixed(1)} s/epoch, ` +
+    `${(history.reduce((s, m) => s + m.imagesPerSecond, 0) / history.length).toFixed(0)} img/s on ${report.device}`,
+);

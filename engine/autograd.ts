@@ -36,13 +36,17 @@ function topoOrder(root: Tensor): Tensor[] {
 export function backward(root: Tensor, grad?: Tensor): void {
   root.storage('backward');
   if (!root.requiresGrad) {
-    throw new Error(`backward: tensor of shape ${fmt(root.shape)} does not require grad (no input had requiresGrad set, or it was made under noGrad)`);
+    throw new Error(
+      `backward: tensor of shape ${fmt(root.shape)} does not require grad (no input had requiresGrad set, or it was made under noGrad)`,
+    );
   }
   if (!grad && root.size !== 1) {
     throw new Error(`backward: output of shape ${fmt(root.shape)} is not a scalar; pass a gradient of the same shape`);
   }
   if (grad && !sameShape(grad.shape, root.shape)) {
-    throw new Error(`backward: gradient of shape ${fmt(grad.shape)} does not match the output's shape ${fmt(root.shape)}`);
+    throw new Error(
+      `backward: gradient of shape ${fmt(grad.shape)} does not match the output's shape ${fmt(root.shape)}`,
+    );
   }
   if (grad && grad.backend !== root.backend) {
     throw new Error(`backward: gradient on ${grad.device} but output on ${root.device}`);
@@ -52,10 +56,15 @@ export function backward(root: Tensor, grad?: Tensor): void {
     const seed = grad ?? fillLike(root, root.shape, 1);
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
     const uses = new Map<Tensor, number>([[seed, 1]]);
-    const hold = (g: Tensor): void => { uses.set(g, (uses.get(g) ?? 0) + 1); };
+    const hold = (g: Tensor): void => {
+      uses.set(g, (uses.get(g) ?? 0) + 1);
+    };
     const drop = (g: Tensor): void => {
       const n = (uses.get(g) ?? 1) - 1;
-      if (n > 0) { uses.set(g, n); return; }
+      if (n > 0) {
+        uses.set(g, n);
+        return;
+      }
       uses.delete(g);
       if (g !== grad) g.dispose();
     };

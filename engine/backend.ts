@@ -40,8 +40,14 @@ export interface KernelParams {
    * [m, k] row-major, or [k, m] when transA; b[b] starts at b·bBatchStride and is [k, n], or [n, k] when transB.
    */
   matmul: {
-    batch: number; m: number; n: number; k: number;
-    transA: boolean; transB: boolean; aBatchStride: number; bBatchStride: number;
+    batch: number;
+    m: number;
+    n: number;
+    k: number;
+    transA: boolean;
+    transB: boolean;
+    aBatchStride: number;
+    bBatchStride: number;
   };
   /** x viewed as [outer, r, inner]; softmax (or log-softmax when log) over j. */
   softmax: { outer: number; r: number; inner: number; log: boolean };
@@ -109,17 +115,40 @@ export interface KernelParams {
 
 /** Geometry of a 2-D convolution (NCHW); `kernel-reference-nn.ts` gives the exact semantics. */
 export interface Conv2dParams {
-  n: number; cin: number; h: number; w: number;
-  cout: number; kh: number; kw: number; oh: number; ow: number;
-  strideH: number; strideW: number; padH: number; padW: number; dilationH: number; dilationW: number;
-  groups: number; hasBias: boolean;
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+  hasBias: boolean;
 }
 
 /** Geometry of 2-D pooling over x viewed as [nc, h, w]. */
 export interface Pool2dParams {
   mode: 'max' | 'avg';
-  nc: number; h: number; w: number; kh: number; kw: number; oh: number; ow: number;
-  strideH: number; strideW: number; padH: number; padW: number; countIncludePad: boolean;
+  nc: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  countIncludePad: boolean;
 }
 
 export type KernelName = keyof KernelParams;
@@ -129,18 +158,52 @@ export type KernelName = keyof KernelParams;
  * each backend supplies them from its nn glue, the rest from its core table.
  */
 export const NN_KERNELS = [
-  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'pool2d', 'pool2dBackward', 'channelSum', 'channelVar',
-  'channelDot', 'bnApply', 'bnBackwardInput', 'dropout', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'axpby',
-  'sgdMomentum', 'sgdApply',
+  'conv2d',
+  'conv2dBackwardInput',
+  'conv2dBackwardWeight',
+  'pool2d',
+  'pool2dBackward',
+  'channelSum',
+  'channelVar',
+  'channelDot',
+  'bnApply',
+  'bnBackwardInput',
+  'dropout',
+  'softmaxCrossEntropy',
+  'softmaxCrossEntropyBackward',
+  'axpby',
+  'sgdMomentum',
+  'sgdApply',
 ] as const satisfies readonly KernelName[];
 export type NnKernel = (typeof NN_KERNELS)[number];
 
 /** Inputs each kernel takes (a function where they depend on the parameters); every backend checks this. */
 export const KERNEL_INPUTS: { readonly [K in KernelName]: number | ((p: KernelParams[K]) => number) } = {
-  fill: 0, copy: 1, unary: 1, binary: 2, where: 3, reduce: 1, matmul: 2, softmax: 1, oneHot: 1,
-  conv2d: (p) => (p.hasBias ? 3 : 2), conv2dBackwardInput: 2, conv2dBackwardWeight: 2, pool2d: 1, pool2dBackward: 2,
-  channelSum: 1, channelVar: 2, channelDot: 3, bnApply: 5, bnBackwardInput: 7, dropout: 1,
-  softmaxCrossEntropy: 2, softmaxCrossEntropyBackward: 3, axpby: 1, sgdMomentum: 2, sgdApply: 2,
+  fill: 0,
+  copy: 1,
+  unary: 1,
+  binary: 2,
+  where: 3,
+  reduce: 1,
+  matmul: 2,
+  softmax: 1,
+  oneHot: 1,
+  conv2d: (p) => (p.hasBias ? 3 : 2),
+  conv2dBackwardInput: 2,
+  conv2dBackwardWeight: 2,
+  pool2d: 1,
+  pool2dBackward: 2,
+  channelSum: 1,
+  channelVar: 2,
+  channelDot: 3,
+  bnApply: 5,
+  bnBackwardInput: 7,
+  dropout: 1,
+  softmaxCrossEntropy: 2,
+  softmaxCrossEntropyBackward: 3,
+  axpby: 1,
+  sgdMomentum: 2,
+  sgdApply: 2,
 };
 
 /** The number of inputs `kernel` takes with parameters `p` (KERNEL_INPUTS). */

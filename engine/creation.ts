@@ -36,7 +36,8 @@ function flatten(values: Nested): { shape: number[]; flat: number[] } {
       flat.push(v);
       return;
     }
-    if (!Array.isArray(v) || v.length !== shape[d]) throw new ShapeError('tensor', `ragged nested array: expected length ${shape[d]} at depth ${d}`);
+    if (!Array.isArray(v) || v.length !== shape[d])
+      throw new ShapeError('tensor', `ragged nested array: expected length ${shape[d]} at depth ${d}`);
     for (const x of v) walk(x, d + 1);
   };
   walk(values, 0);
@@ -45,7 +46,8 @@ function flatten(values: Nested): { shape: number[]; flat: number[] } {
 
 function fromValues(values: ArrayLike<number>, shape: Shape, opts?: CreateOptions): Tensor {
   checkShape('tensor', shape);
-  if (sizeOf(shape) !== values.length) throw new ShapeError('tensor', `${values.length} values do not fill shape ${fmt(shape)}`);
+  if (sizeOf(shape) !== values.length)
+    throw new ShapeError('tensor', `${values.length} values do not fill shape ${fmt(shape)}`);
   const be = resolve(opts);
   const t = Tensor.empty(shape, be);
   if (t.size) be.write(t.buf('tensor'), values instanceof Float32Array ? values : Float32Array.from(values));
@@ -87,9 +89,14 @@ export const onesLike = (x: Tensor): Tensor => full(x.shape, 1, { device: x.back
 /** Values start, start + step, … below end (like NumPy's arange). */
 export function arange(start: number, end?: number, step = 1, opts?: CreateOptions): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  if (step === 0 || !Number.isFinite(step)) throw new ShapeError('arange', `step must be a non-zero finite number, got ${step}`);
+  if (step === 0 || !Number.isFinite(step))
+    throw new ShapeError('arange', `step must be a non-zero finite number, got ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
-  return fromValues(Array.from({ length: n }, (_, i) => start + i * step), [n], opts);
+  return fromValues(
+    Array.from({ length: n }, (_, i) => start + i * step),
+    [n],
+    opts,
+  );
 }
 
 /** Normal samples with the given mean and standard deviation, from a seeded generator. */

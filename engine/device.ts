@@ -24,7 +24,10 @@ export function openBackend(name: DeviceName, opts: BackendOptions = {}): Promis
   const known = opened.get(name);
   if (known) return known;
   const p = name === 'webgpu' ? createWebGPUBackend() : createWasmBackend(opts.wasm);
-  p.then((b) => ready.set(name, b), () => opened.delete(name));
+  p.then(
+    (b) => ready.set(name, b),
+    () => opened.delete(name),
+  );
   opened.set(name, p);
   return p;
 }

@@ -173,7 +173,7 @@ export const referenceNnKernels: { [K in NnKernel]: Ref<K> } = {
           const at = (n * p.c + c) * p.s + i;
           const xhat = (x[at] - mean[c]) * inv;
           out[at] = p.training
-            ? gamma[c] * inv * (dy[at] - sumDy[c] / m - xhat * inv * sumDyXmu[c] / m)
+            ? gamma[c] * inv * (dy[at] - sumDy[c] / m - (xhat * inv * sumDyXmu[c]) / m)
             : gamma[c] * inv * dy[at];
         }
       }

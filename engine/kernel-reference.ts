@@ -8,32 +8,53 @@ type Arr = Float32Array | Float64Array;
 
 export function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
   switch (op) {
-    case 'neg': return (x) => -x;
-    case 'exp': return Math.exp;
-    case 'log': return Math.log;
-    case 'sqrt': return Math.sqrt;
-    case 'relu': return (x) => (x > 0 ? x : 0);
-    case 'step': return (x) => (x > 0 ? 1 : 0);
-    case 'pow': return (x) => Math.pow(x, alpha);
-    case 'scale': return (x) => x * alpha;
-    case 'shift': return (x) => x + alpha;
+    case 'neg':
+      return (x) => -x;
+    case 'exp':
+      return Math.exp;
+    case 'log':
+      return Math.log;
+    case 'sqrt':
+      return Math.sqrt;
+    case 'relu':
+      return (x) => (x > 0 ? x : 0);
+    case 'step':
+      return (x) => (x > 0 ? 1 : 0);
+    case 'pow':
+      return (x) => Math.pow(x, alpha);
+    case 'scale':
+      return (x) => x * alpha;
+    case 'shift':
+      return (x) => x + alpha;
   }
 }
 
 export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
   switch (op) {
-    case 'add': return (a, b) => a + b;
-    case 'sub': return (a, b) => a - b;
-    case 'mul': return (a, b) => a * b;
-    case 'div': return (a, b) => a / b;
-    case 'maximum': return (a, b) => (a >= b ? a : b);
-    case 'eq': return (a, b) => (a === b ? 1 : 0);
-    case 'ne': return (a, b) => (a !== b ? 1 : 0);
-    case 'lt': return (a, b) => (a < b ? 1 : 0);
-    case 'le': return (a, b) => (a <= b ? 1 : 0);
-    case 'gt': return (a, b) => (a > b ? 1 : 0);
-    case 'ge': return (a, b) => (a >= b ? 1 : 0);
-    case 'gate': return (a, b) => (b > 0 ? a : 0);
+    case 'add':
+      return (a, b) => a + b;
+    case 'sub':
+      return (a, b) => a - b;
+    case 'mul':
+      return (a, b) => a * b;
+    case 'div':
+      return (a, b) => a / b;
+    case 'maximum':
+      return (a, b) => (a >= b ? a : b);
+    case 'eq':
+      return (a, b) => (a === b ? 1 : 0);
+    case 'ne':
+      return (a, b) => (a !== b ? 1 : 0);
+    case 'lt':
+      return (a, b) => (a < b ? 1 : 0);
+    case 'le':
+      return (a, b) => (a <= b ? 1 : 0);
+    case 'gt':
+      return (a, b) => (a > b ? 1 : 0);
+    case 'ge':
+      return (a, b) => (a >= b ? 1 : 0);
+    case 'gate':
+      return (a, b) => (b > 0 ? a : 0);
   }
 }
 

@@ -28,7 +28,13 @@ export function ndMap(inputs: Nd[], f: (...v: number[]) => number): Nd {
 }
 
 /** Reduces `axes` (sorted, normalised) with `f` starting from `init`. */
-export function ndReduce(x: Nd, axes: number[], keepdim: boolean, init: number, f: (acc: number, v: number) => number): Nd {
+export function ndReduce(
+  x: Nd,
+  axes: number[],
+  keepdim: boolean,
+  init: number,
+  f: (acc: number, v: number) => number,
+): Nd {
   const keepShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const out = nd(keepShape);
   out.data.fill(init);

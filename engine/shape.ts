@@ -102,8 +102,11 @@ export function normAxis(op: string, axis: number, rank: number): number {
  * Merges adjacent dimensions that every stride set walks contiguously and drops size-1 dimensions, so kernels see
  * the smallest rank. Throws when the result still exceeds the kernels' MAX_RANK.
  */
-export function coalesce(op: string, shape: Shape, strideSets: readonly (readonly number[])[]):
-  { shape: number[]; strides: number[][] } {
+export function coalesce(
+  op: string,
+  shape: Shape,
+  strideSets: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
   const outShape: number[] = [];
   const outStrides: number[][] = strideSets.map(() => []);
   for (let d = 0; d < shape.length; d++) {
@@ -112,7 +115,9 @@ export function coalesce(op: string, shape: Shape, strideSets: readonly (readonl
     const merge = last >= 0 && strideSets.every((s, k) => outStrides[k][last] === s[d] * shape[d]);
     if (merge) {
       outShape[last] *= shape[d];
-      strideSets.forEach((s, k) => { outStrides[k][last] = s[d]; });
+      strideSets.forEach((s, k) => {
+        outStrides[k][last] = s[d];
+      });
     } else {
       outShape.push(shape[d]);
       strideSets.forEach((s, k) => outStrides[k].push(s[d]));

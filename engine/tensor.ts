@@ -93,8 +93,14 @@ class TensorImpl implements TensorType {
     const a = this.storage('swapStorage');
     const b = other.storage('swapStorage');
     if (!(other instanceof TensorImpl)) throw new TypeError('swapStorage: the other tensor is not an engine tensor');
-    if (this.shape.length !== other.shape.length || this.shape.some((d, i) => d !== other.shape[i]) || a.backend !== b.backend) {
-      throw new Error(`swapStorage: tensors ${fmt(this.shape)} on ${a.backend.name} and ${fmt(other.shape)} on ${b.backend.name} differ`);
+    if (
+      this.shape.length !== other.shape.length ||
+      this.shape.some((d, i) => d !== other.shape[i]) ||
+      a.backend !== b.backend
+    ) {
+      throw new Error(
+        `swapStorage: tensors ${fmt(this.shape)} on ${a.backend.name} and ${fmt(other.shape)} on ${b.backend.name} differ`,
+      );
     }
     this.storageRef = b;
     other.storageRef = a;
@@ -138,57 +144,137 @@ class TensorImpl implements TensorType {
 
   // ---- ops as methods (the functions of the same names in engine/ops) ----------------------------------------------
 
-  add(other: Operand): TensorType { return ops.add(this, other); }
-  sub(other: Operand): TensorType { return ops.sub(this, other); }
-  mul(other: Operand): TensorType { return ops.mul(this, other); }
-  div(other: Operand): TensorType { return ops.div(this, other); }
-  maximum(other: Operand): TensorType { return ops.maximum(this, other); }
-  eq(other: Operand): TensorType { return ops.eq(this, other); }
-  ne(other: Operand): TensorType { return ops.ne(this, other); }
-  lt(other: Operand): TensorType { return ops.lt(this, other); }
-  le(other: Operand): TensorType { return ops.le(this, other); }
-  gt(other: Operand): TensorType { return ops.gt(this, other); }
-  ge(other: Operand): TensorType { return ops.ge(this, other); }
-  neg(): TensorType { return ops.neg(this); }
-  exp(): TensorType { return ops.exp(this); }
-  log(): TensorType { return ops.log(this); }
-  sqrt(): TensorType { return ops.sqrt(this); }
-  relu(): TensorType { return ops.relu(this); }
-  pow(exponent: number): TensorType { return ops.pow(this, exponent); }
-  sum(axes?: number | number[], keepdim?: boolean): TensorType { return ops.sum(this, axes, keepdim); }
-  mean(axes?: number | number[], keepdim?: boolean): TensorType { return ops.mean(this, axes, keepdim); }
-  max(axes?: number | number[], keepdim?: boolean): TensorType { return ops.max(this, axes, keepdim); }
-  reshape(shape: readonly number[]): TensorType { return ops.reshape(this, shape); }
-  permute(axes: number[]): TensorType { return ops.permute(this, axes); }
-  transpose(dim0?: number, dim1?: number): TensorType { return ops.transpose(this, dim0, dim1); }
-  broadcastTo(shape: readonly number[]): TensorType { return ops.broadcastTo(this, shape); }
-  slice(begin: number[], end?: number[], step?: number[]): TensorType { return ops.slice(this, begin, end, step); }
-  pad(widths: [number, number][], value?: number): TensorType { return ops.pad(this, widths, value); }
-  matmul(other: TensorType): TensorType { return ops.matmul(this, other); }
-  softmax(axis?: number): TensorType { return ops.softmax(this, axis); }
-  logSoftmax(axis?: number): TensorType { return ops.logSoftmax(this, axis); }
+  add(other: Operand): TensorType {
+    return ops.add(this, other);
+  }
+  sub(other: Operand): TensorType {
+    return ops.sub(this, other);
+  }
+  mul(other: Operand): TensorType {
+    return ops.mul(this, other);
+  }
+  div(other: Operand): TensorType {
+    return ops.div(this, other);
+  }
+  maximum(other: Operand): TensorType {
+    return ops.maximum(this, other);
+  }
+  eq(other: Operand): TensorType {
+    return ops.eq(this, other);
+  }
+  ne(other: Operand): TensorType {
+    return ops.ne(this, other);
+  }
+  lt(other: Operand): TensorType {
+    return ops.lt(this, other);
+  }
+  le(other: Operand): TensorType {
+    return ops.le(this, other);
+  }
+  gt(other: Operand): TensorType {
+    return ops.gt(this, other);
+  }
+  ge(other: Operand): TensorType {
+    return ops.ge(this, other);
+  }
+  neg(): TensorType {
+    return ops.neg(this);
+  }
+  exp(): TensorType {
+    return ops.exp(this);
+  }
+  log(): TensorType {
+    return ops.log(this);
+  }
+  sqrt(): TensorType {
+    return ops.sqrt(this);
+  }
+  relu(): TensorType {
+    return ops.relu(this);
+  }
+  pow(exponent: number): TensorType {
+    return ops.pow(this, exponent);
+  }
+  sum(axes?: number | number[], keepdim?: boolean): TensorType {
+    return ops.sum(this, axes, keepdim);
+  }
+  mean(axes?: number | number[], keepdim?: boolean): TensorType {
+    return ops.mean(this, axes, keepdim);
+  }
+  max(axes?: number | number[], keepdim?: boolean): TensorType {
+    return ops.max(this, axes, keepdim);
+  }
+  reshape(shape: readonly number[]): TensorType {
+    return ops.reshape(this, shape);
+  }
+  permute(axes: number[]): TensorType {
+    return ops.permute(this, axes);
+  }
+  transpose(dim0?: number, dim1?: number): TensorType {
+    return ops.transpose(this, dim0, dim1);
+  }
+  broadcastTo(shape: readonly number[]): TensorType {
+    return ops.broadcastTo(this, shape);
+  }
+  slice(begin: number[], end?: number[], step?: number[]): TensorType {
+    return ops.slice(this, begin, end, step);
+  }
+  pad(widths: [number, number][], value?: number): TensorType {
+    return ops.pad(this, widths, value);
+  }
+  matmul(other: TensorType): TensorType {
+    return ops.matmul(this, other);
+  }
+  softmax(axis?: number): TensorType {
+    return ops.softmax(this, axis);
+  }
+  logSoftmax(axis?: number): TensorType {
+    return ops.logSoftmax(this, axis);
+  }
 
   // ---- in place, outside autograd (PyTorch's trailing-underscore names) ---------------------------------------------
 
   /** Copies `src` (a tensor of the same shape and device, or host values) into this tensor; returns it. */
-  copy_(src: TensorType | ArrayLike<number>): this { ops.copyInPlace(this, src); return this; }
+  copy_(src: TensorType | ArrayLike<number>): this {
+    ops.copyInPlace(this, src);
+    return this;
+  }
   /** Sets every element to `value`; returns this tensor. */
-  fill_(value: number): this { ops.fillInPlace(this, value); return this; }
+  fill_(value: number): this {
+    ops.fillInPlace(this, value);
+    return this;
+  }
   /** Sets every element to 0; returns this tensor. */
-  zero_(): this { ops.fillInPlace(this, 0); return this; }
+  zero_(): this {
+    ops.fillInPlace(this, 0);
+    return this;
+  }
   /** this ← this + weight·(end − this), as torch.TensorType.lerp_ (a running mean or an EMA step); returns it. */
-  lerp_(end: TensorType, weight: number): this { ops.lerpInPlace(this, end, weight); return this; }
+  lerp_(end: TensorType, weight: number): this {
+    ops.lerpInPlace(this, end, weight);
+    return this;
+  }
 
   // ---- autograd ----------------------------------------------------------------------------------------------------
 
   /** Gradients of this scalar (or of `grad`·this) into the `.grad` of every leaf with requiresGrad. */
-  backward(grad?: TensorType): void { backward(this, grad); }
+  backward(grad?: TensorType): void {
+    backward(this, grad);
+  }
   /** A tensor sharing this one's storage, cut from the autograd graph. */
-  detach(): TensorType { return this.shareAs(this.shape); }
+  detach(): TensorType {
+    return this.shareAs(this.shape);
+  }
   /** Sets requiresGrad and returns this tensor. */
-  requireGrad(flag = true): this { this.requiresGrad = flag; return this; }
+  requireGrad(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
   /** Frees and clears `.grad`. */
-  zeroGrad(): void { this.grad?.dispose(); this.grad = null; }
+  zeroGrad(): void {
+    this.grad?.dispose();
+    this.grad = null;
+  }
 
   toString(): string {
     return `Tensor(${fmt(this.shape)}, ${this.storageRef ? this.storageRef.backend.name : 'disposed'}${this.requiresGrad ? ', requiresGrad' : ''})`;

@@ -1,12 +1,23 @@
 // Trains a small network on a synthetic three-arm spiral with the engine's autograd and SGD, on WebGPU when an
 // adapter exists, else on wasm (pass --device=webgpu|wasm to choose), and prints the loss, accuracy and device used.
 import {
-  setDevice, tensor, crossEntropy, tidy, noGrad, Generator, Sequential, Linear, ReLU, SGD,
+  setDevice,
+  tensor,
+  crossEntropy,
+  tidy,
+  noGrad,
+  Generator,
+  Sequential,
+  Linear,
+  ReLU,
+  SGD,
 } from '../dist/node/index.js';
 
 const arg = process.argv.find((a) => a.startsWith('--device='));
 const report = await setDevice(arg ? arg.split('=')[1] : 'auto');
-console.log(`device: ${report.device} (${report.info})${report.fallbackReason ? `; WebGPU unavailable: ${report.fallbackReason}` : ''}`);
+console.log(
+  `device: ${report.device} (${report.info})${report.fallbackReason ? `; WebGPU unavailable: ${report.fallbackReason}` : ''}`,
+);
 
 // Three interleaved spiral arms of 100 points each.
 const g = new Generator(1);
@@ -23,7 +34,13 @@ for (let i = 0; i < n; i++) {
 }
 const x = tensor(xs, [n, 2]);
 const y = tensor(Float32Array.from(labels), [n]);
-const model = new Sequential(new Linear(2, 64, { generator: g }), new ReLU(), new Linear(64, 64, { generator: g }), new ReLU(), new Linear(64, 3, { generator: g }));
+const model = new Sequential(
+  new Linear(2, 64, { generator: g }),
+  new ReLU(),
+  new Linear(64, 64, { generator: g }),
+  new ReLU(),
+  new Linear(64, 3, { generator: g }),
+);
 const opt = new SGD(model.parameters(), { lr: 0.2, momentum: 0.9 });
 
 const t0 = performance.now();
@@ -44,4 +61,6 @@ for (let i = 0; i < n; i++) {
   const row = logits.subarray(3 * i, 3 * i + 3);
   if (row.indexOf(Math.max(...row)) === labels[i]) correct++;
 }
-console.log(`train accuracy ${(100 * correct / n).toFixed(1)}% after 1000 steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `train accuracy ${((100 * correct) / n).toFixed(1)}% after 1000 steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);

@@ -24,7 +24,8 @@ const isCounter = (name: string): boolean => name.endsWith('num_batches_tracked'
 
 async function entry(name: string, t: Tensor): Promise<SafeTensorEntry> {
   const data = await t.data();
-  if (isCounter(name)) return { name, dtype: 'I64', shape: [...t.shape], data: BigInt64Array.from(data, (v) => BigInt(Math.round(v))) };
+  if (isCounter(name))
+    return { name, dtype: 'I64', shape: [...t.shape], data: BigInt64Array.from(data, (v) => BigInt(Math.round(v))) };
   return { name, dtype: 'F32', shape: [...t.shape], data };
 }
 
@@ -40,7 +41,15 @@ export async function checkpointBytes(c: CheckpointContents): Promise<Uint8Array
   const metadata: Record<string, string> = { format: FORMAT, meta: JSON.stringify(c.meta ?? null) };
   if (c.optimizer) {
     const o = c.optimizer;
-    metadata.optimizer = JSON.stringify({ type: 'SGD', lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov, step: o.stepCount });
+    metadata.optimizer = JSON.stringify({
+      type: 'SGD',
+      lr: o.lr,
+      momentum: o.momentum,
+      dampening: o.dampening,
+      weightDecay: o.weightDecay,
+      nesterov: o.nesterov,
+      step: o.stepCount,
+    });
   }
   return encodeSafetensors(entries, metadata);
 }
@@ -55,9 +64,16 @@ export interface Restored {
  * Loads checkpoint bytes into `model` (and `optimizer`) in place. Throws naming `source` and the key when a tensor
  * is missing, has the wrong shape, or the file is corrupt.
  */
-export function restoreCheckpoint(bytes: Uint8Array, target: { model: Module; optimizer?: SGD }, source = 'checkpoint'): Restored {
+export function restoreCheckpoint(
+  bytes: Uint8Array,
+  target: { model: Module; optimizer?: SGD },
+  source = 'checkpoint',
+): Restored {
   const file = decodeSafetensors(bytes, source);
-  if (file.metadata.format !== FORMAT) throw new Error(`${source}: not a swa-engine checkpoint (metadata format is ${JSON.stringify(file.metadata.format)})`);
+  if (file.metadata.format !== FORMAT)
+    throw new Error(
+      `${source}: not a swa-engine checkpoint (metadata format is ${JSON.stringify(file.metadata.format)})`,
+    );
   const host = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of file.tensors) host.set(name, { shape: t.shape, data: toFloat32(t) });
   const own = target.model.stateDict();
@@ -80,8 +96,11 @@ export function restoreCheckpoint(bytes: Uint8Array, target: { model: Module; op
       const v = host.get(`${OPTIMIZER_PREFIX}${n}`);
       if (v) momentum.set(i, v.data);
     });
-    if (o.momentum !== 0 && momentum.size === 0 && names.length) throw new Error(`${source}: optimizer momentum buffers are missing`);
-    const saved = file.metadata.optimizer ? (JSON.parse(file.metadata.optimizer) as { step: number; lr: number }) : { step: 0, lr: o.lr };
+    if (o.momentum !== 0 && momentum.size === 0 && names.length)
+      throw new Error(`${source}: optimizer momentum buffers are missing`);
+    const saved = file.metadata.optimizer
+      ? (JSON.parse(file.metadata.optimizer) as { step: number; lr: number })
+      : { step: 0, lr: o.lr };
     o.loadState(saved.step, momentum);
     o.lr = saved.lr;
   }

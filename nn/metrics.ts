@@ -1,13 +1,28 @@
 // Device-side running sums of loss and correct predictions, read back only when a report is due.
 
-import { axpbyInPlace, eq, full, keep, max, mul, noGrad, oneHot, sum, tidy, type Backend, type Tensor } from '../engine/index.ts';
+import {
+  axpbyInPlace,
+  eq,
+  full,
+  keep,
+  max,
+  mul,
+  noGrad,
+  oneHot,
+  sum,
+  tidy,
+  type Backend,
+  type Tensor,
+} from '../engine/index.ts';
 
 /** Number of rows whose label holds the row's maximum logit (a tie with another class counts as correct). */
 export function countCorrect(logits: Tensor, labels: Tensor): Tensor {
-  return noGrad(() => tidy(() => {
-    const isMax = eq(logits, max(logits, 1, true));
-    return sum(mul(isMax, oneHot(labels, logits.shape[1])));
-  }));
+  return noGrad(() =>
+    tidy(() => {
+      const isMax = eq(logits, max(logits, 1, true));
+      return sum(mul(isMax, oneHot(labels, logits.shape[1])));
+    }),
+  );
 }
 
 /** Sums of loss·batch and correct counts kept on the device; `read` costs one read-back. */

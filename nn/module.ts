@@ -88,14 +88,19 @@ export abstract class Module {
       const missing = [...own.keys()].filter((k) => !values.has(k));
       const unexpected = [...values.keys()].filter((k) => !own.has(k));
       if (missing.length || unexpected.length) {
-        throw new Error(`loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`);
+        throw new Error(
+          `loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`,
+        );
       }
     }
     for (const [k, v] of values) {
       const t = own.get(k);
-      if (t && !sameShape(t.shape, v.shape)) throw new Error(`loadStateDict: ${k} has shape ${fmt(v.shape)} in the source but ${fmt(t.shape)} in the model`);
+      if (t && !sameShape(t.shape, v.shape))
+        throw new Error(`loadStateDict: ${k} has shape ${fmt(v.shape)} in the source but ${fmt(t.shape)} in the model`);
       if (t && v.data.length !== t.size) {
-        throw new Error(`loadStateDict: ${k} has ${v.data.length} values in the source, but its shape ${fmt(t.shape)} needs ${t.size}`);
+        throw new Error(
+          `loadStateDict: ${k} has ${v.data.length} values in the source, but its shape ${fmt(t.shape)} needs ${t.size}`,
+        );
       }
     }
     noGrad(() => {

@@ -10,7 +10,13 @@ interface Sink {
 
 function sink(): Sink {
   const err = (globalThis as { process?: { stderr?: { write(s: string): boolean; isTTY?: boolean } } }).process?.stderr;
-  if (err) return { write: (s) => { err.write(s); }, isTTY: Boolean(err.isTTY) };
+  if (err)
+    return {
+      write: (s) => {
+        err.write(s);
+      },
+      isTTY: Boolean(err.isTTY),
+    };
   return { write: (s) => console.log(s.replace(/[\r\n]+$/, '')), isTTY: false };
 }
 
@@ -28,7 +34,11 @@ export class Progress {
   private lastPrint = 0;
   private readonly out = sink();
 
-  constructor(readonly label: string, readonly total: number, readonly enabled = true) {}
+  constructor(
+    readonly label: string,
+    readonly total: number,
+    readonly enabled = true,
+  ) {}
 
   /** Shows `done` of `total` steps with the given figures. */
   update(done: number, figures: Figures = {}): void {
@@ -38,8 +48,11 @@ export class Progress {
     const eta = done > 0 ? (elapsed * (this.total - done)) / done : NaN;
     const width = 24;
     const filled = Math.round((width * done) / Math.max(this.total, 1));
-    const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ` +
-      `${Object.entries(figures).map(([k, v]) => fmtFigure(k, v)).join(' ')} | ${fmtTime(elapsed)} < ${fmtTime(eta)}`;
+    const line =
+      `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ` +
+      `${Object.entries(figures)
+        .map(([k, v]) => fmtFigure(k, v))
+        .join(' ')} | ${fmtTime(elapsed)} < ${fmtTime(eta)}`;
     if (this.out.isTTY) {
       this.out.write(`\r${line}\x1b[K`);
     } else if (now - this.lastPrint > 10000 || done === this.total) {

@@ -97,7 +97,8 @@ function preview(v: unknown): string {
   };
   if (v === undefined) return 'nothing';
   if (v === null || typeof v !== 'object') return scalar(v);
-  if (Array.isArray(v) && v.length <= 8 && v.every((x) => x === null || typeof x !== 'object')) return `[${v.map(scalar).join(',')}]`;
+  if (Array.isArray(v) && v.length <= 8 && v.every((x) => x === null || typeof x !== 'object'))
+    return `[${v.map(scalar).join(',')}]`;
   return describe(v);
 }
 
@@ -144,13 +145,17 @@ export function swapByteOrder(bytes: Uint8Array, width: number): void {
  * const bytes = encodeSafetensors([{ name: 'fc.weight', dtype: 'F32', shape: [2, 3], data: w }], { epoch: '3' });
  */
 export function encodeSafetensors(entries: readonly SafeTensorEntry[], metadata?: Record<string, string>): Uint8Array {
-  const fail = (msg: string): never => { throw new SafetensorsError(`encodeSafetensors: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(`encodeSafetensors: ${msg}`);
+  };
   const parts: string[] = [];
   if (metadata !== undefined) {
     if (!isRecord(metadata)) fail(`metadata must be an object of strings, got ${describe(metadata)}`);
     const fields = Object.entries(metadata).map(([k, v]) => {
-      if (typeof v !== 'string') fail(`metadata value for key ${JSON.stringify(k)} is ${describe(v)}, expected a string`);
-      if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) fail(`metadata key ${JSON.stringify(k)} has invalid Unicode`);
+      if (typeof v !== 'string')
+        fail(`metadata value for key ${JSON.stringify(k)} is ${describe(v)}, expected a string`);
+      if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v))
+        fail(`metadata key ${JSON.stringify(k)} has invalid Unicode`);
       return `${JSON.stringify(k)}:${JSON.stringify(v)}`;
     });
     parts.push(`${JSON.stringify(METADATA_KEY)}:{${fields.join(',')}}`);
@@ -165,7 +170,8 @@ export function encodeSafetensors(entries: readonly SafeTensorEntry[], metadata?
     if (LONE_SURROGATE.test(e.name)) fail(`${what} has invalid Unicode in its name`);
     seen.add(e.name);
     if (!isDtype(e.dtype)) fail(`${what} has unknown dtype ${preview(e.dtype)}`);
-    if (!Array.isArray(e.shape) || !e.shape.every(isSize)) fail(`${what} has shape ${preview(e.shape)}, expected non-negative integers`);
+    if (!Array.isArray(e.shape) || !e.shape.every(isSize))
+      fail(`${what} has shape ${preview(e.shape)}, expected non-negative integers`);
     const info: DtypeInfo<Dtype> = DTYPES[e.dtype];
     if (!(e.data instanceof info.array)) fail(`${what} of dtype ${e.dtype} needs a ${info.array.name}`);
     const size = byteSize(e.dtype, e.shape);
@@ -187,7 +193,8 @@ export function encodeSafetensors(entries: readonly SafeTensorEntry[], metadata?
   for (const e of entries) {
     const bytes = new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength);
     out.set(bytes, at);
-    if (!HOST_LITTLE_ENDIAN) swapByteOrder(out.subarray(at, at + bytes.length), DTYPES[e.dtype].array.BYTES_PER_ELEMENT);
+    if (!HOST_LITTLE_ENDIAN)
+      swapByteOrder(out.subarray(at, at + bytes.length), DTYPES[e.dtype].array.BYTES_PER_ELEMENT);
     at += bytes.length;
   }
   return out;
@@ -205,7 +212,8 @@ interface HeaderEntry {
 function parseEntry(name: string, info: unknown, fail: (msg: string) => never): HeaderEntry {
   const what = `tensor ${preview(name)}`;
   if (LONE_SURROGATE.test(name)) fail(`${what} has invalid Unicode in its name`);
-  if (!isRecord(info)) return fail(`${what}: expected an object with dtype, shape and data_offsets, got ${describe(info)}`);
+  if (!isRecord(info))
+    return fail(`${what}: expected an object with dtype, shape and data_offsets, got ${describe(info)}`);
   const { dtype, shape, data_offsets: offsets } = info;
   if (dtype === undefined) return fail(`${what} has no dtype`);
   if (!isDtype(dtype)) return fail(`${what} has unknown dtype ${preview(dtype)}`);
@@ -220,7 +228,9 @@ function parseEntry(name: string, info: unknown, fail: (msg: string) => never): 
   const size = byteSize(dtype, shape);
   if (typeof size === 'string') return fail(`${what}: ${size}`);
   if (end - begin !== size) {
-    fail(`${what}: shape ${fmtShape(shape)} of ${dtype} needs ${size} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    fail(
+      `${what}: shape ${fmtShape(shape)} of ${dtype} needs ${size} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+    );
   }
   return { name, dtype, shape, begin, end };
 }
@@ -235,7 +245,9 @@ function parseEntry(name: string, info: unknown, fail: (msg: string) => never): 
  * @throws SafetensorsError naming `source` and what is wrong; never anything else, whatever the input.
  */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsFile {
-  const fail = (msg: string): never => { throw new SafetensorsError(`${source}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(`${source}: ${msg}`);
+  };
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length field`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} exceeds the format's ${MAX_HEADER_BYTES}-byte limit`);
@@ -258,7 +270,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   if (!isRecord(header)) return fail(`header must be a JSON object, got ${describe(header)}`);
 
   const metadata = parseMetadata(header[METADATA_KEY], fail);
-  const entries = Object.entries(header).filter(([k]) => k !== METADATA_KEY).map(([k, v]) => parseEntry(k, v, fail));
+  const entries = Object.entries(header)
+    .filter(([k]) => k !== METADATA_KEY)
+    .map(([k, v]) => parseEntry(k, v, fail));
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -266,13 +280,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   let previous: HeaderEntry | null = null;
   for (const e of entries) {
     const what = `tensor ${preview(e.name)}`;
-    if (e.end > dataLength) fail(`${what}: data_offsets [${e.begin}, ${e.end}] run past the ${dataLength}-byte data section`);
-    if (e.begin < covered) fail(`${what}: data_offsets [${e.begin}, ${e.end}] overlap tensor ${preview(previous?.name)}`);
-    if (e.begin > covered) fail(`${what}: data_offsets [${e.begin}, ${e.end}] leave bytes ${covered}..${e.begin} unused`);
+    if (e.end > dataLength)
+      fail(`${what}: data_offsets [${e.begin}, ${e.end}] run past the ${dataLength}-byte data section`);
+    if (e.begin < covered)
+      fail(`${what}: data_offsets [${e.begin}, ${e.end}] overlap tensor ${preview(previous?.name)}`);
+    if (e.begin > covered)
+      fail(`${what}: data_offsets [${e.begin}, ${e.end}] leave bytes ${covered}..${e.begin} unused`);
     covered = e.end;
     previous = e;
   }
-  if (covered !== dataLength) fail(`tensors cover ${covered} bytes of the ${dataLength}-byte data section; the rest is unused`);
+  if (covered !== dataLength)
+    fail(`tensors cover ${covered} bytes of the ${dataLength}-byte data section; the rest is unused`);
 
   const tensors = new Map<string, SafeTensor>();
   for (const e of entries) {
@@ -290,7 +308,8 @@ function parseMetadata(value: unknown, fail: (msg: string) => never): Record<str
   if (!isRecord(value)) return fail(`__metadata__ must be an object of strings, got ${describe(value)}`);
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== 'string') fail(`__metadata__ value for key ${preview(k)} is ${describe(v)}, expected a string`);
-    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v as string)) fail(`__metadata__ key ${preview(k)} has invalid Unicode`);
+    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v as string))
+      fail(`__metadata__ key ${preview(k)} has invalid Unicode`);
   }
   return value as Record<string, string>;
 }
@@ -328,17 +347,29 @@ function halfToNumber(h: number): number {
  */
 export function toFloat32(t: SafeTensor): Float32Array {
   switch (t.dtype) {
-    case 'F32': return t.data;
-    case 'F16': return Float32Array.from(t.data, halfToNumber);
+    case 'F32':
+      return t.data;
+    case 'F16':
+      return Float32Array.from(t.data, halfToNumber);
     case 'BF16': {
       const out = new Float32Array(t.data.length);
       const bits = new Uint32Array(out.buffer);
       for (let i = 0; i < t.data.length; i++) bits[i] = t.data[i] << 16;
       return out;
     }
-    case 'I64': case 'U64': return Float32Array.from(t.data, Number);
-    case 'F64': case 'I32': case 'U32': case 'I16': case 'U16': case 'I8': case 'U8': case 'BOOL':
+    case 'I64':
+    case 'U64':
+      return Float32Array.from(t.data, Number);
+    case 'F64':
+    case 'I32':
+    case 'U32':
+    case 'I16':
+    case 'U16':
+    case 'I8':
+    case 'U8':
+    case 'BOOL':
       return Float32Array.from(t.data);
-    default: throw new SafetensorsError(`toFloat32: dtype ${t.dtype} has no float32 conversion`);
+    default:
+      throw new SafetensorsError(`toFloat32: dtype ${t.dtype} has no float32 conversion`);
   }
 }

@@ -111,7 +111,8 @@ export class AveragedModel {
     for (const [name, t] of this.tensors) {
       const v = values.get(name);
       if (!v) throw new Error(`AveragedModel.load: ${name} is missing`);
-      if (v.data.length !== t.size) throw new Error(`AveragedModel.load: ${name} has ${v.data.length} values, expected ${t.size}`);
+      if (v.data.length !== t.size)
+        throw new Error(`AveragedModel.load: ${name} has ${v.data.length} values, expected ${t.size}`);
     }
     for (const [name, t] of this.tensors) t.copy_(values.get(name)!.data);
     this.n = n;

@@ -29,11 +29,15 @@ export function updateBn<B = Batch>(model: Module, batches: Iterable<B>, opts: B
   const bns = [...model.walk()].map(([, m]) => m).filter((m): m is BatchNorm => m instanceof BatchNorm);
   if (bns.length === 0) return 0;
   const weighting = opts.weighting ?? 'samples';
-  const forward = opts.forward ?? ((m: Module, b: B): number => {
-    const batch = b as unknown as Batch;
-    tidy(() => { m.forward(toTensors(batch, opts.device).x); });
-    return batch.size;
-  });
+  const forward =
+    opts.forward ??
+    ((m: Module, b: B): number => {
+      const batch = b as unknown as Batch;
+      tidy(() => {
+        m.forward(toTensors(batch, opts.device).x);
+      });
+      return batch.size;
+    });
   const momenta = bns.map((bn) => bn.momentum);
   const modes = [...model.walk()].map(([, m]) => m.training);
   let seen = 0;
@@ -54,8 +58,12 @@ export function updateBn<B = Batch>(model: Module, batches: Iterable<B>, opts: B
       });
     }
   } finally {
-    bns.forEach((bn, i) => { bn.momentum = momenta[i]; });
-    [...model.walk()].forEach(([, m], i) => { m.training = modes[i]; });
+    bns.forEach((bn, i) => {
+      bn.momentum = momenta[i];
+    });
+    [...model.walk()].forEach(([, m], i) => {
+      m.training = modes[i];
+    });
   }
   return seen;
 }
@@ -67,5 +75,7 @@ function batchSizeOf(b: unknown): number {
     if ('shape' in b) return (b as Tensor).shape[0];
     if ('x' in b && (b as { x: Tensor }).x && 'shape' in (b as { x: Tensor }).x) return (b as { x: Tensor }).x.shape[0];
   }
-  throw new Error('updateBn: sample weighting needs batches with a size (loader batches, tensors, or { x: tensor }); pass weighting "batches" otherwise');
+  throw new Error(
+    'updateBn: sample weighting needs batches with a size (loader batches, tensors, or { x: tensor }); pass weighting "batches" otherwise',
+  );
 }

@@ -108,8 +108,7 @@ export function captureEpochly(opts: CaptureStart = {}): CaptureRule {
 
 /** Options of `captureEvery`: exactly one of `iterations` or `epochs`, plus `start`. */
 export type CaptureEveryOptions =
-  | { iterations: number; epochs?: never; start?: number }
-  | { epochs: number; iterations?: never; start?: number };
+  { iterations: number; epochs?: never; start?: number } | { epochs: number; iterations?: never; start?: number };
 
 /**
  * Captures at a fixed period. `{ epochs: k, start: S }` is the SWA reference code's rule exactly (timgaripov/swa
@@ -156,11 +155,13 @@ export function captureFgeMidCycle(cycle: number, opts: CaptureStart = {}): Capt
     kind: 'iteration',
     atIteration(i, itersPerEpoch) {
       checkInt(name, 'iteration', i, 1);
-      if (itersPerEpoch === undefined) fail(name, `atIteration needs itersPerEpoch (cycle ${cycle} is not an even number of epochs)`);
+      if (itersPerEpoch === undefined)
+        fail(name, `atIteration needs itersPerEpoch (cycle ${cycle} is not an even number of epochs)`);
       checkInt(name, 'itersPerEpoch', itersPerEpoch, 1);
       const s = i - start * itersPerEpoch;
       if (s < 1) return false;
-      const at = (k: number): number => fgeCyclePosition(Math.floor(k / itersPerEpoch), (k % itersPerEpoch) / itersPerEpoch, cycle);
+      const at = (k: number): number =>
+        fgeCyclePosition(Math.floor(k / itersPerEpoch), (k % itersPerEpoch) / itersPerEpoch, cycle);
       const now = at(s - 1);
       const next = at(s);
       return now < 0.5 && next >= 0.5 && next > now;

@@ -4,7 +4,15 @@
 import type { Backend } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { Module } from '../nn/module.ts';
-import { disposeSnapshot, ensemblePredict, loadSnapshot, takeSnapshot, type EnsembleOptions, type EnsembleResult, type Snapshot } from './ensemble.ts';
+import {
+  disposeSnapshot,
+  ensemblePredict,
+  loadSnapshot,
+  takeSnapshot,
+  type EnsembleOptions,
+  type EnsembleResult,
+  type Snapshot,
+} from './ensemble.ts';
 
 /**
  * Holds FGE snapshots (on the device, or in host memory to save device memory). Snapshots are real SGD iterates,
@@ -32,7 +40,14 @@ export class FgeEnsemble {
     if (!this.snapshots.length) throw new Error('FgeEnsemble.evaluate: no snapshots yet');
     const own = await takeSnapshot(model, 'device');
     try {
-      return await ensemblePredict(model, this.snapshots.length, (m, k) => loadSnapshot(m, this.snapshots[k]), data, device, opts);
+      return await ensemblePredict(
+        model,
+        this.snapshots.length,
+        (m, k) => loadSnapshot(m, this.snapshots[k]),
+        data,
+        device,
+        opts,
+      );
     } finally {
       loadSnapshot(model, own);
       disposeSnapshot(own);
@@ -49,13 +64,25 @@ export class FgeEnsemble {
  * Ensemble of saved models (checkpoint state dicts as host arrays): the same mean-of-softmax prediction over a list
  * of checkpoints, e.g. the SWA runs of several seeds.
  */
-export async function evaluateStateEnsemble(model: Module, states: Map<string, { data: Float32Array }>[], data: Dataset,
-  device: Backend, opts: EnsembleOptions = {}): Promise<EnsembleResult> {
+export async function evaluateStateEnsemble(
+  model: Module,
+  states: Map<string, { data: Float32Array }>[],
+  data: Dataset,
+  device: Backend,
+  opts: EnsembleOptions = {},
+): Promise<EnsembleResult> {
   const own = await takeSnapshot(model, 'device');
   try {
-    return await ensemblePredict(model, states.length, (m, k) => {
-      loadSnapshot(m, new Map([...states[k]].map(([n, v]) => [n, v.data])));
-    }, data, device, opts);
+    return await ensemblePredict(
+      model,
+      states.length,
+      (m, k) => {
+        loadSnapshot(m, new Map([...states[k]].map(([n, v]) => [n, v.data])));
+      },
+      data,
+      device,
+      opts,
+    );
   } finally {
     loadSnapshot(model, own);
     disposeSnapshot(own);

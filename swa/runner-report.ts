@@ -3,7 +3,17 @@
 
 import { writeReport } from './report/files.ts';
 import { formatSummary } from './report/stats.ts';
-import { TABLE1_COLUMNS, markdownTable, reportJson, runsCsv, tableRows, columnLabel, type Column, type Method, type RunRecord } from './report/table.ts';
+import {
+  TABLE1_COLUMNS,
+  markdownTable,
+  reportJson,
+  runsCsv,
+  tableRows,
+  columnLabel,
+  type Column,
+  type Method,
+  type RunRecord,
+} from './report/table.ts';
 import { testErrorFigure, type EpochPoint } from './report/svg.ts';
 import { planFingerprint, type Table1Plan } from './runner-config.ts';
 import type { FgeResult, SgdResult, SwaResult } from './runner-phases.ts';
@@ -30,7 +40,17 @@ export function runRecords(plan: Table1Plan, results: readonly SeedResults[]): R
   const records: RunRecord[] = [];
   for (const r of results) {
     const add = (method: Method, budget: number, t: TestMetrics, epochs: number, seconds: number): void => {
-      records.push({ ...base, method, budget, seed: r.seed, accuracy: t.accuracy, nll: t.nll, ece: t.ece, epochs, seconds });
+      records.push({
+        ...base,
+        method,
+        budget,
+        seed: r.seed,
+        accuracy: t.accuracy,
+        nll: t.nll,
+        ece: t.ece,
+        epochs,
+        seconds,
+      });
     };
     add('SGD', 1, r.sgd.final, plan.budget, r.sgd.seconds);
     add('FGE', 1, r.fge.test, plan.budget, r.fge.seconds);
@@ -47,7 +67,12 @@ export function eceTable(records: readonly RunRecord[], columns: readonly Column
   const rows = tableRows(records, columns);
   const head = ['Dataset', 'DNN (Budget)', ...columns.map(columnLabel)];
   const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
-  const lines = ['Test ECE (%, 15 bins), mean ± sample std over seeds.', '', row(head), row(head.map((_, i) => (i < 2 ? '---' : '---:')))];
+  const lines = [
+    'Test ECE (%, 15 bins), mean ± sample std over seeds.',
+    '',
+    row(head),
+    row(head.map((_, i) => (i < 2 ? '---' : '---:'))),
+  ];
   for (const r of rows) {
     const cells = r.cells.map((c) => formatSummary({ n: c.ece.n, mean: 100 * c.ece.mean, std: 100 * c.ece.std }, 2));
     lines.push(row([r.dataset, `${r.model} (${r.budgetEpochs.join('/')})`, ...cells]));
@@ -58,13 +83,16 @@ export function eceTable(records: readonly RunRecord[], columns: readonly Column
 /** Test-error figure of one seed: SGD per epoch, the SWA run's iterates (captured ones as circles), w_SWA. */
 export function seedFigure(plan: Table1Plan, r: SeedResults): string {
   const point = (epoch: number, accuracy: number | undefined): EpochPoint => ({ epoch, testAccuracy: accuracy });
-  return testErrorFigure({
-    sgd: r.sgd.history.map((h) => point(h.epoch, h.test?.accuracy)),
-    trajectory: r.swa.history.map((h) => point(h.epoch, h.test?.accuracy)),
-    iterates: r.swa.history.filter((h) => h.captured).map((h) => point(h.epoch, h.test?.accuracy)),
-    swa: r.swa.evaluations.map((e) => point(e.epoch, e.test.accuracy)),
-    swaStart: plan.swaStart,
-  }, { title: `${plan.options.model} on ${plan.options.dataset}, seed ${r.seed}: test error vs epoch` });
+  return testErrorFigure(
+    {
+      sgd: r.sgd.history.map((h) => point(h.epoch, h.test?.accuracy)),
+      trajectory: r.swa.history.map((h) => point(h.epoch, h.test?.accuracy)),
+      iterates: r.swa.history.filter((h) => h.captured).map((h) => point(h.epoch, h.test?.accuracy)),
+      swa: r.swa.evaluations.map((e) => point(e.epoch, e.test.accuracy)),
+      swaStart: plan.swaStart,
+    },
+    { title: `${plan.options.model} on ${plan.options.dataset}, seed ${r.seed}: test error vs epoch` },
+  );
 }
 
 /**
@@ -72,13 +100,19 @@ export function seedFigure(plan: Table1Plan, r: SeedResults): string {
  * seed's per-epoch histories) and test-error-seed-<seed>.svg into the output folder.
  * @returns the markdown and the paths written.
  */
-export async function writeTable1Report(plan: Table1Plan, results: readonly SeedResults[]): Promise<{ records: RunRecord[]; markdown: string; files: string[] }> {
+export async function writeTable1Report(
+  plan: Table1Plan,
+  results: readonly SeedResults[],
+): Promise<{ records: RunRecord[]; markdown: string; files: string[] }> {
   const columns = reportColumns(plan);
   const records = runRecords(plan, results);
   const budgets = plan.points.map((p) => `${p.budget}B = ${p.epochs} epochs`).join(', ');
-  const note = `SWA ${plan.schedule} (swa lr ${plan.swaLr}${plan.schedule === 'cyclical' ? `, α2 ${plan.alpha2}, c ${plan.cycle} iterations` : ''}) ` +
+  const note =
+    `SWA ${plan.schedule} (swa lr ${plan.swaLr}${plan.schedule === 'cyclical' ? `, α2 ${plan.alpha2}, c ${plan.cycle} iterations` : ''}) ` +
     `from epoch ${plan.swaStart} of the SGD run; ${budgets}. FGE: cycle ${plan.fgeCycle} epochs, α1 ${plan.fgeAlpha1}, α2 ${plan.fgeAlpha2}. ` +
-    (plan.swagSamples > 0 ? `SWAG: ${plan.swagSamples} samples, scale ${plan.swagScale}, rank ${plan.swagRank}.` : 'SWAG: off.');
+    (plan.swagSamples > 0
+      ? `SWAG: ${plan.swagSamples} samples, scale ${plan.swagScale}, rank ${plan.swagRank}.`
+      : 'SWAG: off.');
   const markdown = `${markdownTable(records, { columns, nll: 'table' })}\n${eceTable(records, columns)}\n${note}\n`;
   const svgs: Record<string, string> = {};
   for (const r of results) svgs[`test-error-seed-${r.seed}`] = seedFigure(plan, r);
@@ -86,7 +120,9 @@ export async function writeTable1Report(plan: Table1Plan, results: readonly Seed
     ...reportJson(records, columns),
     settings: planFingerprint(plan),
     seeds: results.map((r) => ({
-      seed: r.seed, sgd: r.sgd.history, swa: { history: r.swa.history, evaluations: r.swa.evaluations, points: r.swa.points },
+      seed: r.seed,
+      sgd: r.sgd.history,
+      swa: { history: r.swa.history, evaluations: r.swa.evaluations, points: r.swa.points },
       fge: { history: r.fge.history, snapshots: r.fge.snapshots },
     })),
   };

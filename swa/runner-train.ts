@@ -59,7 +59,9 @@ export interface EpochLoop {
 export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'>> {
   const ipe = o.loader.length;
   if (o.loader.epoch !== o.epoch || o.loader.position !== 0) {
-    throw new Error(`runner: the data loader stands at epoch ${o.loader.epoch} position ${o.loader.position}, expected the start of epoch ${o.epoch}`);
+    throw new Error(
+      `runner: the data loader stands at epoch ${o.loader.epoch} position ${o.loader.position}, expected the start of epoch ${o.epoch}`,
+    );
   }
   o.model.train();
   const metrics = new RunningMetrics(o.device);
@@ -84,7 +86,9 @@ export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'
     }
     const r = await metrics.read();
     const seconds = (performance.now() - t0) / 1000;
-    bar.done(`loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}% lr ${lr.toPrecision(3)} | ${seconds.toFixed(1)} s`);
+    bar.done(
+      `loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}% lr ${lr.toPrecision(3)} | ${seconds.toFixed(1)} s`,
+    );
     return { epoch: o.epoch + 1, lr, trainLoss: r.loss, trainAccuracy: r.accuracy, seconds };
   } finally {
     metrics.dispose();
@@ -111,7 +115,10 @@ export async function evalModel(model: Module, plan: Table1Plan): Promise<TestMe
 export function* bnBatches(plan: Table1Plan, key: readonly number[], limit = Infinity): IterableIterator<Batch> {
   const o = plan.options;
   const loader = new DataLoader(o.train, {
-    batchSize: plan.batchSize, shuffle: limit < plan.itersPerEpoch, augment: o.augment, normalize: o.normalize,
+    batchSize: plan.batchSize,
+    shuffle: limit < plan.itersPerEpoch,
+    augment: o.augment,
+    normalize: o.normalize,
     generator: new Generator(mixSeed(key)),
   });
   let k = 0;
@@ -126,7 +133,12 @@ export function* bnBatches(plan: Table1Plan, key: readonly number[], limit = Inf
  * (sample-weighted, as the SWA reference code), evaluate, swap back. The model's own BN statistics are restored too,
  * so evaluating never changes the training run.
  */
-export async function evalAverage(model: Module, avg: AveragedModel, plan: Table1Plan, key: readonly number[]): Promise<TestMetrics> {
+export async function evalAverage(
+  model: Module,
+  avg: AveragedModel,
+  plan: Table1Plan,
+  key: readonly number[],
+): Promise<TestMetrics> {
   const own = await takeSnapshot(model, 'device');
   const counters = keepBnCounters(model);
   avg.swapInto(model);

@@ -9,10 +9,25 @@ import { writeTable1Report, type SeedResults } from './runner-report.ts';
 import { checkRunFolder } from './runner-state.ts';
 
 export {
-  planTable1, expectedCaptures, RunnerConfigError, TABLE1_BUDGETS,
-  type Table1Options, type Table1Plan, type BudgetPoint, type EpochEvent, type PhaseName, type SwaScheduleKind,
+  planTable1,
+  expectedCaptures,
+  RunnerConfigError,
+  TABLE1_BUDGETS,
+  type Table1Options,
+  type Table1Plan,
+  type BudgetPoint,
+  type EpochEvent,
+  type PhaseName,
+  type SwaScheduleKind,
 } from './runner-config.ts';
-export { RunInterrupted, type SgdResult, type SwaResult, type FgeResult, type SwaPoint, type SwaEvaluation } from './runner-phases.ts';
+export {
+  RunInterrupted,
+  type SgdResult,
+  type SwaResult,
+  type FgeResult,
+  type SwaPoint,
+  type SwaEvaluation,
+} from './runner-phases.ts';
 export { runRecords, reportColumns, type SeedResults } from './runner-report.ts';
 export type { EpochRecord, TestMetrics } from './runner-train.ts';
 export { RunFolderError } from './runner-state.ts';
@@ -49,9 +64,11 @@ export async function runTable1(options: Table1Options): Promise<Table1Result> {
   await mkdir(options.out, { recursive: true });
   await checkRunFolder(options.out, planFingerprint(plan));
   const log = options.log ?? console.log;
-  log(`Table 1 run: ${options.model} on ${options.dataset}, budget ${plan.budget} epochs, seeds ${plan.seeds.join(', ')}; ` +
-    `SWA/FGE branch at epoch ${plan.swaStart}, SWA points ${plan.points.map((p) => `${p.budget}B=${p.epochs}`).join(' ')}; ` +
-    `${plan.itersPerEpoch} iterations per epoch; output in ${options.out}`);
+  log(
+    `Table 1 run: ${options.model} on ${options.dataset}, budget ${plan.budget} epochs, seeds ${plan.seeds.join(', ')}; ` +
+      `SWA/FGE branch at epoch ${plan.swaStart}, SWA points ${plan.points.map((p) => `${p.budget}B=${p.epochs}`).join(' ')}; ` +
+      `${plan.itersPerEpoch} iterations per epoch; output in ${options.out}`,
+  );
   const seeds: SeedResults[] = [];
   for (const seed of plan.seeds) {
     const sgd = await runSgd(plan, seed);

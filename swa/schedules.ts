@@ -57,7 +57,8 @@ export function cyclicalLr(opts: { alpha1: number; alpha2: number; c: number; st
   const { alpha1, alpha2, c, startEpoch = 0 } = opts;
   checkLr(name, 'alpha1', alpha1);
   checkLr(name, 'alpha2', alpha2);
-  if (alpha2 > alpha1) fail(name, `needs alpha1 ≥ alpha2 (each cycle falls from α1 to α2), got alpha1=${alpha1} < alpha2=${alpha2}`);
+  if (alpha2 > alpha1)
+    fail(name, `needs alpha1 ≥ alpha2 (each cycle falls from α1 to α2), got alpha1=${alpha1} < alpha2=${alpha2}`);
   checkInt(name, 'c (cycle length in iterations)', c, 1);
   checkInt(name, 'startEpoch', startEpoch, 0);
   return (p) => {
@@ -97,14 +98,22 @@ export function constantLr(alpha: number): LrSchedule {
  *
  * @example swaReferenceLr({ lrInit: 0.05, epochs: 300, swaStart: 161, swaLr: 0.01 }) // VGG-16, CIFAR-100
  */
-export function swaReferenceLr(opts: { lrInit: number; epochs: number; swaStart?: number; swaLr?: number }): LrSchedule {
+export function swaReferenceLr(opts: {
+  lrInit: number;
+  epochs: number;
+  swaStart?: number;
+  swaLr?: number;
+}): LrSchedule {
   const name = 'swaReferenceLr';
   const { lrInit, epochs, swaStart, swaLr } = opts;
   checkLr(name, 'lrInit', lrInit);
   if (lrInit === 0) fail(name, `lrInit must be > 0 (the ratio r = swaLr / lrInit divides by it), got 0`);
   checkInt(name, 'epochs', epochs, 1);
   if (swaStart === undefined && swaLr !== undefined) {
-    fail(name, `swaLr=${swaLr} given without swaStart (an SGD-baseline run has r = 0.01); pass swaStart for an SWA run`);
+    fail(
+      name,
+      `swaLr=${swaLr} given without swaStart (an SGD-baseline run has r = 0.01); pass swaStart for an SWA run`,
+    );
   }
   let horizon = epochs;
   let ratio = 0.01;
@@ -146,7 +155,11 @@ export type AnnealStrategy = 'cos' | 'linear';
  * group's LR at SWALR's first `step()` (in the docs example, whatever the previous scheduler left).
  */
 export function swalrAnneal(opts: {
-  swaLr: number; lr0: number; startEpoch: number; annealEpochs?: number; strategy?: AnnealStrategy;
+  swaLr: number;
+  lr0: number;
+  startEpoch: number;
+  annealEpochs?: number;
+  strategy?: AnnealStrategy;
 }): LrSchedule {
   const name = 'swalrAnneal';
   const { swaLr, lr0, startEpoch, annealEpochs = 10, strategy = 'cos' } = opts;
@@ -156,7 +169,8 @@ export function swalrAnneal(opts: {
   if (!Number.isInteger(annealEpochs) || annealEpochs < 0) {
     fail(name, `annealEpochs must be an integer ≥ 0, got ${annealEpochs}`);
   }
-  if (strategy !== 'cos' && strategy !== 'linear') fail(name, `strategy must be 'cos' or 'linear', got ${String(strategy)}`);
+  if (strategy !== 'cos' && strategy !== 'linear')
+    fail(name, `strategy must be 'cos' or 'linear', got ${String(strategy)}`);
   const anneal = strategy === 'cos' ? (t: number) => (1 - Math.cos(Math.PI * t)) / 2 : (t: number) => t;
   return (p) => {
     checkProgress(name, p);
@@ -194,12 +208,18 @@ export function fgeCyclePosition(epoch: number, fraction: number, cycle: number)
  * epoch when the budget is a few epochs; then `t = ((e + fraction) mod cycle) / cycle` (`fgeCyclePosition`), the same
  * function continued. `e = epoch − startEpoch`: FGE counts epochs from its pretrained checkpoint.
  */
-export function fgeTriangularLr(opts: { alpha1: number; alpha2: number; cycle: number; startEpoch?: number }): LrSchedule {
+export function fgeTriangularLr(opts: {
+  alpha1: number;
+  alpha2: number;
+  cycle: number;
+  startEpoch?: number;
+}): LrSchedule {
   const name = 'fgeTriangularLr';
   const { alpha1, alpha2, cycle, startEpoch = 0 } = opts;
   checkLr(name, 'alpha1', alpha1);
   checkLr(name, 'alpha2', alpha2);
-  if (alpha2 > alpha1) fail(name, `needs alpha1 ≥ alpha2 (mid-cycle is the minimum), got alpha1=${alpha1} < alpha2=${alpha2}`);
+  if (alpha2 > alpha1)
+    fail(name, `needs alpha1 ≥ alpha2 (mid-cycle is the minimum), got alpha1=${alpha1} < alpha2=${alpha2}`);
   checkFgeCycle(name, cycle);
   checkInt(name, 'startEpoch', startEpoch, 0);
   return (p) => {
@@ -223,7 +243,10 @@ export function userLr(fn: (p: LrProgress) => number, name = 'userLr'): LrSchedu
     checkProgress(name, p);
     const lr = fn(p);
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
-      fail(name, `returned ${String(lr)} at iteration ${p.iteration} (epoch ${p.epoch}); a learning rate must be finite and ≥ 0`);
+      fail(
+        name,
+        `returned ${String(lr)} at iteration ${p.iteration} (epoch ${p.epoch}); a learning rate must be finite and ≥ 0`,
+      );
     }
     return lr;
   };
@@ -252,7 +275,8 @@ export function piecewise(segments: readonly ScheduleSegment[]): LrSchedule {
     if (typeof seg.schedule !== 'function') fail(name, `segment ${k} has no schedule function`);
     const ok = seg.until === Infinity ? k === segments.length - 1 : Number.isInteger(seg.until);
     if (!ok) fail(name, `segment ${k}: until must be an integer epoch (Infinity only last), got ${seg.until}`);
-    if (!(seg.until > previous)) fail(name, `segment ${k}: until must be > ${previous} (strictly increasing), got ${seg.until}`);
+    if (!(seg.until > previous))
+      fail(name, `segment ${k}: until must be > ${previous} (strictly increasing), got ${seg.until}`);
     previous = seg.until;
   });
   return (p) => {

@@ -1,10 +1,31 @@
 // SWAG (Maddox et al., 2019): a Gaussian over the weights SGD visits, with the SWA mean, a diagonal variance and a
 // low-rank part from the last K deviations; Bayesian model averaging over samples, each with a BN refresh.
 
-import { add, Generator, keep, maximum, mul, noGrad, randn, scale, sqrt, sub, tidy, type Backend, type Tensor } from '../engine/index.ts';
+import {
+  add,
+  Generator,
+  keep,
+  maximum,
+  mul,
+  noGrad,
+  randn,
+  scale,
+  sqrt,
+  sub,
+  tidy,
+  type Backend,
+  type Tensor,
+} from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { Module } from '../nn/module.ts';
-import { ensemblePredict, loadSnapshot, takeSnapshot, disposeSnapshot, type EnsembleOptions, type EnsembleResult } from './ensemble.ts';
+import {
+  ensemblePredict,
+  loadSnapshot,
+  takeSnapshot,
+  disposeSnapshot,
+  type EnsembleOptions,
+  type EnsembleResult,
+} from './ensemble.ts';
 
 export interface SwagOptions {
   /** Number of deviation columns kept (K, 20 in the paper). */
@@ -31,7 +52,8 @@ export class Swag {
   constructor(model: Module, opts: SwagOptions = {}) {
     this.maxRank = opts.maxRank ?? 20;
     this.varianceFloor = opts.varianceFloor ?? 1e-30;
-    if (!Number.isInteger(this.maxRank) || this.maxRank < 2) throw new Error(`Swag: maxRank must be an integer ≥ 2, got ${this.maxRank}`);
+    if (!Number.isInteger(this.maxRank) || this.maxRank < 2)
+      throw new Error(`Swag: maxRank must be an integer ≥ 2, got ${this.maxRank}`);
     for (const [name, p] of model.namedParameters()) {
       this.mean.set(name, keep(noGrad(() => scale(p.detach(), 0))));
       this.sqMean.set(name, keep(noGrad(() => scale(p.detach(), 0))));
@@ -50,10 +72,12 @@ export class Swag {
     for (const [name, p] of model.namedParameters()) {
       const m = this.mean.get(name)!;
       const sq = this.sqMean.get(name)!;
-      noGrad(() => tidy(() => {
-        m.lerp_(p, 1 / (k + 1));
-        sq.lerp_(mul(p, p), 1 / (k + 1));
-      }));
+      noGrad(() =>
+        tidy(() => {
+          m.lerp_(p, 1 / (k + 1));
+          sq.lerp_(mul(p, p), 1 / (k + 1));
+        }),
+      );
       const cols = this.deviations.get(name)!;
       const dev = noGrad(() => sub(p.detach(), m));
       if (cols.length < this.maxRank) {
@@ -77,17 +101,19 @@ export class Swag {
     for (const [name, p] of model.namedParameters()) {
       const m = this.mean.get(name)!;
       const sq = this.sqMean.get(name)!;
-      const theta = noGrad(() => tidy(() => {
-        const variance = maximum(sub(sq, mul(m, m)), this.varianceFloor);
-        let dev = mul(sqrt(variance), randn(p.shape, { device: p.backend, generator: g }));
-        if (!opts.diagonalOnly && rank > 1) {
-          const cols = this.deviations.get(name)!;
-          let low: Tensor = scale(cols[0], z2[0]);
-          for (let j = 1; j < rank; j++) low = add(low, scale(cols[j], z2[j]));
-          dev = add(dev, scale(low, 1 / Math.sqrt(rank - 1)));
-        }
-        return add(m, scale(dev, s));
-      }));
+      const theta = noGrad(() =>
+        tidy(() => {
+          const variance = maximum(sub(sq, mul(m, m)), this.varianceFloor);
+          let dev = mul(sqrt(variance), randn(p.shape, { device: p.backend, generator: g }));
+          if (!opts.diagonalOnly && rank > 1) {
+            const cols = this.deviations.get(name)!;
+            let low: Tensor = scale(cols[0], z2[0]);
+            for (let j = 1; j < rank; j++) low = add(low, scale(cols[j], z2[j]));
+            dev = add(dev, scale(low, 1 / Math.sqrt(rank - 1)));
+          }
+          return add(m, scale(dev, s));
+        }),
+      );
       noGrad(() => p.copy_(theta));
       theta.dispose();
     }
@@ -97,16 +123,31 @@ export class Swag {
    * Bayesian model averaging: the mean softmax over `samples` draws, each followed by `refreshBn(model)` (one pass
    * of updateBn over training data). The model's own weights are restored afterwards.
    */
-  async evaluate(model: Module, data: Dataset, device: Backend, o: EnsembleOptions & {
-    samples?: number; scale?: number; seed?: number; refreshBn: (model: Module) => void;
-  }): Promise<EnsembleResult> {
+  async evaluate(
+    model: Module,
+    data: Dataset,
+    device: Backend,
+    o: EnsembleOptions & {
+      samples?: number;
+      scale?: number;
+      seed?: number;
+      refreshBn: (model: Module) => void;
+    },
+  ): Promise<EnsembleResult> {
     const own = await takeSnapshot(model, 'device');
     const g = new Generator(o.seed ?? 0);
     try {
-      return await ensemblePredict(model, o.samples ?? 30, (m) => {
-        this.sample(m, { scale: o.scale, generator: g });
-        o.refreshBn(m);
-      }, data, device, o);
+      return await ensemblePredict(
+        model,
+        o.samples ?? 30,
+        (m) => {
+          this.sample(m, { scale: o.scale, generator: g });
+          o.refreshBn(m);
+        },
+        data,
+        device,
+        o,
+      );
     } finally {
       loadSnapshot(model, own);
       disposeSnapshot(own);
@@ -114,6 +155,7 @@ export class Swag {
   }
 
   dispose(): void {
-    for (const t of [...this.mean.values(), ...this.sqMean.values(), ...[...this.deviations.values()].flat()]) t.dispose();
+    for (const t of [...this.mean.values(), ...this.sqMean.values(), ...[...this.deviations.values()].flat()])
+      t.dispose();
   }
 }

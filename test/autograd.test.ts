@@ -3,8 +3,26 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  arange, concat, crossEntropy, full, Generator, manualSeed, matmul, max, maximum, noGrad, randn, relu, setDevice,
-  sum, tensor, tidy, keep, withBackend, type Tensor, Tensor as TensorClass,
+  arange,
+  concat,
+  crossEntropy,
+  full,
+  Generator,
+  manualSeed,
+  matmul,
+  max,
+  maximum,
+  noGrad,
+  randn,
+  relu,
+  setDevice,
+  sum,
+  tensor,
+  tidy,
+  keep,
+  withBackend,
+  type Tensor,
+  Tensor as TensorClass,
 } from '../index.ts';
 import type { Backend } from '../engine/backend.ts';
 import { testBackends } from './util/backends.ts';
@@ -12,7 +30,6 @@ import { throwsWith } from './util/throws.ts';
 
 const backends = await testBackends();
 const chainDepth = (be: Backend): number => (be.name === 'wasm' ? 50_000 : 5000);
-
 
 const arr = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
 
@@ -46,7 +63,16 @@ for (const be of backends) {
     on(() => tidy(() => sum(maximum(a, b)).backward()));
     assert.equal(await arr(a.grad!), [0.5, 0]);
     assert.equal(await arr(b.grad!), [0.5, 1]);
-    const m = on(() => tensor([[3, 1, 3], [0, 2, 1]], undefined, { requiresGrad: true }));
+    const m = on(() =>
+      tensor(
+        [
+          [3, 1, 3],
+          [0, 2, 1],
+        ],
+        undefined,
+        { requiresGrad: true },
+      ),
+    );
     on(() => tidy(() => sum(max(m, 1)).backward()));
     assert.equal(await arr(m.grad!), [0.5, 0, 0.5, 0, 1, 0]);
     for (const t of [x, a, b, m]) t.dispose();
@@ -69,12 +95,14 @@ for (const be of backends) {
     const depth = chainDepth(be);
     const f = 1 + 2 ** -14;
     const x = on(() => tensor([0.5], undefined, { requiresGrad: true }));
-    const y = on(() => tidy(() => {
-      let y: Tensor = x;
-      for (let i = 0; i < depth; i++) y = y.mul(f);
-      y.sum().backward();
-      return y;
-    }));
+    const y = on(() =>
+      tidy(() => {
+        let y: Tensor = x;
+        for (let i = 0; i < depth; i++) y = y.mul(f);
+        y.sum().backward();
+        return y;
+      }),
+    );
     const want = Math.pow(f, depth);
     const [g, v] = [(await arr(x.grad!))[0], (await arr(y))[0]];
     assert.ok(Math.abs(g - want) < 1e-3 * want, `gradient ${g}, expected ${want}`);
@@ -98,11 +126,13 @@ for (const be of backends) {
   test(`${n}: tidy frees intermediates, keeps returned and kept tensors`, async () => {
     const before = be.liveBuffers();
     let kept: Tensor | null = null;
-    const out = on(() => tidy(() => {
-      const a = arange(6).reshape([2, 3]);
-      kept = keep(a.mul(2));
-      return { y: a.add(1).sum(1), list: [a.max()] };
-    }));
+    const out = on(() =>
+      tidy(() => {
+        const a = arange(6).reshape([2, 3]);
+        kept = keep(a.mul(2));
+        return { y: a.add(1).sum(1), list: [a.max()] };
+      }),
+    );
     assert.is(be.liveBuffers(), before + 3);
     assert.equal(await arr(out.y), [6, 15]);
     assert.equal(await arr(out.list[0]), [5]);
@@ -116,18 +146,21 @@ for (const be of backends) {
     let w2 = on(() => randn([16, 3], { generator: g, std: 0.3, requiresGrad: true }));
     const xb = on(() => randn([32, 10], { generator: g }));
     const labels = Array.from({ length: 32 }, (_, i) => i % 3);
-    const step = (): Tensor => on(() => tidy(() => {
-      const loss = crossEntropy(matmul(relu(matmul(xb, w1)), w2), labels);
-      loss.backward();
-      const upd = (w: Tensor): Tensor => {
-        const nw = noGrad(() => w.sub(w.grad!.mul(0.1)));
-        nw.requiresGrad = true;
-        w.dispose();
-        return keep(nw);
-      };
-      [w1, w2] = [upd(w1), upd(w2)];
-      return loss;
-    }));
+    const step = (): Tensor =>
+      on(() =>
+        tidy(() => {
+          const loss = crossEntropy(matmul(relu(matmul(xb, w1)), w2), labels);
+          loss.backward();
+          const upd = (w: Tensor): Tensor => {
+            const nw = noGrad(() => w.sub(w.grad!.mul(0.1)));
+            nw.requiresGrad = true;
+            w.dispose();
+            return keep(nw);
+          };
+          [w1, w2] = [upd(w1), upd(w2)];
+          return loss;
+        }),
+      );
     const first = step();
     const l0 = await first.item();
     first.dispose();
@@ -145,7 +178,10 @@ for (const be of backends) {
 
   test(`${n}: errors name the op, the shapes and the problem`, async () => {
     on(() => {
-      const a = tensor([[1, 2, 3], [4, 5, 6]]);
+      const a = tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
       const b = tensor([1, 2]);
       throwsWith(() => a.add(b), 'add', '[2, 3]', '[2]', 'broadcast');
       throwsWith(() => matmul(a, a), 'matmul', '[2, 3]', 'inner dimensions');
@@ -154,7 +190,16 @@ for (const be of backends) {
       throwsWith(() => concat([a, b]), 'concat');
       throwsWith(() => tensor([[1, 2], [3]]), 'tensor', 'ragged');
       throwsWith(() => crossEntropy(a, [0, 5]), 'crossEntropy', 'label 5');
-      const y = a.mul(tensor([[1, 1, 1], [1, 1, 1]], undefined, { requiresGrad: true }));
+      const y = a.mul(
+        tensor(
+          [
+            [1, 1, 1],
+            [1, 1, 1],
+          ],
+          undefined,
+          { requiresGrad: true },
+        ),
+      );
       throwsWith(() => y.backward(), 'backward', '[2, 3]', 'not a scalar');
       b.dispose();
       throwsWith(() => b.add(1), 'disposed');

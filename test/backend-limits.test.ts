@@ -26,13 +26,33 @@ async function child(mode: string): Promise<void> {
   }
   const be = await openBackend('webgpu');
   if (mode === 'use') {
-    const x = be.alloc(64), w = be.alloc(9), y = be.alloc(64);
-    be.write(x, Float32Array.from({ length: 64 }, (_, i) => i - 32));
+    const x = be.alloc(64),
+      w = be.alloc(9),
+      y = be.alloc(64);
+    be.write(
+      x,
+      Float32Array.from({ length: 64 }, (_, i) => i - 32),
+    );
     be.run('fill', [], w, { size: 9, value: 0.5 });
     be.run('unary', [x], y, { op: 'relu', size: 64, alpha: 0 });
     be.run('conv2d', [y, w], x, {
-      n: 1, cin: 1, h: 8, w: 8, cout: 1, kh: 3, kw: 3, oh: 8, ow: 8, strideH: 1, strideW: 1, padH: 1, padW: 1,
-      dilationH: 1, dilationW: 1, groups: 1, hasBias: false,
+      n: 1,
+      cin: 1,
+      h: 8,
+      w: 8,
+      cout: 1,
+      kh: 3,
+      kw: 3,
+      oh: 8,
+      ow: 8,
+      strideH: 1,
+      strideW: 1,
+      padH: 1,
+      padW: 1,
+      dilationH: 1,
+      dilationW: 1,
+      groups: 1,
+      hasBias: false,
     });
     const out = await be.read(x, 64);
     for (const b of [x, w, y]) be.free(b);
@@ -40,7 +60,10 @@ async function child(mode: string): Promise<void> {
   } else {
     // A validation error outside any error scope reaches the device's uncapturederror handler.
     (be as unknown as { device: GPUDevice }).device.createBuffer({ size: 4, usage: 0 });
-    await be.sync().then(() => console.log('error not reported'), (e: Error) => console.log(`threw: ${e.message}`));
+    await be.sync().then(
+      () => console.log('error not reported'),
+      (e: Error) => console.log(`threw: ${e.message}`),
+    );
   }
   be.destroy();
 }
@@ -69,8 +92,13 @@ if (process.argv[2] === '--child') {
     const be = await createWasmBackend({ threads: 1 });
     for (const size of [2 ** 30, 2 ** 31]) {
       const { message, ms } = timedThrow(() => be.alloc(size));
-      assert.match(message, new RegExp(`^wasm backend: cannot allocate ${size} elements \\(${4 * size} bytes\\): `
-        + 'over the memory limit of 4294967296 bytes \\(\\d+ after the kernels\' static data\\)$'));
+      assert.match(
+        message,
+        new RegExp(
+          `^wasm backend: cannot allocate ${size} elements \\(${4 * size} bytes\\): ` +
+            "over the memory limit of 4294967296 bytes \\(\\d+ after the kernels' static data\\)$",
+        ),
+      );
       assert.ok(ms < 1000, `refused in ${ms.toFixed(1)} ms, before any memory is touched`);
     }
     const viaTensor = timedThrow(() => zeros([2 ** 15, 2 ** 15 + 1], { device: be }));
@@ -92,7 +120,7 @@ if (process.argv[2] === '--child') {
 
   if (gpu) {
     const be = gpu;
-    test('webgpu: the device gets the adapter\'s buffer size limits', async () => {
+    test("webgpu: the device gets the adapter's buffer size limits", async () => {
       const ctx = await openDevice();
       for (const name of REQUESTED_LIMITS) assert.is(ctx.device.limits[name], ctx.adapter.limits[name], name);
       ctx.device.destroy();
@@ -104,10 +132,18 @@ if (process.argv[2] === '--child') {
       ctx.device.destroy();
       const size = Math.floor(limit / 4) + 1;
       const { message, ms } = timedThrow(() => be.alloc(size));
-      assert.match(message, new RegExp(`^webgpu: cannot allocate ${size} elements \\(${4 * size} bytes\\): over the `
-        + `device's limit of ${limit} bytes per storage buffer \\((maxStorageBufferBindingSize|maxBufferSize)\\)$`));
+      assert.match(
+        message,
+        new RegExp(
+          `^webgpu: cannot allocate ${size} elements \\(${4 * size} bytes\\): over the ` +
+            `device's limit of ${limit} bytes per storage buffer \\((maxStorageBufferBindingSize|maxBufferSize)\\)$`,
+        ),
+      );
       assert.ok(ms < 1000, `refused in ${ms.toFixed(1)} ms`);
-      assert.match(timedThrow(() => zeros([size], { device: be })).message, new RegExp(`cannot allocate ${size} elements`));
+      assert.match(
+        timedThrow(() => zeros([size], { device: be })).message,
+        new RegExp(`cannot allocate ${size} elements`),
+      );
       const largest = be.alloc(Math.floor(limit / 4));
       be.free(largest);
       assert.is(be.liveBuffers(), 0);
@@ -121,7 +157,10 @@ if (process.argv[2] === '--child') {
       assert.equal(use.stderr, dawn.stderr, 'stderr holds only what Dawn prints when it enumerates adapters');
       const error = runChild('error');
       assert.match(error.stdout, /threw: WebGPU error: /);
-      assert.ok(error.stderr.some((l) => l.startsWith('[webgpu] WebGPU error: ')), error.stderr.join('\n'));
+      assert.ok(
+        error.stderr.some((l) => l.startsWith('[webgpu] WebGPU error: ')),
+        error.stderr.join('\n'),
+      );
     });
   }
 

@@ -29,17 +29,20 @@ function serve(): Promise<{ server: Server; url: string }> {
       // Cross-origin isolated (COOP + COEP), so the page has SharedArrayBuffer and the wasm backend its worker threads.
       res.writeHead(200, {
         'content-type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream',
-        'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
       });
       res.end(body);
     } catch {
       res.writeHead(404).end();
     }
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const addr = server.address();
-    resolve({ server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/` });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve({ server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/` });
+    }),
+  );
 }
 
 const available = existsSync(CHROMIUM);
@@ -52,8 +55,15 @@ if (available) {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--enable-unsafe-webgpu', '--disable-quic', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-sync', '--no-sandbox'],
+      args: [
+        '--enable-unsafe-webgpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+        '--no-sandbox',
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -61,16 +71,24 @@ if (available) {
       page.on('console', (m) => logs.push(m.text()));
       page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
       await page.goto(url);
-      await page.waitForFunction(() => (globalThis as unknown as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30000 });
+      await page.waitForFunction(
+        () => (globalThis as unknown as { pageReady?: boolean }).pageReady === true,
+        undefined,
+        { timeout: 30000 },
+      );
       for (const device of ['webgpu', 'wasm', 'wasm-threads'] as const) {
-        const report = await page.evaluate((d) => (globalThis as unknown as { runCases(d: string): Promise<PageReport> }).runCases(d), device)
-          .catch((e: Error) => { throw new Error(`browser ${device}: ${e.message}\n${logs.join('\n')}`); });
+        const report = await page
+          .evaluate((d) => (globalThis as unknown as { runCases(d: string): Promise<PageReport> }).runCases(d), device)
+          .catch((e: Error) => {
+            throw new Error(`browser ${device}: ${e.message}\n${logs.join('\n')}`);
+          });
         console.log(`[browser] ${device}: ${report.info}: ${report.passed}/${OP_CASES.length} cases passed`);
         assert.equal(report.failures, [], `browser ${device} failures`);
         assert.is(report.passed, OP_CASES.length);
         assert.is(report.liveBuffers, 0, `browser ${device} leaked buffers`);
         assert.ok(report.crossOriginIsolated, 'the test page is cross-origin isolated');
-        if (device === 'wasm-threads') assert.match(report.info, /3 threads/, 'the threaded backend got its workers in the page');
+        if (device === 'wasm-threads')
+          assert.match(report.info, /3 threads/, 'the threaded backend got its workers in the page');
         countCase(`browser-${device}`, report.passed);
       }
     } finally {

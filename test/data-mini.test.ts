@@ -7,7 +7,14 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,11 +22,24 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import {
-  channelStats, encodeIdx, fetchFashionMnist, parseIdx, FASHION_MNIST_MINI, FASHION_MNIST_STATS, IDX_IMAGES_MAGIC,
-  IDX_LABELS_MAGIC, type Dataset,
+  channelStats,
+  encodeIdx,
+  fetchFashionMnist,
+  parseIdx,
+  FASHION_MNIST_MINI,
+  FASHION_MNIST_STATS,
+  IDX_IMAGES_MAGIC,
+  IDX_LABELS_MAGIC,
+  type Dataset,
 } from '../nn/data/index.ts';
 import {
-  dataFolder, fashionMnistMiniDir, loadDataSet, loadFashionMnistMini, readDataFile, DATA_SETS, FASHION_MNIST_DIR,
+  dataFolder,
+  fashionMnistMiniDir,
+  loadDataSet,
+  loadFashionMnistMini,
+  readDataFile,
+  DATA_SETS,
+  FASHION_MNIST_DIR,
 } from '../nn/data/node-files.ts';
 import { throwsWith } from './util/throws.ts';
 
@@ -79,7 +99,7 @@ test('files: four gzip IDX files with their manifest hashes, 1000/200 per class,
   }
 });
 
-test('normalisation: FASHION_MNIST_STATS lie within 0.001 of the subset\'s own mean and std', () => {
+test("normalisation: FASHION_MNIST_STATS lie within 0.001 of the subset's own mean and std", () => {
   const s = channelStats(loadFashionMnistMini({ split: 'train' }));
   assert.ok(Math.abs(s.mean[0] - FASHION_MNIST_STATS.mean[0]) < 1e-3, `mean ${s.mean[0]}`);
   assert.ok(Math.abs(s.std[0] - FASHION_MNIST_STATS.std[0]) < 1e-3, `std ${s.std[0]}`);
@@ -102,8 +122,9 @@ if (existsSync(FASHION_MNIST_DIR) || process.env.CI === 'true') {
     }
   });
 
-  const python = ['python3', '/usr/bin/python3']
-    .find((exe) => spawnSync(exe, ['--version'], { stdio: 'ignore' }).status === 0);
+  const python = ['python3', '/usr/bin/python3'].find(
+    (exe) => spawnSync(exe, ['--version'], { stdio: 'ignore' }).status === 0,
+  );
   test('script: make-fashion-mnist-mini.py --check rebuilds the committed files byte for byte', () => {
     assert.ok(python, 'python3 is needed to run scripts/make-fashion-mnist-mini.py');
     const r = spawnSync(python!, [join(root, 'scripts/make-fashion-mnist-mini.py'), '--check'], { encoding: 'utf8' });
@@ -124,15 +145,22 @@ test('loader: finds the folder from the sources, the test bundle and dist/, or n
   const pkg = join(tmp, 'no-data');
   mkdirSync(join(pkg, 'dist/node'), { recursive: true });
   writeFileSync(join(pkg, 'package.json'), '{}');
-  throwsWith(() => fashionMnistMiniDir(pathToFileURL(join(pkg, 'dist/node/index.js'))),
-    join(pkg, 'data/fashion-mnist-mini'), 'embedded Fashion-MNIST subset is missing', 'pass dir');
+  throwsWith(
+    () => fashionMnistMiniDir(pathToFileURL(join(pkg, 'dist/node/index.js'))),
+    join(pkg, 'data/fashion-mnist-mini'),
+    'embedded Fashion-MNIST subset is missing',
+    'pass dir',
+  );
   throwsWith(() => fashionMnistMiniDir('http://x/swa-engine.js'), 'http://x/swa-engine.js: not a file: URL');
   const small = join(tmp, 'five');
   mkdirSync(small);
   writeFileSync(join(small, 't10k-images-idx3-ubyte.gz'), gzipSync(encodeIdx([5, 28, 28], new Uint8Array(5 * 784))));
   writeFileSync(join(small, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([5], [0, 1, 2, 3, 4])));
-  throwsWith(() => loadFashionMnistMini({ dir: small, split: 'test' }), `${small}: expected 2000 test images`,
-    'found 5');
+  throwsWith(
+    () => loadFashionMnistMini({ dir: small, split: 'test' }),
+    `${small}: expected 2000 test images`,
+    'found 5',
+  );
 });
 
 test('resolver: --data names map to folders; --data-dir wins; CIFAR needs a folder', () => {
@@ -154,7 +182,8 @@ const node = (args: string[], cwd = root): string => {
 };
 
 test('bundle: dist/node/index.js loads the subset, also when installed as node_modules/swa-engine', () => {
-  const probe = (spec: string): string => `const m = await import(${JSON.stringify(spec)}); ` +
+  const probe = (spec: string): string =>
+    `const m = await import(${JSON.stringify(spec)}); ` +
     "const d = m.loadFashionMnistMini({ split: 'test' }); " +
     'console.log(JSON.stringify({ dir: m.fashionMnistMiniDir(), n: d.n, ' +
     'first: Array.from(d.labels.subarray(0, 5)) }));';
@@ -179,7 +208,10 @@ test('bundle: dist/node/index.js loads the subset, also when installed as node_m
 test('browser path: fetchFashionMnist reads the folder from a URL the page serves', async () => {
   const server = createServer((req, res) => {
     const file = join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    if (!file.startsWith(folder) || !existsSync(file)) { res.writeHead(404).end(); return; }
+    if (!file.startsWith(folder) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(readFileSync(file));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -190,8 +222,14 @@ test('browser path: fetchFashionMnist reads the folder from a URL the page serve
       const fetched: Dataset = await fetchFashionMnist({ baseUrl, split });
       const local = loadFashionMnistMini({ split });
       assert.is(fetched.n, FASHION_MNIST_MINI[split]);
-      assert.ok(fetched.labels.every((l, i) => l === local.labels[i]), `${split}: labels differ`);
-      assert.ok(fetched.images.every((v, i) => v === local.images[i]), `${split}: images differ`);
+      assert.ok(
+        fetched.labels.every((l, i) => l === local.labels[i]),
+        `${split}: labels differ`,
+      );
+      assert.ok(
+        fetched.images.every((v, i) => v === local.images[i]),
+        `${split}: images differ`,
+      );
     }
   } finally {
     server.close();
@@ -199,8 +237,19 @@ test('browser path: fetchFashionMnist reads the folder from a URL the page serve
 });
 
 test('CLI: train.js --data fashion-mnist-mini trains and prints the data set, folder and counts', () => {
-  const out = node(['dist/cli/train.js', '--data', 'fashion-mnist-mini', '--epochs', '1', '--limit', '128',
-    '--device', 'wasm', '--threads', '1']);
+  const out = node([
+    'dist/cli/train.js',
+    '--data',
+    'fashion-mnist-mini',
+    '--epochs',
+    '1',
+    '--limit',
+    '128',
+    '--device',
+    'wasm',
+    '--threads',
+    '1',
+  ]);
   assert.match(out, `data: fashion-mnist-mini from ${folder}, 10000 train / 2000 test images`);
   assert.match(out, 'data: fashion-mnist-mini, 128 train / 2000 test');
   assert.match(out, /final test accuracy \d+\.\d\d%/);
@@ -210,17 +259,41 @@ test('CLI: train.js --data fashion-mnist-mini trains and prints the data set, fo
 });
 
 test('CLI: swa.js --data fashion-mnist-mini prints the data set, folder and counts before it trains', async () => {
-  const child = spawn(process.execPath, ['dist/cli/swa.js', '--data', 'fashion-mnist-mini', '--budget', '2',
-    '--limit', '64', '--device', 'wasm', '--threads', '1', '--no-progress', '--out', join(tmp, 'swa-run')], { cwd: root });
+  const child = spawn(
+    process.execPath,
+    [
+      'dist/cli/swa.js',
+      '--data',
+      'fashion-mnist-mini',
+      '--budget',
+      '2',
+      '--limit',
+      '64',
+      '--device',
+      'wasm',
+      '--threads',
+      '1',
+      '--no-progress',
+      '--out',
+      join(tmp, 'swa-run'),
+    ],
+    { cwd: root },
+  );
   let out = '';
   const line = await new Promise<string | null>((resolve) => {
     const timer = setTimeout(() => resolve(null), 30_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d;
       const m = out.match(/^data: .*$/m);
-      if (m) { clearTimeout(timer); resolve(m[0]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
     });
-    child.on('close', () => { clearTimeout(timer); resolve(null); });
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
   });
   child.kill();
   assert.is(line, `data: fashion-mnist-mini from ${folder}, 10000 train / 2000 test images`, out);

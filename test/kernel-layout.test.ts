@@ -19,7 +19,8 @@ const noComments = (src: string): string => src.replace(/\/\*[\s\S]*?\*\//g, '')
 /** Splits on commas outside <…>: `a: u32, b: array<vec4<u32>, 2>` → two members. */
 function splitTop(list: string): string[] {
   const out: string[] = [];
-  let depth = 0, cur = '';
+  let depth = 0,
+    cur = '';
   for (const ch of list) {
     if (ch === '<') depth++;
     if (ch === '>') depth--;
@@ -33,10 +34,20 @@ function splitTop(list: string): string[] {
 }
 
 /** The `name: type` members of a declaration body. */
-const members = (body: string): [string, string][] => body.split(/[;\n]/).flatMap(splitTop).map((m) => {
-  const at = m.indexOf(':');
-  return [m.slice(0, at).trim(), m.slice(at + 1).trim().replace(/\s+/g, ' ')] as [string, string];
-});
+const members = (body: string): [string, string][] =>
+  body
+    .split(/[;\n]/)
+    .flatMap(splitTop)
+    .map((m) => {
+      const at = m.indexOf(':');
+      return [
+        m.slice(0, at).trim(),
+        m
+          .slice(at + 1)
+          .trim()
+          .replace(/\s+/g, ' '),
+      ] as [string, string];
+    });
 
 /** Differences between declared fields and parsed `[name, type]` members, one line each. */
 function compare(what: string, want: [string, string][], got: [string, string][]): string[] {
@@ -68,15 +79,23 @@ function checkWgsl(name: string, src: string, fields: readonly Field[]): string[
 function checkClass(file: string, cls: string, src: string, fields: readonly Field[]): string[] {
   const m = new RegExp(`@unmanaged\\s+(?:export\\s+)?class\\s+${cls}\\s*\\{([^}]*)\\}`).exec(noComments(src));
   if (!m) return [`${file} has no @unmanaged class ${cls}`];
-  return compare(`${file} ${cls}`, fields.map((f) => [f.name, ascType(f.type)]), members(m[1]));
+  return compare(
+    `${file} ${cls}`,
+    fields.map((f) => [f.name, ascType(f.type)]),
+    members(m[1]),
+  );
 }
 
 /** Differences between a block read by byte-offset constants (NAME: usize = bytes) and its declared layout. */
 function checkOffsets(file: string, src: string, fields: readonly Field[], words: number): string[] {
   const consts = [...noComments(src).matchAll(/^const\s+([A-Z_]+)\s*:\s*usize\s*=\s*(\d+)\s*;/gm)]
-    .map((m) => [m[1], Number(m[2])] as const).sort((a, b) => a[1] - b[1]);
-  const diffs = compare(`${file} offsets`, fields.map((f) => [snakeCase(f.name).toUpperCase(), String(4 * f.offset)]),
-    consts.slice(0, fields.length).map(([n, v]) => [n, String(v)]));
+    .map((m) => [m[1], Number(m[2])] as const)
+    .sort((a, b) => a[1] - b[1]);
+  const diffs = compare(
+    `${file} offsets`,
+    fields.map((f) => [snakeCase(f.name).toUpperCase(), String(4 * f.offset)]),
+    consts.slice(0, fields.length).map(([n, v]) => [n, String(v)]),
+  );
   const next = consts[fields.length];
   if (next && next[1] < 4 * words) {
     diffs.push(`${file}: ${next[0]} at byte ${next[1]} overlaps the glue's ${4 * words} bytes`);
@@ -96,20 +115,28 @@ function asSignature(src: string, name: string): { params: string[]; result: str
   const code = noComments(src);
   const start = code.search(new RegExp(`export function ${name}\\s*\\(`));
   if (start < 0) return null;
-  const open = code.indexOf('(', start), close = code.indexOf(')', open);
+  const open = code.indexOf('(', start),
+    close = code.indexOf(')', open);
   const params = splitTop(code.slice(open + 1, close)).map((p) => {
-    const [n, t] = p.split('=')[0].split(':').map((x) => x.trim());
+    const [n, t] = p
+      .split('=')[0]
+      .split(':')
+      .map((x) => x.trim());
     return `${n}:${AS_TYPE[t] ?? t}`;
   });
   const result = /^\s*:\s*(\w+)/.exec(code.slice(close + 1))?.[1] ?? '?';
-  return { params, result: result === 'void' ? 'none' : AS_TYPE[result] ?? result };
+  return { params, result: result === 'void' ? 'none' : (AS_TYPE[result] ?? result) };
 }
 
 /** Differences between the module's exports (wasm/index.ts and the files it re-exports from) and EXPORTS. */
 function checkExports(index: string, file: (path: string) => string, declared: Record<string, Signature>): string[] {
   const where = new Map<string, string>();
   for (const m of noComments(index).matchAll(/export\s*\{([^}]*)\}\s*from\s*'\.\/([\w-]+)'/g)) {
-    for (const n of m[1].split(',').map((x) => x.trim()).filter(Boolean)) where.set(n, `wasm/${m[2]}.ts`);
+    for (const n of m[1]
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean))
+      where.set(n, `wasm/${m[2]}.ts`);
   }
   for (const m of noComments(index).matchAll(/export function (\w+)/g)) where.set(m[1], 'wasm/index.ts');
   const diffs: string[] = [];
@@ -130,8 +157,10 @@ function checkExports(index: string, file: (path: string) => string, declared: R
   return diffs;
 }
 
-const shaders = readdirSync(new URL('kernels/', root)).filter((f) => f.endsWith('.wgsl'))
-  .map((f) => f.slice(0, -5)).sort();
+const shaders = readdirSync(new URL('kernels/', root))
+  .filter((f) => f.endsWith('.wgsl'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 const layouts: Record<string, { fields: readonly Field[]; words: number }> = WGSL_PARAMS;
 
 test('every kernels/*.wgsl has a declared Params layout, and every declared layout a shader', () => {
@@ -149,16 +178,21 @@ for (const g of WASM_GEOMETRY) {
   const label = 'asClass' in g ? `${g.file} class ${g.asClass}` : `${g.file} offsets`;
   test(`${label} matches its TypeScript layout field for field`, () => {
     const src = read(g.file);
-    const diffs = 'asClass' in g ? checkClass(g.file, g.asClass, src, g.layout.fields)
-      : checkOffsets(g.file, src, g.layout.fields, g.layout.words);
+    const diffs =
+      'asClass' in g
+        ? checkClass(g.file, g.asClass, src, g.layout.fields)
+        : checkOffsets(g.file, src, g.layout.fields, g.layout.words);
     assert.equal(diffs, []);
   });
 }
 
 test('every @unmanaged class in wasm/ is a declared geometry block', () => {
   const declared = WASM_GEOMETRY.flatMap((g) => ('asClass' in g ? [`${g.file} ${g.asClass}`] : []));
-  const found = readdirSync(new URL('wasm/', root)).filter((f) => f.endsWith('.ts')).flatMap((f) =>
-    [...read(`wasm/${f}`).matchAll(/@unmanaged\s+(?:export\s+)?class\s+(\w+)/g)].map((m) => `wasm/${f} ${m[1]}`));
+  const found = readdirSync(new URL('wasm/', root))
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((f) =>
+      [...read(`wasm/${f}`).matchAll(/@unmanaged\s+(?:export\s+)?class\s+(\w+)/g)].map((m) => `wasm/${f} ${m[1]}`),
+    );
   assert.equal(found.sort(), declared.sort());
 });
 

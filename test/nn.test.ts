@@ -23,9 +23,18 @@ const tmp = mkdtempSync(join(tmpdir(), 'swa-nn-'));
 
 test('sgdBaselineLr: α1 to 50%, linear to 0.01·α1 at 90%, constant after', () => {
   const a = 0.1;
-  const cases: [number, number][] = [[0, a], [0.25, a], [0.5, a], [0.6, a * (1 - 0.99 * 0.25)], [0.7, a * (1 - 0.99 * 0.5)],
-    [0.9, a * 0.01], [0.95, a * 0.01], [1.5, a * 0.01]];
-  for (const [t, want] of cases) assert.ok(Math.abs(sgdBaselineLr(t, a) - want) < 1e-12, `t=${t}: ${sgdBaselineLr(t, a)} vs ${want}`);
+  const cases: [number, number][] = [
+    [0, a],
+    [0.25, a],
+    [0.5, a],
+    [0.6, a * (1 - 0.99 * 0.25)],
+    [0.7, a * (1 - 0.99 * 0.5)],
+    [0.9, a * 0.01],
+    [0.95, a * 0.01],
+    [1.5, a * 0.01],
+  ];
+  for (const [t, want] of cases)
+    assert.ok(Math.abs(sgdBaselineLr(t, a) - want) < 1e-12, `t=${t}: ${sgdBaselineLr(t, a)} vs ${want}`);
   assert.throws(() => sgdBaselineLr(-0.1, a), /progress/);
 });
 
@@ -35,21 +44,47 @@ test('state-dict names follow PyTorch', () => {
   const be = backends[0];
   withBackend(be, () => {
     const g = new Generator(0);
-    const names = (m: Module): string[] => { const k = [...m.stateDict().keys()]; m.dispose(); return k; };
+    const names = (m: Module): string[] => {
+      const k = [...m.stateDict().keys()];
+      m.dispose();
+      return k;
+    };
     const r20 = names(new PreResNet({ depth: 20, generator: g }));
     assert.is(r20[0], 'conv1.weight');
-    for (const k of ['layer1.0.bn1.running_mean', 'layer2.0.downsample.0.weight', 'layer3.2.conv2.weight', 'bn.num_batches_tracked', 'fc.bias']) {
+    for (const k of [
+      'layer1.0.bn1.running_mean',
+      'layer2.0.downsample.0.weight',
+      'layer3.2.conv2.weight',
+      'bn.num_batches_tracked',
+      'fc.bias',
+    ]) {
       assert.ok(r20.includes(k), `PreResNet-20 has ${k}`);
     }
-    assert.is(r20.filter((k) => k.endsWith('.weight') && (k.includes('conv') || k.includes('downsample'))).length, 19 + 2, 'PreResNet-20 conv weights (19 + 2 downsample)');
+    assert.is(
+      r20.filter((k) => k.endsWith('.weight') && (k.includes('conv') || k.includes('downsample'))).length,
+      19 + 2,
+      'PreResNet-20 conv weights (19 + 2 downsample)',
+    );
     const r56 = names(new PreResNet({ depth: 56, generator: g }));
-    assert.ok(r56.includes('layer1.0.conv3.weight') && r56.includes('layer1.0.downsample.0.weight'), 'PreResNet-56 uses bottlenecks');
+    assert.ok(
+      r56.includes('layer1.0.conv3.weight') && r56.includes('layer1.0.downsample.0.weight'),
+      'PreResNet-56 uses bottlenecks',
+    );
     const vgg = names(new Vgg({ depth: 16, batchNorm: true, width: 0.25, generator: g }));
-    for (const k of ['features.0.weight', 'features.1.running_var', 'features.41.weight', 'classifier.1.weight', 'classifier.4.weight', 'classifier.6.bias']) {
+    for (const k of [
+      'features.0.weight',
+      'features.1.running_var',
+      'features.41.weight',
+      'classifier.1.weight',
+      'classifier.4.weight',
+      'classifier.6.bias',
+    ]) {
       assert.ok(vgg.includes(k), `VGG16-BN has ${k}`);
     }
     const wrn = names(new WideResNet({ depth: 16, widen: 2, generator: g }));
-    assert.ok(wrn.includes('layer1.0.shortcut.0.weight') && wrn.includes('bn1.running_var') && wrn.includes('linear.weight'));
+    assert.ok(
+      wrn.includes('layer1.0.shortcut.0.weight') && wrn.includes('bn1.running_var') && wrn.includes('linear.weight'),
+    );
     assert.throws(() => new PreResNet({ depth: 21 }), /6n\+2/);
     assert.throws(() => createModel('resnet9', { inChannels: 3, size: 32, classes: 10 }), /unknown model/);
   });
@@ -63,7 +98,8 @@ function cifarFiles(dir: string): void {
   const pixels = new Uint8Array(n * 3072);
   labels.forEach((c, i) => {
     for (let ch = 0; ch < 3; ch++) {
-      for (let p = 0; p < 1024; p++) pixels[i * 3072 + ch * 1024 + p] = Math.min(255, (ch === c % 3 ? 160 : 40) + (c === 3 ? 60 : 0) + g.int(60));
+      for (let p = 0; p < 1024; p++)
+        pixels[i * 3072 + ch * 1024 + p] = Math.min(255, (ch === c % 3 ? 160 : 40) + (c === 3 ? 60 : 0) + g.int(60));
     }
   });
   const bytes = encodeCifar({ kind: 'cifar10', labels, pixels });
@@ -77,17 +113,23 @@ for (const be of backends) {
 
   test(`${be.name}: a checkpoint reloads bit for bit and training resumes identically`, async () => {
     const g = new Generator(1);
-    const x = on(() => tensor(Float32Array.from({ length: 4 * 784 }, () => g.normal()), [4, 1, 28, 28]));
+    const x = on(() =>
+      tensor(
+        Float32Array.from({ length: 4 * 784 }, () => g.normal()),
+        [4, 1, 28, 28],
+      ),
+    );
     const y = on(() => tensor([1, 7, 3, 0]));
     const model = on(() => new SmallCnn({ generator: new Generator(2), widths: [4, 8, 16] }));
     const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
-    const step = (m: Module, o: SGD): Tensor => tidy(() => {
-      const loss = crossEntropy(m.forward(x), y);
-      loss.backward();
-      o.step();
-      o.zeroGrad();
-      return loss;
-    });
+    const step = (m: Module, o: SGD): Tensor =>
+      tidy(() => {
+        const loss = crossEntropy(m.forward(x), y);
+        loss.backward();
+        o.step();
+        o.zeroGrad();
+        return loss;
+      });
     for (let i = 0; i < 2; i++) step(model, opt).dispose();
     const path = join(tmp, `ckpt-${be.name}.safetensors`);
     await saveCheckpoint(path, { model, optimizer: opt, meta: { epoch: 3, note: 'x' } });
@@ -129,19 +171,23 @@ for (const be of backends) {
     assert.is(data.n, 80);
     const model = on(() => new PreResNet({ depth: 20, generator: new Generator(4) }));
     const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
-    const loader = new DataLoader({ ...data, n: 16, images: data.images.subarray(0, 16 * 3072), labels: data.labels.subarray(0, 16) },
-      { batchSize: 16, shuffle: true, generator: new Generator(6) });
+    const loader = new DataLoader(
+      { ...data, n: 16, images: data.images.subarray(0, 16 * 3072), labels: data.labels.subarray(0, 16) },
+      { batchSize: 16, shuffle: true, generator: new Generator(6) },
+    );
     const losses: number[] = [];
     let live = -1;
     for (let i = 0; i < 8; i++) {
-      const loss = on(() => tidy(() => {
-        const { x, y } = toTensors(loader.next(), be);
-        const l = crossEntropy(model.forward(x), y);
-        l.backward();
-        opt.step();
-        opt.zeroGrad();
-        return l;
-      }));
+      const loss = on(() =>
+        tidy(() => {
+          const { x, y } = toTensors(loader.next(), be);
+          const l = crossEntropy(model.forward(x), y);
+          l.backward();
+          opt.step();
+          opt.zeroGrad();
+          return l;
+        }),
+      );
       losses.push(await loss.item());
       loss.dispose();
       if (i === 1) live = be.liveBuffers();
@@ -159,13 +205,20 @@ for (const be of backends) {
     const n = 64;
     const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
     const images = new Float32Array(n * 64);
-    labels.forEach((c, i) => { for (let p = 0; p < 64; p++) images[i * 64 + p] = (c ? (p % 8) / 8 : 1 - (p % 8) / 8) + 0.2 * g.normal(); });
+    labels.forEach((c, i) => {
+      for (let p = 0; p < 64; p++) images[i * 64 + p] = (c ? (p % 8) / 8 : 1 - (p % 8) / 8) + 0.2 * g.normal();
+    });
     const ds = { images, labels, n, shape: [1, 8, 8] as const, classes: 2 };
     const model = on(() => new SmallCnn({ size: 8, classes: 2, widths: [4, 4, 8], generator: new Generator(9) }));
     const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
     const history = await fit({
-      model, optimizer: opt, device: be, epochs: 3, progress: false,
-      train: new DataLoader(ds, { batchSize: 16, shuffle: true, generator: new Generator(10) }), test: ds,
+      model,
+      optimizer: opt,
+      device: be,
+      epochs: 3,
+      progress: false,
+      train: new DataLoader(ds, { batchSize: 16, shuffle: true, generator: new Generator(10) }),
+      test: ds,
       lr: (e, f) => sgdBaselineLr((e + f) / 3, 0.1),
     });
     assert.is(history.length, 3);

@@ -81,18 +81,24 @@ for (const be of backends) {
           });
           await expectClose(`step ${step} logits`, logits, get(`step${step}.logits`));
           await expectClose(`step ${step} loss`, loss, get(`step${step}.loss`));
-          for (const [n, p] of model.namedParameters()) await expectClose(`step ${step} grad ${n}`, p.grad!, get(`step${step}.grad.${n}`));
-          for (const [n, b] of model.namedBuffers()) await expectClose(`step ${step} buffer ${n}`, b, get(`step${step}.buffer.${n}`));
+          for (const [n, p] of model.namedParameters())
+            await expectClose(`step ${step} grad ${n}`, p.grad!, get(`step${step}.grad.${n}`));
+          for (const [n, b] of model.namedBuffers())
+            await expectClose(`step ${step} buffer ${n}`, b, get(`step${step}.buffer.${n}`));
           logits.dispose();
           loss.dispose();
           opt.step();
           opt.zeroGrad();
         }
-        for (const [k, t] of model.stateDict()) await expectClose(`after ${sgd.steps} steps ${k}`, t, get(`step${sgd.steps}.${k}`));
+        for (const [k, t] of model.stateDict())
+          await expectClose(`after ${sgd.steps} steps ${k}`, t, get(`step${sgd.steps}.${k}`));
         // The updates themselves (w₃ − w₀), far more sensitive to the optimizer's arithmetic than the weights.
         for (const [k, t] of model.namedParameters()) {
           const [w0, w3, got] = [get(`init.${k}`).data, get(`step${sgd.steps}.${k}`).data, await t.data()];
-          const err = relErr(got.map((v, i) => v - w0[i]), w3.map((v, i) => v - w0[i]));
+          const err = relErr(
+            got.map((v, i) => v - w0[i]),
+            w3.map((v, i) => v - w0[i]),
+          );
           assert.ok(err <= 1e-4, `update of ${k}: relative error ${err.toExponential(2)} > 1e-4`);
         }
         x.dispose();

@@ -7,29 +7,39 @@ import { tmpdir } from 'node:os';
 
 const dir = new URL('../build/test/', import.meta.url).pathname;
 const filter = process.argv.slice(2);
-const files = readdirSync(dir).filter((f) => f.endsWith('.test.js'))
-  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x))).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.test.js'))
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  .sort();
 if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'xdg-'));
 
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 const cases = new Map();
 for (const f of files) {
   const t0 = Date.now();
   const { code, out } = await run(join(dir, f));
   const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1] ?? NaN);
-  const total = num('Total'), ok = num('Passed'), skip = num('Skipped');
+  const total = num('Total'),
+    ok = num('Passed'),
+    skip = num('Skipped');
   for (const m of out.matchAll(/^\[cases\] \S+: (.*)$/gm)) {
     for (const kv of m[1].split(' ').filter(Boolean)) {
       const [k, v] = kv.split('=');
       cases.set(k, (cases.get(k) ?? 0) + Number(v));
     }
   }
-  if (Number.isNaN(total) || code !== 0 && total === ok) {
+  if (Number.isNaN(total) || (code !== 0 && total === ok)) {
     failed += 1; // the file crashed before or after uvu could report
     console.log(`✘ ${f}: exited with code ${code} without a complete report`);
   } else {
-    passed += ok; skipped += skip; failed += total - ok;
-    console.log(`${total - ok ? '✘' : '✔'} ${f}: ${ok}/${total} passed${skip ? `, ${skip} skipped` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    passed += ok;
+    skipped += skip;
+    failed += total - ok;
+    console.log(
+      `${total - ok ? '✘' : '✔'} ${f}: ${ok}/${total} passed${skip ? `, ${skip} skipped` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   }
 }
 if (cases.size) console.log(`op cases run per backend: ${[...cases].map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -40,9 +50,15 @@ function run(file) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    const onData = (d) => { out += d; process.stdout.write(d); };
+    const onData = (d) => {
+      out += d;
+      process.stdout.write(d);
+    };
     child.stdout.on('data', onData);
-    child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });
+    child.stderr.on('data', (d) => {
+      out += d;
+      process.stderr.write(d);
+    });
     child.on('close', (code) => resolve({ code, out }));
   });
 }

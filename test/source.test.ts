@@ -11,9 +11,13 @@ import ts from 'typescript';
 const root = new URL('../../', import.meta.url).pathname;
 const MAX_LINES = 400;
 /** Files that are data or generated, not code a person reads. */
-const NOT_SOURCE = /(^|\/)(package-lock\.json|fixtures\/|results\/|data\/)|\.(md|json|gz|safetensors|svg|png|csv)$|LICENSE/;
+const NOT_SOURCE =
+  /(^|\/)(package-lock\.json|fixtures\/|results\/|data\/)|\.(md|json|gz|safetensors|svg|png|csv)$|LICENSE/;
 
-const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+  cwd: root,
+  encoding: 'utf8',
+})
   .split('\n')
   .filter(Boolean);
 const sources = tracked.filter((f) => !NOT_SOURCE.test(f) && /\.(ts|mjs|js|wgsl|py|sh)$|^\.ci\//.test(f));
@@ -25,7 +29,10 @@ const formatted = sources.filter((f) => /\.(ts|mjs|js)$/.test(f) && !f.startsWit
 test('every TypeScript and JavaScript file is formatted by Prettier (printWidth 120)', () => {
   let out = '';
   try {
-    execFileSync(join(root, 'node_modules/.bin/prettier'), ['--list-different', ...formatted], { cwd: root, encoding: 'utf8' });
+    execFileSync(join(root, 'node_modules/.bin/prettier'), ['--list-different', ...formatted], {
+      cwd: root,
+      encoding: 'utf8',
+    });
   } catch (e) {
     out = String((e as { stdout?: string }).stdout ?? e);
   }
@@ -34,19 +41,25 @@ test('every TypeScript and JavaScript file is formatted by Prettier (printWidth 
 
 test('no source line is over 120 columns (Prettier does not break comments and strings)', () => {
   const long = sources.flatMap((f) =>
-      readFileSync(join(root, f), 'utf8')
-        .split('\n')
-        .map((l, i) => [f, i + 1, [...l].length] as const)
+    readFileSync(join(root, f), 'utf8')
+      .split('\n')
+      .map((l, i) => [f, i + 1, [...l].length] as const)
       .filter(([, , n]) => n > 120),
   );
-  assert.equal(long.map(([f, i, n]) => `${f}:${i}: ${n} columns`), []);
+  assert.equal(
+    long.map(([f, i, n]) => `${f}:${i}: ${n} columns`),
+    [],
+  );
 });
 
 test(`no source file is over ${MAX_LINES} lines`, () => {
   const long = sources
     .map((f) => [f, readFileSync(join(root, f), 'utf8').split('\n').length - 1] as const)
     .filter(([, n]) => n > MAX_LINES);
-  assert.equal(long.map(([f, n]) => `${f}: ${n} lines`), []);
+  assert.equal(
+    long.map(([f, n]) => `${f}: ${n} lines`),
+    [],
+  );
 });
 
 test('nn/, swa/ and cli/ import the engine only through engine/index.ts', () => {
@@ -62,8 +75,16 @@ test('nn/, swa/ and cli/ import the engine only through engine/index.ts', () => 
 test('nn/, swa/ and cli/ never call a Backend method (they use tensor ops, in-place ones included)', () => {
   const program = ts.createProgram(
     layered.map((f) => join(root, f)),
-    { allowImportingTsExtensions: true, noEmit: true, strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext,
-      moduleResolution: ts.ModuleResolutionKind.Bundler, types: [], lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'] },
+    {
+      allowImportingTsExtensions: true,
+      noEmit: true,
+      strict: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      types: [],
+      lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    },
   );
   const checker = program.getTypeChecker();
   const backendFile = join(root, 'engine/backend.ts');

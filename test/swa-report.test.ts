@@ -7,22 +7,46 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
-  accuracy, brier, calibration, ece, nll, reliabilityBins, softmaxRows,
-  formatMeanStd, meanStd,
-  markdownTable, reportJson, runsCsv, csvField, tableRows, TABLE1_COLUMNS, SWAG_COLUMN, type RunRecord, type Method,
-  niceStep, niceTicks, logTicks, formatTick,
-  escapeXml, lineChart, testErrorFigure,
+  accuracy,
+  brier,
+  calibration,
+  ece,
+  nll,
+  reliabilityBins,
+  softmaxRows,
+  formatMeanStd,
+  meanStd,
+  markdownTable,
+  reportJson,
+  runsCsv,
+  csvField,
+  tableRows,
+  TABLE1_COLUMNS,
+  SWAG_COLUMN,
+  type RunRecord,
+  type Method,
+  niceStep,
+  niceTicks,
+  logTicks,
+  formatTick,
+  escapeXml,
+  lineChart,
+  testErrorFigure,
 } from '../swa/report/index.ts';
 import { writeReport } from '../swa/report/files.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'swa-report-'));
 const close = (a: number, b: number, tol = 1e-6): boolean => Math.abs(a - b) <= tol;
-const near = (got: number, want: number, what: string, tol = 1e-6): void => assert.ok(close(got, want, tol), `${what}: ${got} vs ${want}`);
+const near = (got: number, want: number, what: string, tol = 1e-6): void =>
+  assert.ok(close(got, want, tol), `${what}: ${got} vs ${want}`);
 
 // ---------- calibration ----------
 
 // Rows [0.75, 0.25] ×4 (3 right) and a tie [0.5, 0.5] ×2 (argmax 0; 1 right): each bin's accuracy equals its confidence.
-const calibrated = { probs: new Float32Array([0.75, 0.25, 0.75, 0.25, 0.75, 0.25, 0.75, 0.25, 0.5, 0.5, 0.5, 0.5]), labels: [0, 0, 0, 1, 0, 1] };
+const calibrated = {
+  probs: new Float32Array([0.75, 0.25, 0.75, 0.25, 0.75, 0.25, 0.75, 0.25, 0.5, 0.5, 0.5, 0.5]),
+  labels: [0, 0, 0, 1, 0, 1],
+};
 // Confidence 0.9 but half right, plus one wrong row at 0.62: ECE = (4·0.4 + 1·0.62) / 5.
 const overconfident = {
   probs: new Float32Array([0.9, 0.05, 0.05, 0.9, 0.05, 0.05, 0.9, 0.05, 0.05, 0.9, 0.05, 0.05, 0.3, 0.62, 0.08]),
@@ -39,7 +63,14 @@ test('calibration: a perfectly calibrated set (with a tie) has ECE 0; accuracy, 
   near(r.brier, (3 * 0.125 + 1.125 + 2 * 0.5) / 6, 'brier');
   assert.is(r.bins.length, 15);
   const used = r.bins.flatMap((b, i) => (b.count ? [[i, b.count, b.confidence, b.accuracy]] : []));
-  assert.equal(used, [[7, 2, 0.5, 0.5], [11, 4, 0.75, 0.75]], '0.5 in (7/15, 8/15], 0.75 in (11/15, 12/15]');
+  assert.equal(
+    used,
+    [
+      [7, 2, 0.5, 0.5],
+      [11, 4, 0.75, 0.75],
+    ],
+    '0.5 in (7/15, 8/15], 0.75 in (11/15, 12/15]',
+  );
   assert.ok(Number.isNaN(r.bins[0].confidence) && Number.isNaN(r.bins[0].accuracy), 'empty bins hold NaN');
   near(r.bins[3].lower, 3 / 15, 'bin edges', 1e-15);
 });
@@ -49,7 +80,13 @@ test('calibration: an over-confident model', () => {
   near(accuracy(probs, labels, 3), 0.4, 'accuracy');
   near(ece(probs, labels, 3), (4 * 0.4 + 0.62) / 5, 'ece');
   near(nll(probs, labels, 3), (-2 * Math.log(0.9) - 2 * Math.log(0.05) - Math.log(0.3)) / 5, 'nll');
-  const rowBrier = [0.01 + 0.0025 + 0.0025, 0.81 + 0.9025 + 0.0025, 0.0150, 0.81 + 0.0025 + 0.9025, 0.49 + 0.3844 + 0.0064];
+  const rowBrier = [
+    0.01 + 0.0025 + 0.0025,
+    0.81 + 0.9025 + 0.0025,
+    0.015,
+    0.81 + 0.0025 + 0.9025,
+    0.49 + 0.3844 + 0.0064,
+  ];
   near(brier(probs, labels, 3), rowBrier.reduce((a, b) => a + b) / 5, 'brier');
   const bins = reliabilityBins(probs, labels, 3);
   assert.is(bins[13].count, 4);
@@ -67,7 +104,10 @@ test('calibration: edges (zero probability, confidence 1, softmax, bad input)', 
   assert.is(b[14].count, 2, 'confidence 1 in the last bin');
   near(ece(sure, [1, 1], 2), 0.5, 'ece');
   const p = softmaxRows(new Float64Array([0, Math.log(3), 1000, 1000]), 2);
-  assert.equal([...p].map((x) => Math.round(x * 1e12) / 1e12), [0.25, 0.75, 0.5, 0.5]);
+  assert.equal(
+    [...p].map((x) => Math.round(x * 1e12) / 1e12),
+    [0.25, 0.75, 0.5, 0.5],
+  );
   assert.throws(() => accuracy(new Float32Array(5), [0, 0], 2), /multiple of 2/);
   assert.throws(() => accuracy(new Float32Array(4), [0], 2), /2 rows .* 1 labels/);
   assert.throws(() => nll(new Float32Array(4), [0, 2], 2), /label 1 is 2/);
@@ -93,54 +133,93 @@ test('meanStd and formatMeanStd: sample std, n = 1, empty, large offsets', () =>
 
 // ---------- tables ----------
 
-function runs(model: string, epochs: number, method: Method, budget: number, acc: number[], nlls: number[]): RunRecord[] {
+function runs(
+  model: string,
+  epochs: number,
+  method: Method,
+  budget: number,
+  acc: number[],
+  nlls: number[],
+): RunRecord[] {
   return acc.map((a, seed) => ({
-    model, dataset: 'CIFAR-100', method, budget, seed, accuracy: a, nll: nlls[seed], epochs: epochs * budget, seconds: 10 + seed,
+    model,
+    dataset: 'CIFAR-100',
+    method,
+    budget,
+    seed,
+    accuracy: a,
+    nll: nlls[seed],
+    epochs: epochs * budget,
+    seconds: 10 + seed,
   }));
 }
 
 const records: RunRecord[] = [
-  ...runs('VGG-16', 200, 'SGD', 1, [0.7245, 0.7255, 0.7265], [0.30, 0.31, 0.32]),
-  ...runs('VGG-16', 200, 'SWA', 1, [0.7379, 0.7391, 0.7403], [0.28, 0.29, 0.30]),
-  ...runs('PreResNet-110', 150, 'SGD', 1, [0.7813, 0.7849, 0.7885], [0.90, 0.91, 0.92]),
+  ...runs('VGG-16', 200, 'SGD', 1, [0.7245, 0.7255, 0.7265], [0.3, 0.31, 0.32]),
+  ...runs('VGG-16', 200, 'SWA', 1, [0.7379, 0.7391, 0.7403], [0.28, 0.29, 0.3]),
+  ...runs('PreResNet-110', 150, 'SGD', 1, [0.7813, 0.7849, 0.7885], [0.9, 0.91, 0.92]),
   ...runs('VGG-16', 200, 'SWA', 1.25, [0.7402, 0.7417, 0.7432], [0.27, 0.28, 0.29]),
   ...runs('VGG-16', 200, 'SWA', 1.5, [0.7402, 0.7427, 0.7452], [0.26, 0.27, 0.28]),
-  ...runs('PreResNet-110', 150, 'SWA', 1, [0.7960, 0.7977, 0.7994], [0.80, 0.81, 0.82]),
-  ...runs('PreResNet-110', 150, 'SWA', 1.25, [0.7995, 0.8018, 0.8041], [0.78, 0.79, 0.80]),
+  ...runs('PreResNet-110', 150, 'SWA', 1, [0.796, 0.7977, 0.7994], [0.8, 0.81, 0.82]),
+  ...runs('PreResNet-110', 150, 'SWA', 1.25, [0.7995, 0.8018, 0.8041], [0.78, 0.79, 0.8]),
   ...runs('PreResNet-110', 150, 'SWA', 1.5, [0.8035], [0.77]),
   ...runs('PreResNet-110', 150, 'SWA', 2, [0.81], [0.76]), // no column: CSV and JSON only
 ];
 
 test('markdownTable: Table 1 shape for 2 models × 3 seeds', () => {
-  assert.fixture(markdownTable(records), [
-    'Test accuracy (%), mean ± sample std over 1–3 seeds.',
-    '',
-    '| Dataset | DNN (Budget) | SGD (1 Budget) | FGE (1 Budget) | SWA (1 Budget) | SWA (1.25 Budgets) | SWA (1.5 Budgets) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    '| CIFAR-100 | VGG-16 (200) | 72.55 ± 0.10 | – | 73.91 ± 0.12 | 74.17 ± 0.15 | 74.27 ± 0.25 |',
-    '| CIFAR-100 | PreResNet-110 (150) | 78.49 ± 0.36 | – | 79.77 ± 0.17 | 80.18 ± 0.23 | 80.35 |',
-    '',
-  ].join('\n'));
+  assert.fixture(
+    markdownTable(records),
+    [
+      'Test accuracy (%), mean ± sample std over 1–3 seeds.',
+      '',
+      '| Dataset | DNN (Budget) | SGD (1 Budget) | FGE (1 Budget) | SWA (1 Budget) | SWA (1.25 Budgets) | SWA (1.5 Budgets) |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+      '| CIFAR-100 | VGG-16 (200) | 72.55 ± 0.10 | – | 73.91 ± 0.12 | 74.17 ± 0.15 | 74.27 ± 0.25 |',
+      '| CIFAR-100 | PreResNet-110 (150) | 78.49 ± 0.36 | – | 79.77 ± 0.17 | 80.18 ± 0.23 | 80.35 |',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('markdownTable: NLL in the cell or in a second table; SWAG column; custom columns', () => {
-  const cols = [{ method: 'SGD', budget: 1, label: 'SGD' }, { method: 'SWA', budget: 1.25 }] as const;
+  const cols = [
+    { method: 'SGD', budget: 1, label: 'SGD' },
+    { method: 'SWA', budget: 1.25 },
+  ] as const;
   const cell = markdownTable(records, { columns: cols, nll: 'cell' });
   assert.ok(cell.startsWith('Test accuracy (%) / test NLL, mean ± sample std over 3 seeds.\n'), cell);
-  assert.ok(cell.includes('| CIFAR-100 | VGG-16 (200) | 72.55 ± 0.10 / 0.310 ± 0.010 | 74.17 ± 0.15 / 0.280 ± 0.010 |'), cell);
+  assert.ok(
+    cell.includes('| CIFAR-100 | VGG-16 (200) | 72.55 ± 0.10 / 0.310 ± 0.010 | 74.17 ± 0.15 / 0.280 ± 0.010 |'),
+    cell,
+  );
   const two = markdownTable(records, { columns: cols, nll: 'table', nllDigits: 2 });
   const [accPart, nllPart] = two.split('\nTest NLL');
-  assert.ok(accPart.includes('| --- | --- | ---: | ---: |') && accPart.includes('| 78.49 ± 0.36 | 80.18 ± 0.23 |'), two);
+  assert.ok(
+    accPart.includes('| --- | --- | ---: | ---: |') && accPart.includes('| 78.49 ± 0.36 | 80.18 ± 0.23 |'),
+    two,
+  );
   assert.ok(nllPart.includes('| CIFAR-100 | PreResNet-110 (150) | 0.91 ± 0.01 | 0.79 ± 0.01 |'), two);
   const swag = markdownTable(records, { columns: [...TABLE1_COLUMNS, SWAG_COLUMN] });
   assert.ok(swag.includes('| SWA (1.5 Budgets) | SWAG (1 Budget) |') && swag.includes('| 80.35 | – |'), swag);
 });
 
 test('tableRows: data sets grouped in order of first appearance; bad records are refused', () => {
-  const r = (dataset: string, model: string, seed: number): RunRecord =>
-    ({ model, dataset, method: 'SGD', budget: 1, seed, accuracy: 0.5, nll: 1, epochs: 10, seconds: 1 });
+  const r = (dataset: string, model: string, seed: number): RunRecord => ({
+    model,
+    dataset,
+    method: 'SGD',
+    budget: 1,
+    seed,
+    accuracy: 0.5,
+    nll: 1,
+    epochs: 10,
+    seconds: 1,
+  });
   const rows = tableRows([r('C10', 'A', 0), r('C100', 'B', 0), r('C10', 'B', 0), r('C100', 'B', 1), r('C10', 'A', 1)]);
-  assert.equal(rows.map((x) => `${x.dataset}/${x.model}/${x.cells[0].runs.length}`), ['C10/A/2', 'C10/B/1', 'C100/B/2']);
+  assert.equal(
+    rows.map((x) => `${x.dataset}/${x.model}/${x.cells[0].runs.length}`),
+    ['C10/A/2', 'C10/B/1', 'C100/B/2'],
+  );
   assert.throws(() => tableRows([{ ...r('C10', 'A', 0), accuracy: 93.6 }]), /fraction in \[0, 1\]/);
   assert.throws(() => tableRows([r('C10', 'A', 0), r('C10', 'A', 0)]), /duplicate run/);
   assert.throws(() => tableRows([{ ...r('C10', 'A', 0), budget: 0 }]), /budget/);
@@ -150,30 +229,75 @@ test('tableRows: data sets grouped in order of first appearance; bad records are
 
 test('runsCsv: every run, RFC 4180 quoting, empty ECE', () => {
   const odd: RunRecord[] = [
-    { model: 'WRN-28-10, "wide"', dataset: 'CIFAR-10\nsubset', method: 'SWA', budget: 1.25, seed: 3,
-      accuracy: 0.9664, nll: 0.1234, ece: 0.012, epochs: 250, seconds: 3600.5 },
-    { model: ' padded', dataset: 'CIFAR-10', method: 'SGD', budget: 1, seed: 0, accuracy: 0.9618, nll: 0.15, epochs: 200, seconds: 2880 },
+    {
+      model: 'WRN-28-10, "wide"',
+      dataset: 'CIFAR-10\nsubset',
+      method: 'SWA',
+      budget: 1.25,
+      seed: 3,
+      accuracy: 0.9664,
+      nll: 0.1234,
+      ece: 0.012,
+      epochs: 250,
+      seconds: 3600.5,
+    },
+    {
+      model: ' padded',
+      dataset: 'CIFAR-10',
+      method: 'SGD',
+      budget: 1,
+      seed: 0,
+      accuracy: 0.9618,
+      nll: 0.15,
+      epochs: 200,
+      seconds: 2880,
+    },
   ];
-  assert.fixture(runsCsv(odd), [
-    'model,dataset,method,budget,seed,epochs,accuracy,nll,ece,seconds',
-    '"WRN-28-10, ""wide""","CIFAR-10\nsubset",SWA,1.25,3,250,0.9664,0.1234,0.012,3600.5',
-    '" padded",CIFAR-10,SGD,1,0,200,0.9618,0.15,,2880',
-    '',
-  ].join('\n'));
-  assert.is(runsCsv(records).trim().split('\n').length, 1 + 3 * 7 + 2, 'header + every record, including the no-column one');
+  assert.fixture(
+    runsCsv(odd),
+    [
+      'model,dataset,method,budget,seed,epochs,accuracy,nll,ece,seconds',
+      '"WRN-28-10, ""wide""","CIFAR-10\nsubset",SWA,1.25,3,250,0.9664,0.1234,0.012,3600.5',
+      '" padded",CIFAR-10,SGD,1,0,200,0.9618,0.15,,2880',
+      '',
+    ].join('\n'),
+  );
+  assert.is(
+    runsCsv(records).trim().split('\n').length,
+    1 + 3 * 7 + 2,
+    'header + every record, including the no-column one',
+  );
   assert.is(csvField('a"b'), '"a""b"');
   assert.is(csvField('plain'), 'plain');
 });
 
 test('reportJson: cells with seeds and JSON-safe statistics, all runs kept', () => {
   const j = reportJson(records);
-  assert.equal(j.columns.map((c) => c.label), ['SGD (1 Budget)', 'FGE (1 Budget)', 'SWA (1 Budget)', 'SWA (1.25 Budgets)', 'SWA (1.5 Budgets)']);
-  assert.equal(j.rows.map((r) => [r.model, r.budgetEpochs]), [['VGG-16', [200]], ['PreResNet-110', [150]]]);
+  assert.equal(
+    j.columns.map((c) => c.label),
+    ['SGD (1 Budget)', 'FGE (1 Budget)', 'SWA (1 Budget)', 'SWA (1.25 Budgets)', 'SWA (1.5 Budgets)'],
+  );
+  assert.equal(
+    j.rows.map((r) => [r.model, r.budgetEpochs]),
+    [
+      ['VGG-16', [200]],
+      ['PreResNet-110', [150]],
+    ],
+  );
   const single = j.rows[1].cells[4];
-  assert.equal([single.seeds, single.accuracy.n, single.accuracy.std, single.ece.n, single.ece.mean], [[0], 1, null, 0, null]);
+  assert.equal(
+    [single.seeds, single.accuracy.n, single.accuracy.std, single.ece.n, single.ece.mean],
+    [[0], 1, null, 0, null],
+  );
   near(j.rows[0].cells[0].accuracy.mean ?? NaN, 0.7255, 'fractions kept', 1e-12);
-  assert.equal(j.rows[0].cells[1], { method: 'FGE', budget: 1, seeds: [], accuracy: { n: 0, mean: null, std: null },
-    nll: { n: 0, mean: null, std: null }, ece: { n: 0, mean: null, std: null } });
+  assert.equal(j.rows[0].cells[1], {
+    method: 'FGE',
+    budget: 1,
+    seeds: [],
+    accuracy: { n: 0, mean: null, std: null },
+    nll: { n: 0, mean: null, std: null },
+    ece: { n: 0, mean: null, std: null },
+  });
   assert.is(j.runs.length, records.length);
   assert.equal(JSON.parse(JSON.stringify(j)), j, 'round-trips through JSON');
 });
@@ -181,7 +305,10 @@ test('reportJson: cells with seeds and JSON-safe statistics, all runs kept', () 
 // ---------- ticks ----------
 
 test('niceTicks / logTicks / formatTick: 1-2-5 steps covering the range', () => {
-  assert.equal([1, 1.5, 2, 2.01, 4.9, 5, 5.1, 9.9].map((s) => niceStep(s, 1)), [1, 2, 2, 5, 5, 5, 10, 10]);
+  assert.equal(
+    [1, 1.5, 2, 2.01, 4.9, 5, 5.1, 9.9].map((s) => niceStep(s, 1)),
+    [1, 2, 2, 5, 5, 5, 10, 10],
+  );
   assert.is(niceStep(0.0037, 5), 0.001);
   assert.equal(niceTicks(0, 0.97), { ticks: [0, 0.2, 0.4, 0.6, 0.8, 1], step: 0.2 });
   assert.equal(niceTicks(1, 300, 6).ticks, [0, 50, 100, 150, 200, 250, 300]);
@@ -195,8 +322,10 @@ test('niceTicks / logTicks / formatTick: 1-2-5 steps covering the range', () => 
   assert.equal(logTicks(3, 3), [2, 5]);
   assert.equal(logTicks(0.0015, 10), [0.001, 0.01, 0.1, 1, 10], 'powers of ten only beyond two decades');
   assert.throws(() => logTicks(0, 1), /log/);
-  assert.equal([formatTick(0.1 * 3, 0.1), formatTick(150, 50), formatTick(-0.0000001, 0.5), formatTick(1e-4), formatTick(20)],
-    ['0.3', '150', '0.0', '1e-4', '20']);
+  assert.equal(
+    [formatTick(0.1 * 3, 0.1), formatTick(150, 50), formatTick(-0.0000001, 0.5), formatTick(1e-4), formatTick(20)],
+    ['0.3', '150', '0.0', '1e-4', '20'],
+  );
 });
 
 // ---------- SVG ----------
@@ -206,7 +335,9 @@ test('niceTicks / logTicks / formatTick: 1-2-5 steps covering the range', () => 
  * Throws a plain Error (uvu's `assert.throws` rethrows its own assertion errors, so the self-test could not catch them).
  */
 function checkXml(xml: string): Map<string, number> {
-  const need = (ok: unknown, what: string): void => { if (!ok) throw new Error(`not well-formed: ${what}`); };
+  const need = (ok: unknown, what: string): void => {
+    if (!ok) throw new Error(`not well-formed: ${what}`);
+  };
   const counts = new Map<string, number>();
   const stack: string[] = [];
   const tag = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[A-Za-z_:][\w:.-]*="[^"<>]*")*)\s*(\/?)>/y;
@@ -251,27 +382,92 @@ test('checkXml catches what it should', () => {
 });
 
 test('lineChart: standalone SVG, escaped text, broken lines at NaN, log axis', () => {
-  const svg = lineChart([
-    { name: 'a <b> & "c"', colour: '#1f77b4', points: [[0, 1], [1, 2], [2, NaN], [3, 4], [4, 3]] },
-    { name: "it's dashed", colour: 'red', dashed: true, markers: true, points: [[0, 2], [4, 1]] },
-  ], { title: 'T & <x>', xLabel: 'epoch', yLabel: 'y "val"' });
+  const svg = lineChart(
+    [
+      {
+        name: 'a <b> & "c"',
+        colour: '#1f77b4',
+        points: [
+          [0, 1],
+          [1, 2],
+          [2, NaN],
+          [3, 4],
+          [4, 3],
+        ],
+      },
+      {
+        name: "it's dashed",
+        colour: 'red',
+        dashed: true,
+        markers: true,
+        points: [
+          [0, 2],
+          [4, 1],
+        ],
+      },
+    ],
+    { title: 'T & <x>', xLabel: 'epoch', yLabel: 'y "val"' },
+  );
   const counts = checkXml(svg);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="640" height="400" viewBox="0 0 640 400"/);
-  assert.ok(svg.includes('a &lt;b&gt; &amp; &quot;c&quot;') && svg.includes('it&apos;s dashed') && svg.includes('T &amp; &lt;x&gt;'));
+  assert.ok(
+    svg.includes('a &lt;b&gt; &amp; &quot;c&quot;') &&
+      svg.includes('it&apos;s dashed') &&
+      svg.includes('T &amp; &lt;x&gt;'),
+  );
   const d = [...svg.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]);
   assert.is(d.length, 2);
-  assert.equal(d.map((x) => [(x.match(/M/g) ?? []).length, (x.match(/L/g) ?? []).length]), [[2, 2], [1, 1]], 'NaN starts a new subpath');
+  assert.equal(
+    d.map((x) => [(x.match(/M/g) ?? []).length, (x.match(/L/g) ?? []).length]),
+    [
+      [2, 2],
+      [1, 1],
+    ],
+    'NaN starts a new subpath',
+  );
   assert.is(counts.get('circle'), 2 + 1, 'two markers and one legend marker');
   assert.ok(svg.includes('stroke-dasharray="6 4"'));
-  const log = lineChart([{ name: '', colour: '#000', points: [[0, 5], [1, 60], [2, 0], [3, -1]] }], { logY: true, id: 'l og' });
+  const log = lineChart(
+    [
+      {
+        name: '',
+        colour: '#000',
+        points: [
+          [0, 5],
+          [1, 60],
+          [2, 0],
+          [3, -1],
+        ],
+      },
+    ],
+    { logY: true, id: 'l og' },
+  );
   checkXml(log);
   const labels = [...log.matchAll(/text-anchor="end">([^<]*)</g)].map((m) => m[1]);
   assert.equal(labels, ['5', '10', '20', '50', '100']);
-  assert.ok(log.includes('id="l_og-plot"') && !log.includes('fill-opacity'), 'id sanitised, no legend for unnamed series');
+  assert.ok(
+    log.includes('id="l_og-plot"') && !log.includes('fill-opacity'),
+    'id sanitised, no legend for unnamed series',
+  );
   assert.throws(() => lineChart([], { width: 50, height: 40 }), /too small/);
   assert.throws(() => lineChart([], { yRange: [1, 1] }), /yRange must be finite with min < max/);
-  const fixed = lineChart([{ name: 's', colour: '#000', points: [[0, 0.5], [10, 2]] }], { xRange: [0, 10], yRange: [0, 1] });
-  assert.ok(fixed.includes('clip-path="url(#chart-plot)"') && fixed.includes('>1.0</text>'), 'fixed range; the line is clipped, not rescaled');
+  const fixed = lineChart(
+    [
+      {
+        name: 's',
+        colour: '#000',
+        points: [
+          [0, 0.5],
+          [10, 2],
+        ],
+      },
+    ],
+    { xRange: [0, 10], yRange: [0, 1] },
+  );
+  assert.ok(
+    fixed.includes('clip-path="url(#chart-plot)"') && fixed.includes('>1.0</text>'),
+    'fixed range; the line is clipped, not rescaled',
+  );
   checkXml(lineChart([]));
 });
 
@@ -283,8 +479,15 @@ test('testErrorFigure: SGD, SWA trajectory, averaged iterates and SWA average as
   const svg = testErrorFigure({ sgd: [...sgd, { epoch: 11 }], trajectory, iterates, swa, swaStart: 5 }, { id: 'fig7' });
   const counts = checkXml(svg);
   const paths = [...svg.matchAll(/<path d="([^"]*)" stroke="([^"]*)"/g)];
-  assert.equal(paths.map((m) => [m[2], (m[1].match(/L/g) ?? []).length]), [['#1f77b4', 9], ['#2ca02c', 9], ['#d62728', 4]],
-    'one line each for SGD, trajectory, SWA; the epoch without accuracy is skipped');
+  assert.equal(
+    paths.map((m) => [m[2], (m[1].match(/L/g) ?? []).length]),
+    [
+      ['#1f77b4', 9],
+      ['#2ca02c', 9],
+      ['#d62728', 4],
+    ],
+    'one line each for SGD, trajectory, SWA; the epoch without accuracy is skipped',
+  );
   assert.is(counts.get('circle'), 5 + 5 + 2, 'iterates and SWA points, plus their legend markers');
   for (const s of ['SGD', 'SGD (SWA run)', 'SWA iterates', 'SWA', 'SWA start', 'Test error (%)', 'Epoch']) {
     assert.ok(svg.includes(`>${s}</text>`), s);
@@ -301,13 +504,25 @@ test('testErrorFigure: SGD, SWA trajectory, averaged iterates and SWA average as
 test('writeReport: writes each part atomically and refuses path-like figure names', async () => {
   const dir = join(tmp, 'out', 'nested');
   const svg = lineChart([]);
-  const parts = { markdown: markdownTable(records), csv: runsCsv(records), json: reportJson(records), svgs: { 'test-error': svg } };
+  const parts = {
+    markdown: markdownTable(records),
+    csv: runsCsv(records),
+    json: reportJson(records),
+    svgs: { 'test-error': svg },
+  };
   const paths = await writeReport(dir, parts);
-  assert.equal(paths.map((p) => p.slice(dir.length + 1)), ['table.md', 'runs.csv', 'report.json', 'test-error.svg']);
+  assert.equal(
+    paths.map((p) => p.slice(dir.length + 1)),
+    ['table.md', 'runs.csv', 'report.json', 'test-error.svg'],
+  );
   assert.is(readFileSync(join(dir, 'table.md'), 'utf8'), markdownTable(records));
   assert.equal(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')), reportJson(records));
   assert.is(readFileSync(join(dir, 'test-error.svg'), 'utf8'), svg);
-  assert.equal(readdirSync(dir).sort(), ['report.json', 'runs.csv', 'table.md', 'test-error.svg'], 'no temporary files left');
+  assert.equal(
+    readdirSync(dir).sort(),
+    ['report.json', 'runs.csv', 'table.md', 'test-error.svg'],
+    'no temporary files left',
+  );
   await writeReport(dir, { json: '{"x":1}' });
   assert.is(readFileSync(join(dir, 'report.json'), 'utf8'), '{"x":1}');
   for (const name of ['../evil', 'a/b', '.hidden', '']) {

@@ -12,7 +12,14 @@ import { Generator } from '../engine/random.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { SmallCnn } from '../nn/models/small-cnn.ts';
 import { decodeSafetensors, toFloat32 } from '../nn/safetensors.ts';
-import { expectedCaptures, RunInterrupted, RunnerConfigError, runTable1, type Table1Options, type Table1Result } from '../swa/runner.ts';
+import {
+  expectedCaptures,
+  RunInterrupted,
+  RunnerConfigError,
+  runTable1,
+  type Table1Options,
+  type Table1Result,
+} from '../swa/runner.ts';
 import { testBackends } from './util/backends.ts';
 
 const backends: Backend[] = await testBackends();
@@ -37,11 +44,24 @@ const testSet = tinyData(32, 2);
 
 function options(be: Backend, out: string, extra: Partial<Table1Options> = {}): Table1Options {
   return {
-    model: 'tiny-cnn', dataset: 'tiny', train, test: testSet, device: be, out,
+    model: 'tiny-cnn',
+    dataset: 'tiny',
+    train,
+    test: testSet,
+    device: be,
+    out,
     modelFactory: (spec) => new SmallCnn({ ...spec, widths: [4, 4, 8] }),
-    normalize: { mean: [0.2], std: [0.4] }, augment: { flipProb: 0.5 },
-    budget: 2, seeds: [0, 1], lr: 0.1, batchSize: 16, swagSamples: 3, swagBnBatches: 2, swagBudgets: [1, 1.5],
-    progress: false, log: () => undefined,
+    normalize: { mean: [0.2], std: [0.4] },
+    augment: { flipProb: 0.5 },
+    budget: 2,
+    seeds: [0, 1],
+    lr: 0.1,
+    batchSize: 16,
+    swagSamples: 3,
+    swagBnBatches: 2,
+    swagBudgets: [1, 1.5],
+    progress: false,
+    log: () => undefined,
     ...extra,
   };
 }
@@ -55,8 +75,12 @@ function numbers(r: Table1Result): unknown {
   return {
     records: r.records.map(noTime),
     seeds: r.seeds.map((s) => ({
-      sgd: s.sgd.history.map(noTime), swa: s.swa.history.map(noTime), evaluations: s.swa.evaluations,
-      points: s.swa.points.map((p) => ({ ...noTime(p), swag: p.swag && noTime(p.swag) })), fge: s.fge.history.map(noTime), fgeTest: s.fge.test,
+      sgd: s.sgd.history.map(noTime),
+      swa: s.swa.history.map(noTime),
+      evaluations: s.swa.evaluations,
+      points: s.swa.points.map((p) => ({ ...noTime(p), swag: p.swag && noTime(p.swag) })),
+      fge: s.fge.history.map(noTime),
+      fgeTest: s.fge.test,
     })),
   };
 }
@@ -71,35 +95,99 @@ for (const be of backends) {
   test(`${be.name}: whole pipeline writes the table, CSV, JSON and figures with every method and seed`, async () => {
     const out = join(root, `${be.name}-full`);
     const r = await runTable1(options(be, out));
-    for (const f of ['table.md', 'runs.csv', 'report.json', 'test-error-seed-0.svg', 'test-error-seed-1.svg', 'settings.json']) {
+    for (const f of [
+      'table.md',
+      'runs.csv',
+      'report.json',
+      'test-error-seed-0.svg',
+      'test-error-seed-1.svg',
+      'settings.json',
+    ]) {
       assert.ok(existsSync(join(out, f)), `${f} written`);
     }
     const md = readFileSync(join(out, 'table.md'), 'utf8');
-    for (const label of ['SGD (1 Budget)', 'FGE (1 Budget)', 'SWA (1 Budget)', 'SWA (1.25 Budgets)', 'SWA (1.5 Budgets)', 'SWAG (1 Budget)', 'SWAG (1.5 Budgets)']) {
+    for (const label of [
+      'SGD (1 Budget)',
+      'FGE (1 Budget)',
+      'SWA (1 Budget)',
+      'SWA (1.25 Budgets)',
+      'SWA (1.5 Budgets)',
+      'SWAG (1 Budget)',
+      'SWAG (1.5 Budgets)',
+    ]) {
       assert.ok(md.includes(label), `table has ${label}`);
     }
     assert.ok(md.includes('Test NLL') && md.includes('Test ECE'), 'NLL and ECE tables');
-    const csv = readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-    const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { runs: { method: string; seed: number; budget: number }[] };
+    const csv = readFileSync(join(out, 'runs.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
+    const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+      runs: { method: string; seed: number; budget: number }[];
+    };
     for (const seed of [0, 1]) {
-      for (const [method, budget] of [['SGD', 1], ['FGE', 1], ['SWA', 1], ['SWA', 1.25], ['SWA', 1.5], ['SWAG', 1], ['SWAG', 1.5]] as const) {
-        assert.ok(csv.some((c) => c[2] === method && Number(c[3]) === budget && Number(c[4]) === seed), `CSV has ${method} ${budget} seed ${seed}`);
-        assert.ok(json.runs.some((x) => x.method === method && x.budget === budget && x.seed === seed), `JSON has ${method} ${budget} seed ${seed}`);
+      for (const [method, budget] of [
+        ['SGD', 1],
+        ['FGE', 1],
+        ['SWA', 1],
+        ['SWA', 1.25],
+        ['SWA', 1.5],
+        ['SWAG', 1],
+        ['SWAG', 1.5],
+      ] as const) {
+        assert.ok(
+          csv.some((c) => c[2] === method && Number(c[3]) === budget && Number(c[4]) === seed),
+          `CSV has ${method} ${budget} seed ${seed}`,
+        );
+        assert.ok(
+          json.runs.some((x) => x.method === method && x.budget === budget && x.seed === seed),
+          `JSON has ${method} ${budget} seed ${seed}`,
+        );
       }
       const svg = readFileSync(join(out, `test-error-seed-${seed}.svg`), 'utf8');
       assert.ok(svg.startsWith('<svg') && svg.includes('SWA iterates') && svg.includes('SGD'), 'figure has its series');
     }
     assert.is(r.records.length, 2 * 7);
-    for (const rec of r.records) assert.ok(rec.accuracy >= 0 && rec.accuracy <= 1 && Number.isFinite(rec.nll) && rec.ece! >= 0, `${rec.method} metrics`);
+    for (const rec of r.records)
+      assert.ok(
+        rec.accuracy >= 0 && rec.accuracy <= 1 && Number.isFinite(rec.nll) && rec.ece! >= 0,
+        `${rec.method} metrics`,
+      );
     // The planted patches are easy: the models must have learnt something.
-    assert.ok(r.records.filter((x) => x.method === 'SWA').every((x) => x.accuracy > 0.5), 'SWA learns the tiny task');
+    assert.ok(
+      r.records.filter((x) => x.method === 'SWA').every((x) => x.accuracy > 0.5),
+      'SWA learns the tiny task',
+    );
     // Capture counts: ŵ (end of epoch 0), then once per epoch: n = 2 at 1B (epoch 2), 3 at 1.25B and 1.5B (epoch 3).
     for (const s of r.seeds) {
-      assert.equal(s.swa.points.map((p) => [p.budget, p.epochs, p.n]), [[1, 2, 2], [1.25, 3, 3], [1.5, 3, 3]]);
-      for (const p of s.swa.points) assert.is(p.n, expectedCaptures(r.plan.swaCapture, r.plan.swaStart, p.epochs, r.plan.itersPerEpoch));
-      assert.equal(s.swa.evaluations.map((e) => [e.epoch, e.n]), [[2, 2], [3, 3]], 'w_SWA evaluated after every SWA epoch');
+      assert.equal(
+        s.swa.points.map((p) => [p.budget, p.epochs, p.n]),
+        [
+          [1, 2, 2],
+          [1.25, 3, 3],
+          [1.5, 3, 3],
+        ],
+      );
+      for (const p of s.swa.points)
+        assert.is(p.n, expectedCaptures(r.plan.swaCapture, r.plan.swaStart, p.epochs, r.plan.itersPerEpoch));
+      assert.equal(
+        s.swa.evaluations.map((e) => [e.epoch, e.n]),
+        [
+          [2, 2],
+          [3, 3],
+        ],
+        'w_SWA evaluated after every SWA epoch',
+      );
       assert.is(s.fge.snapshots, 1, 'FGE: one cycle minimum within the budget');
-      assert.equal(s.swa.history.map((h) => [h.epoch, h.captured]), [[1, true], [2, true], [3, true]]);
+      assert.equal(
+        s.swa.history.map((h) => [h.epoch, h.captured]),
+        [
+          [1, true],
+          [2, true],
+          [3, true],
+        ],
+      );
     }
     // A rerun skips every finished phase and gives the same numbers.
     const lines: string[] = [];
@@ -144,7 +232,10 @@ for (const be of backends) {
     assert.is(r.seeds[0].fge.snapshots, 2);
     assert.is(expectedCaptures(r.plan.fgeCapture, r.plan.swaStart, r.plan.budget, r.plan.itersPerEpoch), 2);
     const fge = r.records.find((x) => x.method === 'FGE')!;
-    assert.ok(fge.accuracy > 0.5 && Number.isFinite(fge.nll), `FGE ensemble of 2 learns the tiny task (acc ${fge.accuracy})`);
+    assert.ok(
+      fge.accuracy > 0.5 && Number.isFinite(fge.nll),
+      `FGE ensemble of 2 learns the tiny task (acc ${fge.accuracy})`,
+    );
   });
 
   test(`${be.name}: bad hyperparameters are rejected before anything is trained or written`, async () => {
@@ -179,10 +270,13 @@ for (const be of backends) {
     }
     // Several problems are reported together.
     const out = join(root, `${be.name}-bad`);
-    await runTable1(options(be, out, { lr: Number.NaN, seeds: [] })).then(() => assert.unreachable('accepted'), (e: Error) => {
-      assert.match(e.message, /lr must be/);
-      assert.match(e.message, /at least one seed/);
-    });
+    await runTable1(options(be, out, { lr: Number.NaN, seeds: [] })).then(
+      () => assert.unreachable('accepted'),
+      (e: Error) => {
+        assert.match(e.message, /lr must be/);
+        assert.match(e.message, /at least one seed/);
+      },
+    );
   });
 }
 
@@ -190,11 +284,30 @@ const wasm = backends.find((b) => b.name === 'wasm');
 if (wasm) {
   test('wasm: the cyclical schedule captures at every cycle end (c = 2 iterations, 4 per epoch)', async () => {
     const out = join(root, 'wasm-cyclical');
-    const r = await runTable1(options(wasm, out, { seeds: [3], schedule: 'cyclical', cycle: 2, alpha2: 0.001, swagSamples: 0, swaEval: 'budget' }));
+    const r = await runTable1(
+      options(wasm, out, {
+        seeds: [3],
+        schedule: 'cyclical',
+        cycle: 2,
+        alpha2: 0.001,
+        swagSamples: 0,
+        swaEval: 'budget',
+      }),
+    );
     // ŵ, then 2 captures per epoch: n = 1 + 2 = 3 after epoch 2 (1B), 1 + 4 = 5 after epoch 3.
-    assert.equal(r.seeds[0].swa.points.map((p) => p.n), [3, 5, 5]);
-    assert.equal(r.seeds[0].swa.evaluations.map((e) => e.epoch), [2, 3], 'w_SWA evaluated only at the budget points');
-    assert.not.ok(r.records.some((x) => x.method === 'SWAG'), 'SWAG off');
+    assert.equal(
+      r.seeds[0].swa.points.map((p) => p.n),
+      [3, 5, 5],
+    );
+    assert.equal(
+      r.seeds[0].swa.evaluations.map((e) => e.epoch),
+      [2, 3],
+      'w_SWA evaluated only at the budget points',
+    );
+    assert.not.ok(
+      r.records.some((x) => x.method === 'SWAG'),
+      'SWAG off',
+    );
   });
 }
 

@@ -40,8 +40,10 @@ for (const be of backends) {
     });
   }
   test(`${label}: no buffer leaked by the PyTorch cases`, () => {
-    console.log(`[torch-ops] ${label}: largest scaled error ${worst.err.toExponential(2)} (${worst.errCase}); ` +
-      `closest to its tolerance: ${(100 * worst.ratio).toFixed(1)}% (${worst.ratioCase})`);
+    console.log(
+      `[torch-ops] ${label}: largest scaled error ${worst.err.toExponential(2)} (${worst.errCase}); ` +
+        `closest to its tolerance: ${(100 * worst.ratio).toFixed(1)}% (${worst.ratioCase})`,
+    );
     assert.is(be.liveBuffers(), 0);
   });
 }

@@ -27,9 +27,19 @@ if (!three.info.includes('3 threads')) {
 }
 
 /** Runs a kernel on a backend over host inputs and returns its output. */
-async function runKernel<K extends KernelName>(be: Backend, kernel: K, inputs: Float32Array[], outSize: number,
-  params: KernelParams[K], init?: Float32Array): Promise<Float32Array> {
-  const bufs = inputs.map((x) => { const b = be.alloc(x.length); be.write(b, x); return b; });
+async function runKernel<K extends KernelName>(
+  be: Backend,
+  kernel: K,
+  inputs: Float32Array[],
+  outSize: number,
+  params: KernelParams[K],
+  init?: Float32Array,
+): Promise<Float32Array> {
+  const bufs = inputs.map((x) => {
+    const b = be.alloc(x.length);
+    be.write(b, x);
+    return b;
+  });
   const out = be.alloc(outSize);
   be.write(out, init ?? new Float32Array(outSize).fill(7));
   be.run(kernel, bufs, out, params);
@@ -40,43 +50,121 @@ async function runKernel<K extends KernelName>(be: Backend, kernel: K, inputs: F
 }
 
 const conv = {
-  n: 7, cin: 5, h: 9, w: 8, cout: 6, kh: 3, kw: 3, oh: 9, ow: 8, strideH: 1, strideW: 1, padH: 1, padW: 1,
-  dilationH: 1, dilationW: 1, groups: 1, hasBias: true,
+  n: 7,
+  cin: 5,
+  h: 9,
+  w: 8,
+  cout: 6,
+  kh: 3,
+  kw: 3,
+  oh: 9,
+  ow: 8,
+  strideH: 1,
+  strideW: 1,
+  padH: 1,
+  padW: 1,
+  dilationH: 1,
+  dilationW: 1,
+  groups: 1,
+  hasBias: true,
 };
 const strided = { ...conv, strideH: 2, strideW: 2, oh: 5, ow: 4, hasBias: false };
-const xs = conv.n * conv.cin * conv.h * conv.w, ws = conv.cout * conv.cin * 9;
+const xs = conv.n * conv.cin * conv.h * conv.w,
+  ws = conv.cout * conv.cin * 9;
 const ys = conv.n * conv.cout * conv.oh * conv.ow;
 const sys = strided.n * strided.cout * strided.oh * strided.ow;
 
 type Case = [string, () => Promise<Float32Array>, () => Promise<Float32Array>];
-const same = <K extends KernelName>(name: string, kernel: K, inputs: Float32Array[], outSize: number,
-  params: KernelParams[K], init?: Float32Array): Case => [name,
+const same = <K extends KernelName>(
+  name: string,
+  kernel: K,
+  inputs: Float32Array[],
+  outSize: number,
+  params: KernelParams[K],
+  init?: Float32Array,
+): Case => [
+  name,
   () => runKernel(one, kernel, inputs, outSize, params, init),
-  () => runKernel(three, kernel, inputs, outSize, params, init)];
+  () => runKernel(three, kernel, inputs, outSize, params, init),
+];
 
 const bitIdentical: Case[] = [
-  same('matmul, one product split by rows', 'matmul', [rand(37 * 29, 1), rand(29 * 23, 2)], 37 * 23,
-    { batch: 1, m: 37, n: 23, k: 29, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 }),
-  same('matmul, batched, split by batch', 'matmul', [rand(5 * 6 * 7, 3), rand(7 * 4, 4)], 5 * 6 * 4,
-    { batch: 5, m: 6, n: 4, k: 7, transA: false, transB: false, aBatchStride: 42, bBatchStride: 0 }),
+  same('matmul, one product split by rows', 'matmul', [rand(37 * 29, 1), rand(29 * 23, 2)], 37 * 23, {
+    batch: 1,
+    m: 37,
+    n: 23,
+    k: 29,
+    transA: true,
+    transB: false,
+    aBatchStride: 0,
+    bBatchStride: 0,
+  }),
+  same('matmul, batched, split by batch', 'matmul', [rand(5 * 6 * 7, 3), rand(7 * 4, 4)], 5 * 6 * 4, {
+    batch: 5,
+    m: 6,
+    n: 4,
+    k: 7,
+    transA: false,
+    transB: false,
+    aBatchStride: 42,
+    bBatchStride: 0,
+  }),
   same('conv2d forward, split by images', 'conv2d', [rand(xs, 5), rand(ws, 6), rand(6, 7)], ys, conv),
   same('conv2d backward input, stride 1', 'conv2dBackwardInput', [rand(ys, 8), rand(ws, 9)], xs, conv),
   same('conv2d backward input, stride 2', 'conv2dBackwardInput', [rand(sys, 10), rand(ws, 11)], xs, strided),
-  same('max pool 2×2 backward, split by planes', 'pool2dBackward', [rand(35 * 8 * 8, 12), rand(35 * 16, 13)], 35 * 64,
-    { mode: 'max', nc: 35, h: 8, w: 8, kh: 2, kw: 2, oh: 4, ow: 4, strideH: 2, strideW: 2, padH: 0, padW: 0,
-      countIncludePad: true }),
-  same('batch norm input gradient, split by channels', 'bnBackwardInput',
-    [rand(4 * 7 * 10, 14), rand(4 * 7 * 10, 15), rand(7, 16), rand(7, 17, 0.5, 2), rand(7, 18), rand(7, 19),
-      rand(7, 20)], 4 * 7 * 10,
-    { n: 4, c: 7, s: 10, eps: 1e-5, training: true }),
+  same('max pool 2×2 backward, split by planes', 'pool2dBackward', [rand(35 * 8 * 8, 12), rand(35 * 16, 13)], 35 * 64, {
+    mode: 'max',
+    nc: 35,
+    h: 8,
+    w: 8,
+    kh: 2,
+    kw: 2,
+    oh: 4,
+    ow: 4,
+    strideH: 2,
+    strideW: 2,
+    padH: 0,
+    padW: 0,
+    countIncludePad: true,
+  }),
+  same(
+    'batch norm input gradient, split by channels',
+    'bnBackwardInput',
+    [
+      rand(4 * 7 * 10, 14),
+      rand(4 * 7 * 10, 15),
+      rand(7, 16),
+      rand(7, 17, 0.5, 2),
+      rand(7, 18),
+      rand(7, 19),
+      rand(7, 20),
+    ],
+    4 * 7 * 10,
+    { n: 4, c: 7, s: 10, eps: 1e-5, training: true },
+  ),
   same('channel sums', 'channelSum', [rand(4 * 7 * 10, 21)], 7, { n: 4, c: 7, s: 10, scale: 0.5 }),
-  same('strided binary add with broadcasting', 'binary', [rand(9 * 13, 22), rand(13, 23)], 9 * 13,
-    { op: 'add', shape: [9, 13], aStrides: [13, 1], bStrides: [0, 1] }),
-  same('transposing copy', 'copy', [rand(11 * 17, 24)], 11 * 17,
-    { shape: [17, 11], inStrides: [1, 17], inOffset: 0, outStrides: [11, 1], outOffset: 0 }),
+  same('strided binary add with broadcasting', 'binary', [rand(9 * 13, 22), rand(13, 23)], 9 * 13, {
+    op: 'add',
+    shape: [9, 13],
+    aStrides: [13, 1],
+    bStrides: [0, 1],
+  }),
+  same('transposing copy', 'copy', [rand(11 * 17, 24)], 11 * 17, {
+    shape: [17, 11],
+    inStrides: [1, 17],
+    inOffset: 0,
+    outStrides: [11, 1],
+    outOffset: 0,
+  }),
   same('relu over 1000 floats', 'unary', [rand(1000, 25)], 1000, { op: 'relu', size: 1000, alpha: 0 }),
-  same('SGD momentum step', 'sgdMomentum', [rand(999, 26), rand(999, 27)], 999,
-    { size: 999, momentum: 0.9, dampening: 0, weightDecay: 5e-4, first: false }, rand(999, 28)),
+  same(
+    'SGD momentum step',
+    'sgdMomentum',
+    [rand(999, 26), rand(999, 27)],
+    999,
+    { size: 999, momentum: 0.9, dampening: 0, weightDecay: 5e-4, first: false },
+    rand(999, 28),
+  ),
 ];
 
 for (const [name, a, b] of bitIdentical) {
@@ -143,7 +231,8 @@ test('options: thread counts are checked, threads and wait come from the options
   for (const bad of [0, -1, 1.5, 65, Number.NaN]) {
     await createWasmBackend({ threads: bad }).then(
       () => assert.unreachable(`threads ${bad} accepted`),
-      (e: Error) => assert.match(e.message, /wasm backend: threads must be an integer in \[1, 64\]/));
+      (e: Error) => assert.match(e.message, /wasm backend: threads must be an integer in \[1, 64\]/),
+    );
   }
   const be = await createWasmBackend({ threads: 2, wait: 'block' });
   assert.is(be.info, 'WebAssembly SIMD, 2 threads');
@@ -197,7 +286,7 @@ test('workerUrl: the worker is found beside the bundle or at a given URL; a miss
   const b = be.alloc(3);
   be.write(b, new Float32Array([-1, 0, 2]));
   be.run('unary', [b], b, { op: 'relu', size: 3, alpha: 0 });
-  assert.equal([...await be.read(b, 3)], [0, 0, 2], 'the fallback backend works');
+  assert.equal([...(await be.read(b, 3))], [0, 0, 2], 'the fallback backend works');
   be.free(b);
   be.destroy();
 });

@@ -11,8 +11,10 @@ const out = join(root, 'build/compare');
 execFileSync(process.execPath, [join(root, 'build.mjs'), 'wasm'], { cwd: root, stdio: 'inherit' });
 await build({
   // The wasm backend's worker goes beside ours.js, which starts it as new URL('./wasm-worker.js', import.meta.url).
-  entryPoints: [...['main', 'ours', 'tfjs'].map((f) => ({ in: join(root, 'bench/compare', `${f}.ts`), out: f })),
-    { in: join(root, 'engine/backends/wasm-worker.ts'), out: 'wasm-worker' }],
+  entryPoints: [
+    ...['main', 'ours', 'tfjs'].map((f) => ({ in: join(root, 'bench/compare', `${f}.ts`), out: f })),
+    { in: join(root, 'engine/backends/wasm-worker.ts'), out: 'wasm-worker' },
+  ],
   outdir: out,
   bundle: true,
   format: 'esm',
@@ -26,5 +28,8 @@ await build({
 });
 // --build-only: the bundles alone (bench/gpu/run-nvidia.sh runs build/compare/ours.js itself).
 if (process.argv.includes('--build-only')) process.exit(0);
-const r = spawnSync(process.execPath, [join(out, 'main.js'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(process.execPath, [join(out, 'main.js'), ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

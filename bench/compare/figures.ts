@@ -19,7 +19,16 @@ export const SGD_SETTINGS = { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 } as co
 export const MATMUL_SIZES = [256, 512, 1024] as const;
 
 /** A 3×3, stride 1, pad 1 convolution at the small CNN's layer shapes, batch 128. */
-export interface ConvShape { id: 'l1' | 'l2'; n: number; cin: number; h: number; w: number; cout: number; k: number; pad: number }
+export interface ConvShape {
+  id: 'l1' | 'l2';
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  k: number;
+  pad: number;
+}
 export const CONV_SHAPES: readonly ConvShape[] = [
   { id: 'l1', n: 128, cin: 1, h: 28, w: 28, cout: 32, k: 3, pad: 1 },
   { id: 'l2', n: 128, cin: 32, h: 14, w: 14, cout: 64, k: 3, pad: 1 },
@@ -36,15 +45,24 @@ export const EPOCH_IMAGES = 60000;
 export type Unit = 'img/s' | 'GFLOP/s' | '% of epoch';
 
 /** One row of the comparison table. Throughputs are higher-is-better; '% of epoch' rows are ours only. */
-export interface FigureSpec { id: string; label: string; unit: Unit; oursOnly?: boolean }
+export interface FigureSpec {
+  id: string;
+  label: string;
+  unit: Unit;
+  oursOnly?: boolean;
+}
 
 export const FIGURES: readonly FigureSpec[] = [
   ...MODELS.map((m) => ({ id: `train/${m}`, label: `${m} training, batch ${TRAIN_BATCH}`, unit: 'img/s' as const })),
   ...MODELS.map((m) => ({ id: `infer/${m}`, label: `${m} inference, batch ${INFER_BATCH}`, unit: 'img/s' as const })),
   ...MATMUL_SIZES.map((n) => ({ id: `matmul/${n}`, label: `matmul ${n}³`, unit: 'GFLOP/s' as const })),
-  ...CONV_SHAPES.flatMap((s) => CONV_PASSES.map((p) => ({
-    id: `conv/${s.id}/${p}`, label: `conv ${s.cin}→${s.cout} ${s.h}×${s.w} ${p}`, unit: 'GFLOP/s' as const,
-  }))),
+  ...CONV_SHAPES.flatMap((s) =>
+    CONV_PASSES.map((p) => ({
+      id: `conv/${s.id}/${p}`,
+      label: `conv ${s.cin}→${s.cout} ${s.h}×${s.w} ${p}`,
+      unit: 'GFLOP/s' as const,
+    })),
+  ),
   { id: 'swa/update', label: 'SWA AveragedModel.update (small CNN)', unit: '% of epoch', oursOnly: true },
   { id: 'swa/update-bn', label: 'SWA updateBn pass (small CNN, 60000 images)', unit: '% of epoch', oursOnly: true },
 ];
@@ -63,7 +81,12 @@ export interface FigureResult {
 }
 
 /** The columns of the comparison. `ours` marks the engine's own backends; the others are peers. */
-export interface PeerSpec { id: string; label: string; speed: Speed; ours?: boolean }
+export interface PeerSpec {
+  id: string;
+  label: string;
+  speed: Speed;
+  ours?: boolean;
+}
 export const PEERS: readonly PeerSpec[] = [
   { id: 'ours-wasm', label: 'ours wasm', speed: 'fast', ours: true },
   { id: 'ours-wasm1', label: 'ours wasm 1 thread', speed: 'fast', ours: true },
@@ -112,7 +135,8 @@ export type Speed = 'fast' | 'slow' | 'crawl';
  * Together with `figureBudget` this keeps the default run near ten minutes on a 2-core machine.
  */
 export function loopPlan(work: Work, speed: Speed, quick: boolean): LoopPlan {
-  if (speed === 'crawl') return work === 'kernel' ? { warmup: 1, reps: 3, capSeconds: 1 } : { warmup: 0, reps: 1, capSeconds: 0 };
+  if (speed === 'crawl')
+    return work === 'kernel' ? { warmup: 1, reps: 3, capSeconds: 1 } : { warmup: 0, reps: 1, capSeconds: 0 };
   const slow = speed === 'slow';
   if (work === 'train') {
     if (quick) return { warmup: 1, reps: slow ? 1 : 2, capSeconds: 2 };
@@ -145,8 +169,11 @@ let current = '';
  * reported (`@@STEP`) so that a runner stopped for its time budget still tells how far it got.
  * @returns the number of timed steps and the milliseconds they took.
  */
-export async function timeLoop(step: () => void | Promise<void>, sync: () => Promise<void>, plan: LoopPlan):
-  Promise<{ iterations: number; ms: number }> {
+export async function timeLoop(
+  step: () => void | Promise<void>,
+  sync: () => Promise<void>,
+  plan: LoopPlan,
+): Promise<{ iterations: number; ms: number }> {
   let steps = 0;
   const done = (): void => emit('STEP', { id: current, steps: ++steps });
   for (let i = 0; i < plan.warmup; i++) {
@@ -179,7 +206,10 @@ export function rate(id: string, perStep: number, t: { iterations: number; ms: n
 /** The message of anything thrown, with the first stack frame when there is one. */
 export function errorText(e: unknown): string {
   if (e instanceof Error) {
-    const frame = e.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim();
+    const frame = e.stack
+      ?.split('\n')
+      .find((l) => l.trim().startsWith('at '))
+      ?.trim();
     return `${e.name}: ${e.message}${frame ? ` (${frame})` : ''}`;
   }
   if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message);
@@ -206,7 +236,9 @@ export async function figure(id: string, fn: () => Promise<FigureResult>): Promi
     r = { id, error: errorText(e) };
   }
   const took = ((performance.now() - t0) / 1e3).toFixed(1);
-  process.stderr.write(`  ${id}: ${r.error ? `ERROR ${r.error}` : `${r.value?.toPrecision(4)} (${r.detail})`} [${took} s]\n`);
+  process.stderr.write(
+    `  ${id}: ${r.error ? `ERROR ${r.error}` : `${r.value?.toPrecision(4)} (${r.detail})`} [${took} s]\n`,
+  );
   emit('FIGURE', r);
 }
 

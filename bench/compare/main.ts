@@ -12,7 +12,10 @@ import { markdown, type CompareReport } from './report.ts';
 const root = new URL('../../', import.meta.url).pathname;
 const here = new URL('.', import.meta.url).pathname;
 const { quick, only, rest } = parseFlags(process.argv.slice(2));
-const peersArg = rest.find((a) => a.startsWith('--peers='))?.slice('--peers='.length).split(',');
+const peersArg = rest
+  .find((a) => a.startsWith('--peers='))
+  ?.slice('--peers='.length)
+  .split(',');
 const peers = PEERS.filter((p) => !peersArg || peersArg.includes(p.id));
 const PYTHON = '/usr/bin/python3';
 const libDir = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
@@ -34,14 +37,24 @@ function commandFor(p: PeerSpec): RunnerCommand | { error: string } {
   if (kind === 'ours') return { command: process.execPath, args: [join(here, 'ours.js'), backend, ...flags] };
   if (kind === 'tfjs') return { command: process.execPath, args: [join(here, 'tfjs.js'), backend, ...flags] };
   const script = join(root, 'bench/compare/torch_bench.py');
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: '2',
+    MKL_NUM_THREADS: '2',
+    OPENBLAS_NUM_THREADS: '2',
+  };
   if (p.id === 'torch') {
     // As Debian installs python3-torch: its reference BLAS and LAPACK, pinned so that an OpenBLAS chosen by
     // update-alternatives does not turn this column into the tuned one.
     const ref = [join(libDir, 'blas'), join(libDir, 'lapack')].filter((d) => existsSync(d));
     if (ref.length) env.LD_LIBRARY_PATH = ref.join(':');
   } else {
-    const missing = [[OPENBLAS_DIR, 'libopenblas0-pthread'], [JEMALLOC, 'libjemalloc2']].filter(([f]) => !existsSync(f)).map(([, pkg]) => pkg);
+    const missing = [
+      [OPENBLAS_DIR, 'libopenblas0-pthread'],
+      [JEMALLOC, 'libjemalloc2'],
+    ]
+      .filter(([f]) => !existsSync(f))
+      .map(([, pkg]) => pkg);
     if (missing.length) return { error: `not installed: ${missing.join(', ')} (${TUNED_APT})` };
     env.LD_LIBRARY_PATH = OPENBLAS_DIR;
     env.LD_PRELOAD = JEMALLOC;
@@ -58,14 +71,16 @@ function notesFor(p: PeerSpec, info: Record<string, unknown>[]): string[] {
   if (i.threadsRequested !== undefined) {
     notes.push(`threads requested ${String(i.threadsRequested)}, running ${String(i.threads)}, SIMD ${String(i.simd)}`);
   }
-  if (i.forcedThreadsError) notes.push(`forcing its multithread flag under Node fails: ${String(i.forcedThreadsError)}`);
+  if (i.forcedThreadsError)
+    notes.push(`forcing its multithread flag under Node fails: ${String(i.forcedThreadsError)}`);
   if (i.adapter) notes.push(`adapter ${JSON.stringify(i.adapter)}`);
   if (i.torch) notes.push(`torch ${String(i.torch)}, ${String(i.threads)} threads, oneDNN ${String(i.mkldnn)}`);
   if (Array.isArray(i.libraries)) notes.push(`loaded ${i.libraries.join(', ')}`);
   if (i.LD_LIBRARY_PATH) notes.push(`LD_LIBRARY_PATH=${String(i.LD_LIBRARY_PATH)}`);
   if (i.LD_PRELOAD) notes.push(`LD_PRELOAD=${String(i.LD_PRELOAD)}`);
   if (i.error) notes.push(`error: ${String(i.error)}`);
-  if (p.id === 'tfjs-webgpu' || p.id === 'ours-webgpu') notes.push('WebGPU through Dawn (npm webgpu) on this machine\'s adapter');
+  if (p.id === 'tfjs-webgpu' || p.id === 'ours-webgpu')
+    notes.push("WebGPU through Dawn (npm webgpu) on this machine's adapter");
   return notes;
 }
 
@@ -79,14 +94,17 @@ function cpuModel(): string {
 
 const version = (pkg: string): string => {
   try {
-    return (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'not installed';
   }
 };
 
 const t0 = performance.now();
-const loadBefore = loadavg().map((x) => x.toFixed(2)).join(', ');
+const loadBefore = loadavg()
+  .map((x) => x.toFixed(2))
+  .join(', ');
 const results: Record<string, Record<string, FigureResult>> = {};
 const peerReports: CompareReport['peers'] = [];
 for (const p of peers) {
@@ -107,7 +125,8 @@ for (const p of peers) {
   process.stderr.write(`  (${((performance.now() - started) / 1e3).toFixed(1)} s)\n`);
 }
 
-const torchNote = peerReports.find((p) => p.id === 'torch')?.notes[0] ?? peerReports.find((p) => p.id === 'torch-tuned')?.notes[0];
+const torchNote =
+  peerReports.find((p) => p.id === 'torch')?.notes[0] ?? peerReports.find((p) => p.id === 'torch-tuned')?.notes[0];
 const adapterNote = (id: string): string | undefined =>
   peerReports.find((p) => p.id === id)?.notes.find((n) => n.startsWith('WebGPU:') || n.startsWith('adapter'));
 const report: CompareReport = {
@@ -118,9 +137,12 @@ const report: CompareReport = {
     CPU: `${cpuModel()}, ${cpus().length} logical cores visible to Node`,
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     OS: `${type()} ${release()}${existsSync('/etc/debian_version') ? `, Debian ${readFileSync('/etc/debian_version', 'utf8').trim()}` : ''}`,
-    'load average (1, 5, 15 min) before / after': `${loadBefore} / ${loadavg().map((x) => x.toFixed(2)).join(', ')}`,
+    'load average (1, 5, 15 min) before / after': `${loadBefore} / ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}`,
     Node: process.version,
-    'TF.js': `@tensorflow/tfjs ${version('@tensorflow/tfjs')}, -backend-wasm ${version('@tensorflow/tfjs-backend-wasm')}, ` +
+    'TF.js':
+      `@tensorflow/tfjs ${version('@tensorflow/tfjs')}, -backend-wasm ${version('@tensorflow/tfjs-backend-wasm')}, ` +
       `-backend-webgpu ${version('@tensorflow/tfjs-backend-webgpu')}`,
     PyTorch: torchNote ?? 'not run',
     'WebGPU (ours)': adapterNote('ours-webgpu') ?? 'not run',
@@ -138,4 +160,6 @@ mkdirSync(dir, { recursive: true });
 const suffix = quick ? '-quick' : '';
 writeFileSync(join(dir, `compare-${report.date}${suffix}.json`), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(dir, `latest${suffix}.md`), md);
-process.stderr.write(`\nwrote bench/results/compare-${report.date}${suffix}.json and bench/results/latest${suffix}.md\n`);
+process.stderr.write(
+  `\nwrote bench/results/compare-${report.date}${suffix}.json and bench/results/latest${suffix}.md\n`,
+);

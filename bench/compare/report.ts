@@ -53,26 +53,38 @@ export function markdown(rep: CompareReport): string {
   const ours = peers.filter((p) => p.ours);
   const others = peers.filter((p) => !p.ours);
   const out: string[] = [];
-  out.push(`# Comparison: swa-engine vs TensorFlow.js and PyTorch (${rep.date}${rep.quick ? ', --quick smoke run' : ''})`, '');
+  out.push(
+    `# Comparison: swa-engine vs TensorFlow.js and PyTorch (${rep.date}${rep.quick ? ', --quick smoke run' : ''})`,
+    '',
+  );
   out.push(`Measured in ${num(rep.seconds)} s by \`npm run bench:compare${rep.quick ? ' -- --quick' : ''}\`.`, '');
   out.push('## Machine', '');
   for (const [k, v] of Object.entries(rep.machine)) out.push(`- ${k}: ${v}`);
   out.push('', '## Figures', '');
-  out.push('Throughputs: higher is better. Training: one SGD step (momentum 0.9, weight decay 5e-4) per batch of 128, ' +
-    'steady state after warm-up, the device finished before the clock stops. Inference: eval mode, batch 1000. ' +
-    'Kernel GFLOP/s count 2·m·n·k (matmul) and 2·N·Cout·H·W·Cin·9 (each conv pass), whatever algorithm runs. ' +
-    '"< x": the figure ran out of its time budget and x bounds it from above. SWA rows: % of one training epoch ' +
-    '(60000 images, batch 128) on the same backend, lower is better.', '');
+  out.push(
+    'Throughputs: higher is better. Training: one SGD step (momentum 0.9, weight decay 5e-4) per batch of 128, ' +
+      'steady state after warm-up, the device finished before the clock stops. Inference: eval mode, batch 1000. ' +
+      'Kernel GFLOP/s count 2·m·n·k (matmul) and 2·N·Cout·H·W·Cin·9 (each conv pass), whatever algorithm runs. ' +
+      '"< x": the figure ran out of its time budget and x bounds it from above. SWA rows: % of one training epoch ' +
+      '(60000 images, batch 128) on the same backend, lower is better.',
+    '',
+  );
   const specs = FIGURES.filter((f) => peers.some((p) => rep.results[p.id]?.[f.id]));
   out.push(row(['figure', 'unit', ...peers.map((p) => p.label)]));
   out.push(row(['---', '---', ...peers.map(() => '---:')]));
-  for (const f of specs) out.push(row([f.label, f.unit, ...peers.map((p) => (f.oursOnly && !p.ours ? 'n/a' : cell(rep.results[p.id][f.id])))]));
+  for (const f of specs)
+    out.push(
+      row([f.label, f.unit, ...peers.map((p) => (f.oursOnly && !p.ours ? 'n/a' : cell(rep.results[p.id][f.id])))]),
+    );
   if (ours.length && others.length) {
     out.push('', '## Ratios ours / peer', '', 'Above 1× the engine is faster.', '');
     out.push(row(['figure', 'ours', ...others.map((p) => p.label)]));
     out.push(row(['---', '---', ...others.map(() => '---:')]));
     for (const f of specs.filter((s) => !s.oursOnly)) {
-      for (const o of ours) out.push(row([f.label, o.label, ...others.map((p) => ratio(rep.results[o.id][f.id], rep.results[p.id][f.id]))]));
+      for (const o of ours)
+        out.push(
+          row([f.label, o.label, ...others.map((p) => ratio(rep.results[o.id][f.id], rep.results[p.id][f.id]))]),
+        );
     }
   }
   out.push('', '## Peers', '');
@@ -93,7 +105,8 @@ function errorList(peers: readonly PeerSpec[], rep: CompareReport): string[] {
       if (r.error === undefined) continue;
       byMessage.set(r.error, [...(byMessage.get(r.error) ?? []), id]);
     }
-    for (const [msg, ids] of byMessage) lines.push(`- ${p.label}, ${ids.join(', ')}: \`${msg.replace(/`/g, "'").replace(/\s*\n\s*/g, ' ')}\``);
+    for (const [msg, ids] of byMessage)
+      lines.push(`- ${p.label}, ${ids.join(', ')}: \`${msg.replace(/`/g, "'").replace(/\s*\n\s*/g, ' ')}\``);
   }
   return lines;
 }

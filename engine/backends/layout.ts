@@ -10,8 +10,11 @@ export type FieldType = Scalar | `${'u32' | 'i32'}[${number}]`;
 export type Fields = Readonly<Record<string, FieldType>>;
 
 /** What a field takes: booleans for 'bool', at most `count` numbers for arrays (the rest are 0), else a number. */
-export type FieldValue<T extends FieldType> =
-  T extends 'bool' ? boolean : T extends Scalar ? number : readonly number[];
+export type FieldValue<T extends FieldType> = T extends 'bool'
+  ? boolean
+  : T extends Scalar
+    ? number
+    : readonly number[];
 /** The values of every field of a layout, by name: a missing or misspelled field is a compile error. */
 export type Values<F extends Fields> = { readonly [K in keyof F]: FieldValue<F[K]> };
 
@@ -57,7 +60,10 @@ export class Layout<F extends Fields> {
   readonly fields: readonly Field[];
   readonly words: number;
 
-  constructor(readonly spec: F, readonly placement: Placement) {
+  constructor(
+    readonly spec: F,
+    readonly placement: Placement,
+  ) {
     const fields: Field[] = [];
     let at = 0;
     for (const [name, type] of Object.entries(spec)) {

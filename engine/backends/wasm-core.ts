@@ -27,12 +27,20 @@ export function coreKernels(host: KernelHost): Omit<KernelTable<WasmBuf>, NnKern
   const layout = (shape: readonly number[], ops: readonly Operand[]) => {
     if (shape.includes(0)) return null;
     // Throws, naming the shape, when the coalesced rank still exceeds MAX_RANK.
-    const c = coalesce('wasm backend', shape, ops.map((o) => o.strides));
+    const c = coalesce(
+      'wasm backend',
+      shape,
+      ops.map((o) => o.strides),
+    );
     ops.forEach((o, t) => checkSpan(o.buf, o.offset, c.shape, c.strides[t], `operand ${t}`));
     const meta = ex.stridedMeta();
     // Operand k's strides start at word MAX_RANK·k of the strides field (unused entries 0).
     const strides = new Array<number>(3 * MAX_RANK).fill(0);
-    c.strides.forEach((s, k) => s.forEach((v, d) => { strides[MAX_RANK * k + d] = v; }));
+    c.strides.forEach((s, k) =>
+      s.forEach((v, d) => {
+        strides[MAX_RANK * k + d] = v;
+      }),
+    );
     const write = (t: number, lo: number, hi: number): void => {
       const { i32, f32 } = host.views();
       STRIDED_META.write({ shape: [hi - lo, ...c.shape.slice(1)], strides }, i32, f32, host.threadAddr(t, meta) / 4);
@@ -44,8 +52,13 @@ export function coreKernels(host: KernelHost): Omit<KernelTable<WasmBuf>, NnKern
    * A strided kernel split over the outermost coalesced dim: `ptrs` are the operands' base byte addresses (in the
    * kernel's argument order), `tail` the arguments after them.
    */
-  const strided = (fn: FunctionName, shape: readonly number[], ops: readonly Operand[], ptrs: readonly number[],
-    tail: (rank: number) => number[]): void => {
+  const strided = (
+    fn: FunctionName,
+    shape: readonly number[],
+    ops: readonly Operand[],
+    ptrs: readonly number[],
+    tail: (rank: number) => number[],
+  ): void => {
     const l = layout(shape, ops);
     if (!l) return;
     const parts = host.parts(sizeOf(l.shape), 'memory', l.shape[0]);
@@ -75,10 +88,16 @@ export function coreKernels(host: KernelHost): Omit<KernelTable<WasmBuf>, NnKern
       flat('fill', p.size, (lo, n) => [out.ptr + 4 * lo, n, p.value]);
     },
     copy: ([x], out, p) => {
-      strided('copy', p.shape, [
-        { buf: x, strides: p.inStrides, offset: p.inOffset },
-        { buf: out, strides: p.outStrides, offset: p.outOffset },
-      ], [x.ptr + 4 * p.inOffset, out.ptr + 4 * p.outOffset], (rank) => [rank]);
+      strided(
+        'copy',
+        p.shape,
+        [
+          { buf: x, strides: p.inStrides, offset: p.inOffset },
+          { buf: out, strides: p.outStrides, offset: p.outOffset },
+        ],
+        [x.ptr + 4 * p.inOffset, out.ptr + 4 * p.outOffset],
+        (rank) => [rank],
+      );
     },
     unary: ([x], out, p) => {
       checkSize(x, p.size, 'unary input');
@@ -87,16 +106,24 @@ export function coreKernels(host: KernelHost): Omit<KernelTable<WasmBuf>, NnKern
     },
     binary: ([a, b], out, p) => {
       checkSize(out, sizeOf(p.shape), 'binary output');
-      strided(p.op, p.shape, [
-        { buf: a, strides: p.aStrides, offset: 0 }, { buf: b, strides: p.bStrides, offset: 0 },
-        { buf: out, strides: stridesOf(p.shape), offset: 0 },
-      ], [a.ptr, b.ptr, out.ptr], (rank) => [rank]);
+      strided(
+        p.op,
+        p.shape,
+        [
+          { buf: a, strides: p.aStrides, offset: 0 },
+          { buf: b, strides: p.bStrides, offset: 0 },
+          { buf: out, strides: stridesOf(p.shape), offset: 0 },
+        ],
+        [a.ptr, b.ptr, out.ptr],
+        (rank) => [rank],
+      );
     },
     where: ([cond, a, b], out, p) => {
       checkSize(out, sizeOf(p.shape), 'where output');
       // The output is dense: operand 3 of the kernel, not in the strided block (its offset follows the first dim).
       const l = layout(p.shape, [
-        { buf: cond, strides: p.cStrides, offset: 0 }, { buf: a, strides: p.aStrides, offset: 0 },
+        { buf: cond, strides: p.cStrides, offset: 0 },
+        { buf: a, strides: p.aStrides, offset: 0 },
         { buf: b, strides: p.bStrides, offset: 0 },
       ]);
       if (!l) return;
@@ -119,14 +146,26 @@ export function coreKernels(host: KernelHost): Omit<KernelTable<WasmBuf>, NnKern
       checkSize(a, (p.batch - 1) * p.aBatchStride + p.m * p.k, 'matmul a');
       checkSize(b, (p.batch - 1) * p.bBatchStride + p.k * p.n, 'matmul b');
       checkSize(out, p.batch * p.m * p.n, 'matmul output');
-      const tA = p.transA ? 1 : 0, tB = p.transB ? 1 : 0;
+      const tA = p.transA ? 1 : 0,
+        tB = p.transB ? 1 : 0;
       const work = p.batch * p.m * p.n * Math.max(1, p.k);
       if (p.batch > 1) {
         const parts = host.parts(work, 'compute', p.batch);
         host.split('matmul', parts, (q) => {
           const [lo, hi] = range(p.batch, parts, q);
-          return [a.ptr + 4 * lo * p.aBatchStride, b.ptr + 4 * lo * p.bBatchStride, out.ptr + 4 * lo * p.m * p.n,
-            hi - lo, p.m, p.n, p.k, tA, tB, p.aBatchStride, p.bBatchStride];
+          return [
+            a.ptr + 4 * lo * p.aBatchStride,
+            b.ptr + 4 * lo * p.bBatchStride,
+            out.ptr + 4 * lo * p.m * p.n,
+            hi - lo,
+            p.m,
+            p.n,
+            p.k,
+            tA,
+            tB,
+            p.aBatchStride,
+            p.bBatchStride,
+          ];
         });
         return;
       }

@@ -6,15 +6,40 @@ import { packedLayout } from './layout.ts';
 
 /** Geometry of one convolution: the `@unmanaged class Geom` of wasm/conv-geom.ts (Conv2dParams' fields). */
 export const CONV_GEOM = packedLayout({
-  n: 'i32', cin: 'i32', h: 'i32', w: 'i32', cout: 'i32', kh: 'i32', kw: 'i32', oh: 'i32', ow: 'i32',
-  strideH: 'i32', strideW: 'i32', padH: 'i32', padW: 'i32', dilationH: 'i32', dilationW: 'i32', groups: 'i32',
+  n: 'i32',
+  cin: 'i32',
+  h: 'i32',
+  w: 'i32',
+  cout: 'i32',
+  kh: 'i32',
+  kw: 'i32',
+  oh: 'i32',
+  ow: 'i32',
+  strideH: 'i32',
+  strideW: 'i32',
+  padH: 'i32',
+  padW: 'i32',
+  dilationH: 'i32',
+  dilationW: 'i32',
+  groups: 'i32',
   hasBias: 'bool',
 });
 
 /** Geometry of 2-D pooling: the `@unmanaged class PoolGeom` of wasm/pool.ts; mode 0 is max, 1 average. */
 export const POOL_GEOM = packedLayout({
-  mode: 'i32', nc: 'i32', h: 'i32', w: 'i32', kh: 'i32', kw: 'i32', oh: 'i32', ow: 'i32',
-  strideH: 'i32', strideW: 'i32', padH: 'i32', padW: 'i32', countIncludePad: 'bool',
+  mode: 'i32',
+  nc: 'i32',
+  h: 'i32',
+  w: 'i32',
+  kh: 'i32',
+  kw: 'i32',
+  oh: 'i32',
+  ow: 'i32',
+  strideH: 'i32',
+  strideW: 'i32',
+  padH: 'i32',
+  padW: 'i32',
+  countIncludePad: 'bool',
 });
 
 /**

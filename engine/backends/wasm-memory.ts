@@ -29,7 +29,11 @@ export class Pool {
   private top: number;
   private readonly freeLists = new Map<number, number[]>();
 
-  constructor(private readonly memory: WebAssembly.Memory, readonly base: number, private readonly maxBytes: number) {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    readonly base: number,
+    private readonly maxBytes: number,
+  ) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
   }
 
@@ -69,7 +73,9 @@ export class Pool {
         try {
           this.memory.grow(pages(needTop - have));
           return;
-        } catch { /* reported below */ }
+        } catch {
+          /* reported below */
+        }
       }
     }
     throw new RangeError(`wasm backend: out of memory (heap of ${have} bytes cannot grow to ${needTop})`);
@@ -81,13 +87,24 @@ export class WasmBuf implements Buf {
   readonly device = 'wasm' as const;
   freed = false;
 
-  constructor(readonly size: number, readonly ptr: number, readonly bytes: number, readonly pool: Pool) {}
+  constructor(
+    readonly size: number,
+    readonly ptr: number,
+    readonly bytes: number,
+    readonly pool: Pool,
+  ) {}
 }
 
 /** Throws unless elements offset + idx·strides over `shape` all lie inside `buf`. */
-export function checkSpan(buf: WasmBuf, offset: number, shape: readonly number[], strides: readonly number[],
-  what: string): void {
-  let lo = offset, hi = offset;
+export function checkSpan(
+  buf: WasmBuf,
+  offset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  what: string,
+): void {
+  let lo = offset,
+    hi = offset;
   shape.forEach((n, d) => {
     const reach = (n - 1) * strides[d];
     if (reach < 0) lo += reach;
@@ -109,7 +126,9 @@ export function sharedMemory(): { memory: WebAssembly.Memory; maxBytes: number }
     try {
       const memory = new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: pages, shared: true });
       return { memory, maxBytes: pages * PAGE };
-    } catch { /* a 4 GiB reservation can fail (32-bit hosts, some browsers): try smaller */ }
+    } catch {
+      /* a 4 GiB reservation can fail (32-bit hosts, some browsers): try smaller */
+    }
   }
   throw new Error('cannot create a shared WebAssembly.Memory');
 }

@@ -13,21 +13,44 @@ import { checkSize, range, splitFlat, type KernelHost, type PtrBuf } from './was
  * i32 range, groups dividing both channel counts, and oh/ow exactly as the stride and padding give them.
  */
 function checkConv(p: Conv2dParams): void {
-  const ints = [p.n, p.cin, p.h, p.w, p.cout, p.kh, p.kw, p.oh, p.ow, p.strideH, p.strideW, p.padH, p.padW,
-    p.dilationH, p.dilationW, p.groups];
-  const ok = ints.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31)
-    && p.groups >= 1 && p.cin % p.groups === 0 && p.cout % p.groups === 0
-    && Math.min(p.kh, p.kw, p.strideH, p.strideW, p.dilationH, p.dilationW, p.oh, p.ow) >= 1
-    && p.oh === outLen(p.h, p.kh, p.strideH, p.padH, p.dilationH)
-    && p.ow === outLen(p.w, p.kw, p.strideW, p.padW, p.dilationW);
+  const ints = [
+    p.n,
+    p.cin,
+    p.h,
+    p.w,
+    p.cout,
+    p.kh,
+    p.kw,
+    p.oh,
+    p.ow,
+    p.strideH,
+    p.strideW,
+    p.padH,
+    p.padW,
+    p.dilationH,
+    p.dilationW,
+    p.groups,
+  ];
+  const ok =
+    ints.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31) &&
+    p.groups >= 1 &&
+    p.cin % p.groups === 0 &&
+    p.cout % p.groups === 0 &&
+    Math.min(p.kh, p.kw, p.strideH, p.strideW, p.dilationH, p.dilationW, p.oh, p.ow) >= 1 &&
+    p.oh === outLen(p.h, p.kh, p.strideH, p.padH, p.dilationH) &&
+    p.ow === outLen(p.w, p.kw, p.strideW, p.padW, p.dilationW);
   if (!ok) throw new RangeError(`wasm backend: inconsistent conv2d geometry ${JSON.stringify(p)}`);
 }
 
 function checkPool(p: Pool2dParams): void {
   const ints = [p.nc, p.h, p.w, p.kh, p.kw, p.oh, p.ow, p.strideH, p.strideW, p.padH, p.padW];
-  const ok = ints.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31)
-    && Math.min(p.kh, p.kw, p.strideH, p.strideW, p.oh, p.ow) >= 1 && 2 * p.padH <= p.kh && 2 * p.padW <= p.kw
-    && p.oh === outLen(p.h, p.kh, p.strideH, p.padH) && p.ow === outLen(p.w, p.kw, p.strideW, p.padW);
+  const ok =
+    ints.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31) &&
+    Math.min(p.kh, p.kw, p.strideH, p.strideW, p.oh, p.ow) >= 1 &&
+    2 * p.padH <= p.kh &&
+    2 * p.padW <= p.kw &&
+    p.oh === outLen(p.h, p.kh, p.strideH, p.padH) &&
+    p.ow === outLen(p.w, p.kw, p.strideW, p.padW);
   if (!ok) throw new RangeError(`wasm backend: inconsistent pool2d geometry ${JSON.stringify(p)}`);
 }
 
@@ -36,7 +59,9 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
   const ex = host.ex;
   const b = (v: boolean): number => (v ? 1 : 0);
   const sizes = (p: Conv2dParams) => ({
-    x: p.n * p.cin * p.h * p.w, w: p.cout * (p.cin / p.groups) * p.kh * p.kw, y: p.n * p.cout * p.oh * p.ow,
+    x: p.n * p.cin * p.h * p.w,
+    w: p.cout * (p.cin / p.groups) * p.kh * p.kw,
+    y: p.n * p.cout * p.oh * p.ow,
   });
   /** Writes thread t's conv geometry (its share of `images`) into its block. */
   const writeConv = (p: Conv2dParams, images: number, t: number): void => {
@@ -93,8 +118,13 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       const c = convSetup(p, 0);
       host.split('conv2d', c.parts, (t) => {
         const n0 = c.ranges[t][0];
-        return [x.ptr + 4 * n0 * p.cin * p.h * p.w, w.ptr, bias ? bias.ptr : 0, out.ptr + 4 * n0 * p.cout * p.oh * p.ow,
-          c.scratch[t]];
+        return [
+          x.ptr + 4 * n0 * p.cin * p.h * p.w,
+          w.ptr,
+          bias ? bias.ptr : 0,
+          out.ptr + 4 * n0 * p.cout * p.oh * p.ow,
+          c.scratch[t],
+        ];
       });
     },
     conv2dBackwardInput: ([dy, w], out, p) => {
@@ -130,8 +160,11 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     pool2dBackward: ([x, dy], out, p) => {
       checkSize(dy, p.nc * p.oh * p.ow, 'pool2dBackward dy');
       checkSize(out, p.nc * p.h * p.w, 'pool2dBackward output');
-      poolSplit(p, x, 'pool2dBackward', (lo) => [x.ptr + 4 * lo * p.h * p.w, dy.ptr + 4 * lo * p.oh * p.ow,
-        out.ptr + 4 * lo * p.h * p.w]);
+      poolSplit(p, x, 'pool2dBackward', (lo) => [
+        x.ptr + 4 * lo * p.h * p.w,
+        dy.ptr + 4 * lo * p.oh * p.ow,
+        out.ptr + 4 * lo * p.h * p.w,
+      ]);
     },
     channelSum: ([x], out, p) => {
       channels(p, 'channelSum', [x], [out]);
@@ -151,8 +184,21 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     },
     bnBackwardInput: ([dy, x, mean, variance, gamma, sumDy, sumDyXmu], out, p) => {
       channels(p, 'bnBackwardInput', [dy, x, out], [mean, variance, gamma, sumDy, sumDyXmu]);
-      byChannel('bnBackwardInput', p, [dy.ptr, x.ptr, mean.ptr, variance.ptr, gamma.ptr, sumDy.ptr, sumDyXmu.ptr,
-        out.ptr, p.n, p.c, p.s, p.eps, b(p.training)]);
+      byChannel('bnBackwardInput', p, [
+        dy.ptr,
+        x.ptr,
+        mean.ptr,
+        variance.ptr,
+        gamma.ptr,
+        sumDy.ptr,
+        sumDyXmu.ptr,
+        out.ptr,
+        p.n,
+        p.c,
+        p.s,
+        p.eps,
+        b(p.training),
+      ]);
     },
     dropout: ([x], out, p) => {
       checkSize(x, p.size, 'dropout input');
@@ -171,8 +217,16 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       checkSize(labels, p.rows, 'softmaxCrossEntropyBackward labels');
       checkSize(dy, p.dyScalar ? Math.min(1, p.rows) : p.rows, 'softmaxCrossEntropyBackward dy');
       checkSize(out, p.rows * p.classes, 'softmaxCrossEntropyBackward output');
-      ex.softmaxCrossEntropyBackward(logits.ptr, labels.ptr, dy.ptr, out.ptr, p.rows, p.classes, b(p.dyScalar),
-        p.scale);
+      ex.softmaxCrossEntropyBackward(
+        logits.ptr,
+        labels.ptr,
+        dy.ptr,
+        out.ptr,
+        p.rows,
+        p.classes,
+        b(p.dyScalar),
+        p.scale,
+      );
     },
     axpby: ([x], out, p) => {
       checkSize(x, p.size, 'axpby x');
@@ -183,8 +237,16 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       checkSize(grad, p.size, 'sgdMomentum grad');
       checkSize(w, p.size, 'sgdMomentum weight');
       checkSize(out, p.size, 'sgdMomentum momentum');
-      flat('sgdMomentum', p.size, (lo, n) => [grad.ptr + 4 * lo, w.ptr + 4 * lo, out.ptr + 4 * lo, n, p.momentum,
-        p.dampening, p.weightDecay, b(p.first)]);
+      flat('sgdMomentum', p.size, (lo, n) => [
+        grad.ptr + 4 * lo,
+        w.ptr + 4 * lo,
+        out.ptr + 4 * lo,
+        n,
+        p.momentum,
+        p.dampening,
+        p.weightDecay,
+        b(p.first),
+      ]);
     },
     sgdApply: ([grad, v], out, p) => {
       checkSize(grad, p.size, 'sgdApply grad');
@@ -192,8 +254,16 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       checkSize(out, p.size, 'sgdApply weight');
       // Without momentum v is unused (any buffer): keep its pointer as it is.
       const vAt = (lo: number): number => (p.momentum !== 0 ? v.ptr + 4 * lo : v.ptr);
-      flat('sgdApply', p.size, (lo, n) => [grad.ptr + 4 * lo, vAt(lo), out.ptr + 4 * lo, n, p.lr, p.momentum,
-        p.weightDecay, b(p.nesterov)]);
+      flat('sgdApply', p.size, (lo, n) => [
+        grad.ptr + 4 * lo,
+        vAt(lo),
+        out.ptr + 4 * lo,
+        n,
+        p.lr,
+        p.momentum,
+        p.weightDecay,
+        b(p.nesterov),
+      ]);
     },
   };
 }

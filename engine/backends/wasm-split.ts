@@ -42,8 +42,12 @@ export function checkSize(buf: Buf, size: number, what: string): void {
 }
 
 /** An elementwise kernel over n floats split into 16-float-aligned ranges: `args(lo, count)` gives each part's call. */
-export function splitFlat(s: Splitter, fn: FunctionName, n: number,
-  args: (lo: number, count: number) => number[]): void {
+export function splitFlat(
+  s: Splitter,
+  fn: FunctionName,
+  n: number,
+  args: (lo: number, count: number) => number[],
+): void {
   const parts = s.parts(n, 'memory');
   s.split(fn, parts, (t) => {
     const [lo, hi] = range(n, parts, t, 16);

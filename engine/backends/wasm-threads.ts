@@ -4,8 +4,20 @@
 // finished. Works with Node's worker_threads and with module Web Workers in cross-origin-isolated pages.
 
 import {
-  CONTROL_BYTES, DONE, ERRORS, GEN, MAX_WORKERS, POLL_MS, SLEEP, SLOT, SLOTS, SPIN_MS, STOP,
-  type WaitPolicy, type WorkerInit, type WorkerReply,
+  CONTROL_BYTES,
+  DONE,
+  ERRORS,
+  GEN,
+  MAX_WORKERS,
+  POLL_MS,
+  SLEEP,
+  SLOT,
+  SLOTS,
+  SPIN_MS,
+  STOP,
+  type WaitPolicy,
+  type WorkerInit,
+  type WorkerReply,
 } from './wasm-control.ts';
 
 export type { WaitPolicy } from './wasm-control.ts';
@@ -46,8 +58,11 @@ const isNode = typeof process !== 'undefined' && typeof process.versions?.node =
  * is spelled `new Worker(new URL('./wasm-worker.js', import.meta.url), { type: 'module' })` so that Vite and webpack
  * recognise it and bundle the worker; build.mjs puts wasm-worker.js beside every bundle that contains this code.
  */
-async function spawn(url: string | URL | undefined, onMessage: (m: WorkerReply) => void,
-  onFail: (e: Error) => void): Promise<WorkerHandle> {
+async function spawn(
+  url: string | URL | undefined,
+  onMessage: (m: WorkerReply) => void,
+  onFail: (e: Error) => void,
+): Promise<WorkerHandle> {
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
     // Node takes a string as a file path: a string URL (file: or data:) must become a URL object.
@@ -58,9 +73,10 @@ async function spawn(url: string | URL | undefined, onMessage: (m: WorkerReply) 
     w.once('error', onFail);
     return { post: (m) => w.postMessage(m), terminate: () => void w.terminate() };
   }
-  const w = url === undefined
-    ? new Worker(new URL('./wasm-worker.js', import.meta.url), { type: 'module' })
-    : new Worker(url, { type: 'module' });
+  const w =
+    url === undefined
+      ? new Worker(new URL('./wasm-worker.js', import.meta.url), { type: 'module' })
+      : new Worker(url, { type: 'module' });
   w.onmessage = (e: MessageEvent<WorkerReply>) => onMessage(e.data);
   // A script that fails to load fires a plain Event without a message.
   w.onerror = (e: Event) => onFail(new Error((e as ErrorEvent).message || `could not load ${url ?? 'wasm-worker.js'}`));
@@ -92,7 +108,7 @@ export async function defaultThreadCount(): Promise<number> {
 
 /** The thread count asked for, else the machine's cores (at most 8); throws unless an integer in [1, 64]. */
 export async function threadsWanted(asked: number | undefined): Promise<number> {
-  const n = asked ?? await defaultThreadCount();
+  const n = asked ?? (await defaultThreadCount());
   if (!Number.isInteger(n) || n < 1 || n > 64) {
     throw new RangeError(`wasm backend: threads must be an integer in [1, 64], got ${n}`);
   }
@@ -113,8 +129,11 @@ export class WasmThreads {
   private readonly block = canBlock();
   private stopped = false;
 
-  private constructor(private readonly handles: WorkerHandle[], control: SharedArrayBuffer,
-    readonly policy: WaitPolicy) {
+  private constructor(
+    private readonly handles: WorkerHandle[],
+    control: SharedArrayBuffer,
+    readonly policy: WaitPolicy,
+  ) {
     this.ctl = new Int32Array(control);
     this.slots = new Float64Array(control, SLOTS);
     this.gens = handles.map(() => 0);
@@ -134,21 +153,32 @@ export class WasmThreads {
     const handles: WorkerHandle[] = [];
     const timers: ReturnType<typeof setTimeout>[] = [];
     try {
-      await Promise.all(Array.from({ length: s.workers }, (_, k) => new Promise<void>((resolve, reject) => {
-        const index = k + 1;
-        const fail = (e: Error): void =>
-          reject(new Error(`wasm threads: worker ${index} failed to start: ${e.message}`));
-        const timer = setTimeout(() => fail(new Error(`no answer within ${START_MS / 1000} s`)), START_MS);
-        timers.push(timer);
-        const reply = (m: WorkerReply): void => ('ready' in m ? resolve() : fail(new Error(m.error)));
-        spawn(s.workerUrl, reply, fail).then((h) => {
-          handles[k] = h;
-          h.post({
-            module: s.module, memory: s.memory, names: s.names, scratch: s.scratch[index], control, index,
-            policy: s.policy,
-          });
-        }, fail);
-      })));
+      await Promise.all(
+        Array.from(
+          { length: s.workers },
+          (_, k) =>
+            new Promise<void>((resolve, reject) => {
+              const index = k + 1;
+              const fail = (e: Error): void =>
+                reject(new Error(`wasm threads: worker ${index} failed to start: ${e.message}`));
+              const timer = setTimeout(() => fail(new Error(`no answer within ${START_MS / 1000} s`)), START_MS);
+              timers.push(timer);
+              const reply = (m: WorkerReply): void => ('ready' in m ? resolve() : fail(new Error(m.error)));
+              spawn(s.workerUrl, reply, fail).then((h) => {
+                handles[k] = h;
+                h.post({
+                  module: s.module,
+                  memory: s.memory,
+                  names: s.names,
+                  scratch: s.scratch[index],
+                  control,
+                  index,
+                  policy: s.policy,
+                });
+              }, fail);
+            }),
+        ),
+      );
     } catch (e) {
       for (const h of handles) h?.terminate();
       throw e;

@@ -3,7 +3,18 @@
 // until told to stop. Runs under Node's worker_threads and as a browser module worker.
 
 import {
-  DONE, ERRORS, GEN, IDLE_MS, POLL_MS, SLEEP, SLOT, SLOTS, SPIN_MS, STOP, type WorkerInit, type WorkerReply,
+  DONE,
+  ERRORS,
+  GEN,
+  IDLE_MS,
+  POLL_MS,
+  SLEEP,
+  SLOT,
+  SLOTS,
+  SPIN_MS,
+  STOP,
+  type WorkerInit,
+  type WorkerReply,
 } from './wasm-control.ts';
 
 type Kernel = (...args: number[]) => unknown;
@@ -12,7 +23,9 @@ type Kernel = (...args: number[]) => unknown;
 async function serve(d: WorkerInit, post: (m: WorkerReply) => void): Promise<void> {
   let fns: Kernel[];
   try {
-    const abort = (): never => { throw new Error('kernel aborted'); };
+    const abort = (): never => {
+      throw new Error('kernel aborted');
+    };
     const instance = await WebAssembly.instantiate(d.module, { env: { memory: d.memory, abort } });
     const ex = instance.exports as Record<string, unknown>;
     const missing = d.names.filter((n) => typeof ex[n] !== 'function');

@@ -7,7 +7,12 @@
 import wasmBytes from '../../build/kernels.wasm';
 import wasmBytesShared from '../../build/kernels-mt.wasm';
 import {
-  kernelInputs, type Backend, type Buf, type KernelName, type KernelParams, type KernelTable,
+  kernelInputs,
+  type Backend,
+  type Buf,
+  type KernelName,
+  type KernelParams,
+  type KernelTable,
 } from '../backend.ts';
 import { coreKernels } from './wasm-core.ts';
 import { bindExports, FUNCTION_INDEX, FUNCTIONS, type FunctionName, type KernelExports } from './wasm-exports.ts';
@@ -58,8 +63,12 @@ class WasmBackend implements Backend {
   private i32: Int32Array;
   private readonly kernels: KernelTable<WasmBuf>;
 
-  constructor(readonly ex: KernelExports, private readonly maxBytes: number, threadCount: number,
-    private readonly grain: { compute: number; memory: number }) {
+  constructor(
+    readonly ex: KernelExports,
+    private readonly maxBytes: number,
+    threadCount: number,
+    private readonly grain: { compute: number; memory: number },
+  ) {
     this.pool = new Pool(ex.memory, ex.heapBase(), maxBytes);
     this.f32 = new Float32Array(ex.memory.buffer);
     this.i32 = new Int32Array(ex.memory.buffer);
@@ -85,8 +94,10 @@ class WasmBackend implements Backend {
     this.alive();
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`wasm backend: cannot allocate ${size} elements`);
     if (4 * size > this.maxBytes - this.pool.base) {
-      throw new RangeError(`wasm backend: cannot allocate ${size} elements (${4 * size} bytes): over the memory limit `
-        + `of ${this.maxBytes} bytes (${this.maxBytes - this.pool.base} after the kernels' static data)`);
+      throw new RangeError(
+        `wasm backend: cannot allocate ${size} elements (${4 * size} bytes): over the memory limit ` +
+          `of ${this.maxBytes} bytes (${this.maxBytes - this.pool.base} after the kernels' static data)`,
+      );
     }
     this.live++;
     if (size === 0) return new WasmBuf(0, this.pool.base, 0, this.pool);
@@ -120,7 +131,11 @@ class WasmBackend implements Backend {
     const count = kernelInputs(kernel, params);
     if (inputs.length !== count) throw new Error(`wasm backend: ${kernel} takes ${count} inputs, got ${inputs.length}`);
     const run: KernelTable<WasmBuf>[K] = this.kernels[kernel];
-    run(inputs.map((b) => this.own(b)), this.own(out), params);
+    run(
+      inputs.map((b) => this.own(b)),
+      this.own(out),
+      params,
+    );
   }
 
   flush(): void {}
@@ -209,7 +224,10 @@ class WasmBackend implements Backend {
   private kernelTable(): KernelTable<WasmBuf> {
     const host: KernelHost = {
       ex: this.ex,
-      views: () => { this.heap(); return { i32: this.i32, f32: this.f32 }; },
+      views: () => {
+        this.heap();
+        return { i32: this.i32, f32: this.f32 };
+      },
       scratch: (bytes, t) => this.scratch(bytes, t),
       parts: (work, kind, most) => this.parts(work, kind, most),
       split: (fn, parts, args) => this.split(fn, parts, args),
@@ -219,19 +237,33 @@ class WasmBackend implements Backend {
   }
 }
 
-const abortImport = (): never => { throw new Error('wasm backend: kernel aborted'); };
+const abortImport = (): never => {
+  throw new Error('wasm backend: kernel aborted');
+};
 
 /** The kernels over a shared memory with `threads − 1` workers; throws when shared memory or workers fail. */
-async function createThreaded(threads: number, grain: WasmOptions['grain'] & object, policy: WaitPolicy,
-  workerUrl: string | URL | undefined): Promise<WasmBackend> {
+async function createThreaded(
+  threads: number,
+  grain: WasmOptions['grain'] & object,
+  policy: WaitPolicy,
+  workerUrl: string | URL | undefined,
+): Promise<WasmBackend> {
   const module = await WebAssembly.compile(new Uint8Array(wasmBytesShared));
   const { memory, maxBytes } = sharedMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort: abortImport } });
   const backend = new WasmBackend(bindExports(instance.exports, memory), maxBytes, threads, grain);
   try {
-    backend.attachThreads(await WasmThreads.start({
-      module, memory, names: FUNCTIONS, scratch: backend.threadBlocks, workers: threads - 1, policy, workerUrl,
-    }));
+    backend.attachThreads(
+      await WasmThreads.start({
+        module,
+        memory,
+        names: FUNCTIONS,
+        scratch: backend.threadBlocks,
+        workers: threads - 1,
+        policy,
+        workerUrl,
+      }),
+    );
   } catch (e) {
     backend.destroy();
     throw e;

@@ -24,7 +24,9 @@ export class PipelineCache {
         label: key,
         layout: 'auto',
         compute: {
-          module: this.module(program.shader), entryPoint: program.entry, constants: { ...program.constants },
+          module: this.module(program.shader),
+          entryPoint: program.entry,
+          constants: { ...program.constants },
         },
       });
       cached = { pipeline, layout: pipeline.getBindGroupLayout(0) };
@@ -56,11 +58,16 @@ export class UniformArena {
   private readonly f32: Float32Array;
   private used = 0;
 
-  constructor(device: GPUDevice, readonly slots: number) {
+  constructor(
+    device: GPUDevice,
+    readonly slots: number,
+  ) {
     const align = device.limits.minUniformBufferOffsetAlignment;
     this.slotBytes = Math.ceil(256 / align) * align;
     this.buffer = device.createBuffer({
-      label: 'uniform arena', size: slots * this.slotBytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'uniform arena',
+      size: slots * this.slotBytes,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     this.words = new ArrayBuffer(slots * this.slotBytes);
     this.u32 = new Uint32Array(this.words);

@@ -56,11 +56,18 @@ export function gridFor(groups: number): [number, number, number] {
 }
 
 /** One invocation per element in workgroups of WG (the shader's `wg` override); null when size is 0. */
-export function elementwise<F extends Fields>(sh: Shader<F>, size: number, constants: Record<string, number>,
-  values: Values<F>): Program | null {
+export function elementwise<F extends Fields>(
+  sh: Shader<F>,
+  size: number,
+  constants: Record<string, number>,
+  values: Values<F>,
+): Program | null {
   if (size === 0) return null;
   return {
-    shader: sh, entry: 'main', constants: { ...constants, wg: WG }, uniforms: uniforms(sh, values),
+    shader: sh,
+    entry: 'main',
+    constants: { ...constants, wg: WG },
+    uniforms: uniforms(sh, values),
     grid: gridFor(Math.ceil(size / WG)),
   };
 }

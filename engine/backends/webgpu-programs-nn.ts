@@ -39,7 +39,11 @@ const SGD_MOMENTUM = shader('sgd-momentum', sgdMomentumWgsl);
 const SGD_APPLY = shader('sgd-apply', sgdApplyWgsl);
 
 /** A conv shader's register tile (tm channels × tn pixels or weight entries) and invocations per workgroup. */
-interface ConvTile { tm: number; tn: number; wg: number }
+interface ConvTile {
+  tm: number;
+  tn: number;
+  wg: number;
+}
 
 /**
  * The tile each conv shader uses (at most TM_MAX = TN_MAX = 16, the shaders' register array sizes). Measured on
@@ -66,8 +70,15 @@ const TREE_MIN_CLASSES = 256;
 /** Kernel size, strides and dilations: override constants, so the divisions and tap loops compile to constants. */
 function convConstants(p: Conv2dParams, t: ConvTile): Record<string, number> {
   return {
-    tm: t.tm, tn: t.tn, wg: t.wg,
-    kh: p.kh, kw: p.kw, stride_h: p.strideH, stride_w: p.strideW, dil_h: p.dilationH, dil_w: p.dilationW,
+    tm: t.tm,
+    tn: t.tn,
+    wg: t.wg,
+    kh: p.kh,
+    kw: p.kw,
+    stride_h: p.strideH,
+    stride_w: p.strideW,
+    dil_h: p.dilationH,
+    dil_w: p.dilationW,
   };
 }
 
@@ -126,7 +137,10 @@ function perRow<F extends Fields & { rows: 'u32'; classes: 'u32' }>(sh: Shader<F
   if (p.rows === 0 || p.classes === 0) return null;
   const tree = p.classes >= TREE_MIN_CLASSES;
   return {
-    shader: sh, entry: tree ? 'tree' : 'rows', constants: { wg: WG }, uniforms: uniforms(sh, p),
+    shader: sh,
+    entry: tree ? 'tree' : 'rows',
+    constants: { wg: WG },
+    uniforms: uniforms(sh, p),
     grid: gridFor(tree ? p.rows : Math.ceil(p.rows / WG)),
   };
 }
@@ -140,7 +154,9 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
     const t = convTile('conv2d', p);
     const coTiles = Math.ceil(p.cout / p.groups / t.tm);
     return {
-      shader: CONV2D, entry: 'main', constants: convConstants(p, t),
+      shader: CONV2D,
+      entry: 'main',
+      constants: convConstants(p, t),
       uniforms: uniforms(CONV2D, { ...convFields(p), coTiles }),
       grid: tileGrid(Math.ceil(pixels / t.tn), t.wg, p.groups * coTiles),
       // NOTE: the shader always declares `bias`; without one the weight is bound in its place and never read.
@@ -154,7 +170,9 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
     const t = convTile('conv2dBackwardInput', p);
     const ciTiles = Math.ceil(p.cin / p.groups / t.tm);
     return {
-      shader: CONV2D_BACKWARD_INPUT, entry: 'main', constants: convConstants(p, t),
+      shader: CONV2D_BACKWARD_INPUT,
+      entry: 'main',
+      constants: convConstants(p, t),
       uniforms: uniforms(CONV2D_BACKWARD_INPUT, { ...convFields(p), ciTiles }),
       grid: tileGrid(Math.ceil(pixels / t.tn), t.wg, p.groups * ciTiles),
     };
@@ -167,7 +185,9 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
     const coTiles = Math.ceil(p.cout / p.groups / t.tm);
     const rTiles = Math.ceil(entries / t.tn);
     return {
-      shader: CONV2D_BACKWARD_WEIGHT, entry: 'main', constants: convConstants(p, t),
+      shader: CONV2D_BACKWARD_WEIGHT,
+      entry: 'main',
+      constants: convConstants(p, t),
       uniforms: uniforms(CONV2D_BACKWARD_WEIGHT, { ...convFields(p), coTiles, rTiles }),
       grid: gridFor(p.groups * coTiles * rTiles),
     };

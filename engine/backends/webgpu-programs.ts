@@ -17,11 +17,30 @@ import { nnPrograms } from './webgpu-programs-nn.ts';
 
 /** The `op` override of unary.wgsl; must match the cases of its switch. */
 const UNARY_CODE: { readonly [P in UnaryOp]: number } = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, relu: 4, step: 5, pow: 6, scale: 7, shift: 8,
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  relu: 4,
+  step: 5,
+  pow: 6,
+  scale: 7,
+  shift: 8,
 };
 /** The `op` override of binary.wgsl; must match the cases of its switch. */
 const BINARY_CODE: { readonly [P in BinaryOp]: number } = {
-  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, eq: 5, ne: 6, lt: 7, le: 8, gt: 9, ge: 10, gate: 11,
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  maximum: 4,
+  eq: 5,
+  ne: 6,
+  lt: 7,
+  le: 8,
+  gt: 9,
+  ge: 10,
+  gate: 11,
 };
 
 const FILL = shader('fill', fillWgsl);
@@ -52,13 +71,18 @@ function checkStrided(shape: readonly number[], ...strides: (readonly number[])[
 type Rows = { outer: 'u32'; r: 'u32'; inner: 'u32' };
 
 /** reduce and softmax: one invocation per (outer, inner) pair, or one workgroup per pair for long rows. */
-function rowwise(sh: Shader<Rows>, p: { outer: number; r: number; inner: number },
-  constants: Record<string, number>): Program | null {
+function rowwise(
+  sh: Shader<Rows>,
+  p: { outer: number; r: number; inner: number },
+  constants: Record<string, number>,
+): Program | null {
   const pairs = p.outer * p.inner;
   if (pairs === 0) return null;
   const tree = p.r >= TREE_MIN_R && p.inner === 1;
   return {
-    shader: sh, entry: tree ? 'tree' : 'rows', constants: { ...constants, wg: WG },
+    shader: sh,
+    entry: tree ? 'tree' : 'rows',
+    constants: { ...constants, wg: WG },
     uniforms: uniforms(sh, { outer: p.outer, r: p.r, inner: p.inner }),
     grid: gridFor(tree ? pairs : Math.ceil(pairs / WG)),
   };
@@ -74,9 +98,16 @@ export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Pro
   },
   binary(p) {
     checkStrided(p.shape, p.aStrides, p.bStrides);
-    return elementwise(BINARY, sizeOf(p.shape), { op: BINARY_CODE[p.op] }, {
-      ...p, rank: p.shape.length, size: sizeOf(p.shape),
-    });
+    return elementwise(
+      BINARY,
+      sizeOf(p.shape),
+      { op: BINARY_CODE[p.op] },
+      {
+        ...p,
+        rank: p.shape.length,
+        size: sizeOf(p.shape),
+      },
+    );
   },
   where(p) {
     checkStrided(p.shape, p.cStrides, p.aStrides, p.bStrides);
@@ -91,10 +122,19 @@ export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Pro
     const gy = Math.ceil(p.m / (MM_TM * MM_WGY));
     if (gx > MAX_GROUPS || gy > MAX_GROUPS) throw new Error(`webgpu: matmul ${p.m}×${p.n} is too large for one grid`);
     return {
-      shader: MATMUL, entry: 'main', constants: { wgx: MM_WGX, wgy: MM_WGY },
+      shader: MATMUL,
+      entry: 'main',
+      constants: { wgx: MM_WGX, wgy: MM_WGY },
       uniforms: uniforms(MATMUL, {
-        m: p.m, n: p.n, k: p.k, aBatch: p.aBatchStride, bBatch: p.bBatchStride,
-        aRow: p.transA ? 1 : p.k, aCol: p.transA ? p.m : 1, bRow: p.transB ? 1 : p.n, bCol: p.transB ? p.k : 1,
+        m: p.m,
+        n: p.n,
+        k: p.k,
+        aBatch: p.aBatchStride,
+        bBatch: p.bBatchStride,
+        aRow: p.transA ? 1 : p.k,
+        aCol: p.transA ? p.m : 1,
+        bRow: p.transB ? 1 : p.n,
+        bCol: p.transB ? p.k : 1,
       }),
       grid: [gx, gy, p.batch],
     };

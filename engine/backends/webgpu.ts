@@ -18,7 +18,10 @@ const MAX_POOLED_STAGING = 1 << 28;
 class GpuBuf implements Buf {
   readonly device = 'webgpu' as const;
   freed = false;
-  constructor(readonly size: number, readonly buffer: GPUBuffer) {}
+  constructor(
+    readonly size: number,
+    readonly buffer: GPUBuffer,
+  ) {}
 }
 
 /**
@@ -61,8 +64,12 @@ class WebGPUBackend implements Backend {
     this.maxBinding = { bytes: maxBinding, name: limit };
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.storage = new BufferPool(device, usage, maxBinding, MAX_POOLED_STORAGE);
-    this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      device.limits.maxBufferSize, MAX_POOLED_STAGING);
+    this.staging = new BufferPool(
+      device,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      device.limits.maxBufferSize,
+      MAX_POOLED_STAGING,
+    );
     this.pipelines = new PipelineCache(device);
     this.arena = new UniformArena(device, MAX_PENDING);
     device.lost.then((lost) => {
@@ -78,8 +85,10 @@ class WebGPUBackend implements Backend {
     this.check();
     if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu: invalid buffer size ${size}`);
     if (4 * size > this.maxBinding.bytes) {
-      throw new RangeError(`webgpu: cannot allocate ${size} elements (${4 * size} bytes): over the device's limit of `
-        + `${this.maxBinding.bytes} bytes per storage buffer (${this.maxBinding.name})`);
+      throw new RangeError(
+        `webgpu: cannot allocate ${size} elements (${4 * size} bytes): over the device's limit of ` +
+          `${this.maxBinding.bytes} bytes per storage buffer (${this.maxBinding.name})`,
+      );
     }
     const buf = new GpuBuf(size, this.storage.acquire(size * 4));
     this.live++;
@@ -157,7 +166,8 @@ class WebGPUBackend implements Backend {
     const bound = program.bind ? program.bind.map((i) => ins[i]) : ins;
     const entries: GPUBindGroupEntry[] = [...bound, o].map((x, i) => ({ binding: i, resource: { buffer: x.buffer } }));
     entries.push({
-      binding: entries.length, resource: { buffer: this.arena.buffer, offset: slot, size: this.arena.slotBytes },
+      binding: entries.length,
+      resource: { buffer: this.arena.buffer, offset: slot, size: this.arena.slotBytes },
     });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));

@@ -3,7 +3,16 @@
 
 import { nd, ndGather, ndReduce } from '../nd.ts';
 import { runOp, type CompositeDef, type PrimitiveDef } from '../op.ts';
-import { broadcastShapes, broadcastStrides, fmt, normAxes, ShapeError, sizeOf, stridesOf, type Shape } from '../shape.ts';
+import {
+  broadcastShapes,
+  broadcastStrides,
+  fmt,
+  normAxes,
+  ShapeError,
+  sizeOf,
+  stridesOf,
+  type Shape,
+} from '../shape.ts';
 import type { Tensor } from '../tensor-type.ts';
 import { copyInto, runKernel } from './kernel.ts';
 
@@ -30,7 +39,16 @@ export function reduceForward(op: 'sum' | 'max', x: Tensor, shape: Shape, axes: 
   const permShape = order.map((a) => dims[a]);
   const xs = stridesOf(dims);
   const tmp = x.newEmpty(permShape);
-  copyInto(op, x, tmp, permShape, order.map((a) => xs[a]), 0, stridesOf(permShape), 0);
+  copyInto(
+    op,
+    x,
+    tmp,
+    permShape,
+    order.map((a) => xs[a]),
+    0,
+    stridesOf(permShape),
+    0,
+  );
   const r = sizeOf(axes.map((a) => dims[a]));
   const out = runKernel('reduce', [tmp], shape, x, { op, outer: x.size / Math.max(r, 1), r, inner: 1 });
   tmp.dispose();
@@ -88,7 +106,10 @@ export const sumToDef: CompositeDef<'sumTo'> = {
     if (x.shape.length === p.shape.length && x.shape.every((d, i) => d === p.shape[i])) return x;
     const off = x.rank - p.shape.length;
     if (off < 0) {
-      throw new ShapeError('sumTo', `cannot sum a tensor of shape ${fmt(x.shape)} to the larger rank of ${fmt(p.shape)}`);
+      throw new ShapeError(
+        'sumTo',
+        `cannot sum a tensor of shape ${fmt(x.shape)} to the larger rank of ${fmt(p.shape)}`,
+      );
     }
     for (let i = off; i < x.rank; i++) {
       if (p.shape[i - off] !== 1 && p.shape[i - off] !== x.shape[i]) {
@@ -123,4 +144,3 @@ export const sum = (x: Tensor, axes?: number | number[], keepdim = false): Tenso
 
 /** Sums a broadcast tensor back down to `shape` (the adjoint of broadcastTo). */
 export const sumTo = (x: Tensor, shape: Shape): Tensor => runOp(sumToDef, [x], { shape: [...shape] });
-

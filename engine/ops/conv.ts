@@ -13,22 +13,58 @@ type Pair = [number, number];
 const pair = (v: number | Pair): Pair => (typeof v === 'number' ? [v, v] : v);
 
 function convGeometry(op: string, x: Shape, w: Shape, p: OpParams['conv2d'], hasBias: boolean): Conv2dParams {
-  if (x.length !== 4 || w.length !== 4) throw new ShapeError(op, `expects input [N, C, H, W] and weight [Cout, Cin/groups, kH, kW], got ${fmt(x)} and ${fmt(w)}`);
+  if (x.length !== 4 || w.length !== 4)
+    throw new ShapeError(
+      op,
+      `expects input [N, C, H, W] and weight [Cout, Cin/groups, kH, kW], got ${fmt(x)} and ${fmt(w)}`,
+    );
   const [n, cin, h, wd] = x;
   const [cout, cinG, kh, kw] = w;
   const g = p.groups;
-  if (!Number.isInteger(g) || g < 1 || cin % g || cout % g) throw new ShapeError(op, `groups ${g} must divide input channels ${cin} and output channels ${cout}`);
-  if (cinG * g !== cin) throw new ShapeError(op, `weight ${fmt(w)} expects ${cinG * g} input channels (groups ${g}), input ${fmt(x)} has ${cin}`);
+  if (!Number.isInteger(g) || g < 1 || cin % g || cout % g)
+    throw new ShapeError(op, `groups ${g} must divide input channels ${cin} and output channels ${cout}`);
+  if (cinG * g !== cin)
+    throw new ShapeError(
+      op,
+      `weight ${fmt(w)} expects ${cinG * g} input channels (groups ${g}), input ${fmt(x)} has ${cin}`,
+    );
   const nums = [...p.stride, ...p.padding, ...p.dilation];
-  if (nums.some((v) => !Number.isInteger(v)) || p.stride.some((v) => v < 1) || p.dilation.some((v) => v < 1) || p.padding.some((v) => v < 0)) {
-    throw new ShapeError(op, `stride ${fmt(p.stride)} and dilation ${fmt(p.dilation)} must be positive integers, padding ${fmt(p.padding)} non-negative`);
+  if (
+    nums.some((v) => !Number.isInteger(v)) ||
+    p.stride.some((v) => v < 1) ||
+    p.dilation.some((v) => v < 1) ||
+    p.padding.some((v) => v < 0)
+  ) {
+    throw new ShapeError(
+      op,
+      `stride ${fmt(p.stride)} and dilation ${fmt(p.dilation)} must be positive integers, padding ${fmt(p.padding)} non-negative`,
+    );
   }
   const oh = outLen(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const ow = outLen(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
-  if (oh < 1 || ow < 1) throw new ShapeError(op, `kernel ${kh}×${kw} (dilation ${fmt(p.dilation)}) does not fit input ${fmt(x)} with padding ${fmt(p.padding)}`);
+  if (oh < 1 || ow < 1)
+    throw new ShapeError(
+      op,
+      `kernel ${kh}×${kw} (dilation ${fmt(p.dilation)}) does not fit input ${fmt(x)} with padding ${fmt(p.padding)}`,
+    );
   return {
-    n, cin, h, w: wd, cout, kh, kw, oh, ow, strideH: p.stride[0], strideW: p.stride[1], padH: p.padding[0], padW: p.padding[1],
-    dilationH: p.dilation[0], dilationW: p.dilation[1], groups: g, hasBias,
+    n,
+    cin,
+    h,
+    w: wd,
+    cout,
+    kh,
+    kw,
+    oh,
+    ow,
+    strideH: p.stride[0],
+    strideW: p.stride[1],
+    padH: p.padding[0],
+    padW: p.padding[1],
+    dilationH: p.dilation[0],
+    dilationW: p.dilation[1],
+    groups: g,
+    hasBias,
   };
 }
 
@@ -38,7 +74,8 @@ export const conv2dDef: PrimitiveDef<'conv2d'> = {
   name: 'conv2d',
   shape([x, w, b], p) {
     const geo = convGeometry('conv2d', x, w, p, Boolean(b));
-    if (b && (b.length !== 1 || b[0] !== geo.cout)) throw new ShapeError('conv2d', `bias ${fmt(b)} must be [${geo.cout}]`);
+    if (b && (b.length !== 1 || b[0] !== geo.cout))
+      throw new ShapeError('conv2d', `bias ${fmt(b)} must be [${geo.cout}]`);
     return [geo.n, geo.cout, geo.oh, geo.ow];
   },
   forward(inputs, shape, p) {
@@ -49,7 +86,9 @@ export const conv2dDef: PrimitiveDef<'conv2d'> = {
     const geo = convGeometry('conv2d', x.shape, w.shape, p, Boolean(b));
     const dx = x.requiresGrad ? runKernel('conv2dBackwardInput', [dy, w], x.shape, x, geo) : null;
     const dw = w.requiresGrad ? runKernel('conv2dBackwardWeight', [x, dy], w.shape, x, geo) : null;
-    const db = b?.requiresGrad ? runKernel('channelSum', [dy], b.shape, x, { n: geo.n, c: geo.cout, s: geo.oh * geo.ow, scale: 1 }) : null;
+    const db = b?.requiresGrad
+      ? runKernel('channelSum', [dy], b.shape, x, { n: geo.n, c: geo.cout, s: geo.oh * geo.ow, scale: 1 })
+      : null;
     return b ? [dx, dw, db] : [dx, dw];
   },
   reference([x, w, b], p) {
@@ -62,19 +101,36 @@ export const conv2dDef: PrimitiveDef<'conv2d'> = {
 
 function poolGeometry(x: Shape, p: OpParams['pool2d']): Pool2dParams {
   const op = p.mode === 'max' ? 'maxPool2d' : 'avgPool2d';
-  if (x.length !== 4 && x.length !== 3) throw new ShapeError(op, `expects input [N, C, H, W] or [C, H, W], got ${fmt(x)}`);
+  if (x.length !== 4 && x.length !== 3)
+    throw new ShapeError(op, `expects input [N, C, H, W] or [C, H, W], got ${fmt(x)}`);
   const [h, w] = x.slice(-2);
   const [kh, kw] = p.kernel;
-  const bad = [...p.kernel, ...p.stride].some((v) => !Number.isInteger(v) || v < 1) || p.padding.some((v) => !Number.isInteger(v) || v < 0);
+  const bad =
+    [...p.kernel, ...p.stride].some((v) => !Number.isInteger(v) || v < 1) ||
+    p.padding.some((v) => !Number.isInteger(v) || v < 0);
   if (bad || p.padding[0] * 2 > kh || p.padding[1] * 2 > kw) {
-    throw new ShapeError(op, `kernel ${fmt(p.kernel)} and stride ${fmt(p.stride)} must be positive, padding ${fmt(p.padding)} at most half the kernel`);
+    throw new ShapeError(
+      op,
+      `kernel ${fmt(p.kernel)} and stride ${fmt(p.stride)} must be positive, padding ${fmt(p.padding)} at most half the kernel`,
+    );
   }
   const oh = outLen(h, kh, p.stride[0], p.padding[0], 1);
   const ow = outLen(w, kw, p.stride[1], p.padding[1], 1);
   if (oh < 1 || ow < 1) throw new ShapeError(op, `kernel ${fmt(p.kernel)} does not fit input ${fmt(x)}`);
   return {
-    mode: p.mode, nc: x.slice(0, -2).reduce((a, d) => a * d, 1), h, w, kh, kw, oh, ow,
-    strideH: p.stride[0], strideW: p.stride[1], padH: p.padding[0], padW: p.padding[1], countIncludePad: p.countIncludePad,
+    mode: p.mode,
+    nc: x.slice(0, -2).reduce((a, d) => a * d, 1),
+    h,
+    w,
+    kh,
+    kw,
+    oh,
+    ow,
+    strideH: p.stride[0],
+    strideW: p.stride[1],
+    padH: p.padding[0],
+    padW: p.padding[1],
+    countIncludePad: p.countIncludePad,
   };
 }
 
@@ -106,7 +162,12 @@ export interface Conv2dOptions {
  * as torch.nn.functional.conv2d.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  const p = { stride: pair(opts.stride ?? 1), padding: pair(opts.padding ?? 0), dilation: pair(opts.dilation ?? 1), groups: opts.groups ?? 1 };
+  const p = {
+    stride: pair(opts.stride ?? 1),
+    padding: pair(opts.padding ?? 0),
+    dilation: pair(opts.dilation ?? 1),
+    groups: opts.groups ?? 1,
+  };
   return runOp(conv2dDef, bias ? [x, weight, bias] : [x, weight], p);
 }
 
@@ -118,11 +179,27 @@ export interface Pool2dOptions {
 /** Max pooling over kH×kW windows (stride defaults to the kernel size), as torch.nn.functional.max_pool2d. */
 export function maxPool2d(x: Tensor, kernel: number | Pair, opts: Pool2dOptions = {}): Tensor {
   const k = pair(kernel);
-  return runOp(pool2dDef, [x], { mode: 'max', kernel: k, stride: pair(opts.stride ?? k), padding: pair(opts.padding ?? 0), countIncludePad: true });
+  return runOp(pool2dDef, [x], {
+    mode: 'max',
+    kernel: k,
+    stride: pair(opts.stride ?? k),
+    padding: pair(opts.padding ?? 0),
+    countIncludePad: true,
+  });
 }
 
 /** Average pooling, as torch.nn.functional.avg_pool2d (count_include_pad defaults to true, like PyTorch). */
-export function avgPool2d(x: Tensor, kernel: number | Pair, opts: Pool2dOptions & { countIncludePad?: boolean } = {}): Tensor {
+export function avgPool2d(
+  x: Tensor,
+  kernel: number | Pair,
+  opts: Pool2dOptions & { countIncludePad?: boolean } = {},
+): Tensor {
   const k = pair(kernel);
-  return runOp(pool2dDef, [x], { mode: 'avg', kernel: k, stride: pair(opts.stride ?? k), padding: pair(opts.padding ?? 0), countIncludePad: opts.countIncludePad ?? true });
+  return runOp(pool2dDef, [x], {
+    mode: 'avg',
+    kernel: k,
+    stride: pair(opts.stride ?? k),
+    padding: pair(opts.padding ?? 0),
+    countIncludePad: opts.countIncludePad ?? true,
+  });
 }

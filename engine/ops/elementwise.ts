@@ -68,13 +68,24 @@ function binaryDef<N extends BinaryOp>(op: N, grads?: Grads): PrimitiveDef<N> {
     name: op,
     shape: ([a, b]) => broadcastShapes(op, a, b),
     forward([a, b], shape) {
-      const c = coalesce(op, shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
-      return runKernel('binary', [a, b], shape, a, { op, shape: c.shape, aStrides: c.strides[1], bStrides: c.strides[2] });
+      const c = coalesce(op, shape, [
+        stridesOf(shape),
+        broadcastStrides(a.shape, shape),
+        broadcastStrides(b.shape, shape),
+      ]);
+      return runKernel('binary', [a, b], shape, a, {
+        op,
+        shape: c.shape,
+        aStrides: c.strides[1],
+        bStrides: c.strides[2],
+      });
     },
-    backward: grads && ((dy, [a, b], out) => {
-      const [ga, gb] = grads(dy, a, b, out);
-      return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
-    }),
+    backward:
+      grads &&
+      ((dy, [a, b], out) => {
+        const [ga, gb] = grads(dy, a, b, out);
+        return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
+      }),
     reference: (inputs) => ndMap(inputs, binaryFn(op)),
   };
 }
@@ -113,11 +124,19 @@ function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
 
 /** a + b with broadcasting; a number operand is applied without a kernel of its own. */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor =>
-  typeof b === 'number' && isTensor(a) ? shift(a, b) : typeof a === 'number' && isTensor(b) ? shift(b, a) : binary('add', a, b);
+  typeof b === 'number' && isTensor(a)
+    ? shift(a, b)
+    : typeof a === 'number' && isTensor(b)
+      ? shift(b, a)
+      : binary('add', a, b);
 export const sub = (a: Tensor | number, b: Tensor | number): Tensor =>
   typeof b === 'number' && isTensor(a) ? shift(a, -b) : binary('sub', a, b);
 export const mul = (a: Tensor | number, b: Tensor | number): Tensor =>
-  typeof b === 'number' && isTensor(a) ? scale(a, b) : typeof a === 'number' && isTensor(b) ? scale(b, a) : binary('mul', a, b);
+  typeof b === 'number' && isTensor(a)
+    ? scale(a, b)
+    : typeof a === 'number' && isTensor(b)
+      ? scale(b, a)
+      : binary('mul', a, b);
 export const div = (a: Tensor | number, b: Tensor | number): Tensor =>
   typeof b === 'number' && isTensor(a) ? scale(a, 1 / b) : binary('div', a, b);
 /** Element-wise maximum; at ties each side gets half the gradient. */
@@ -138,7 +157,12 @@ export const whereDef: PrimitiveDef<'where'> = {
   shape: ([c, a, b]) => broadcastShapes('where', c, a, b),
   forward([c, a, b], shape) {
     const s = coalesce('where', shape, [stridesOf(shape), ...[c, a, b].map((t) => broadcastStrides(t.shape, shape))]);
-    return runKernel('where', [c, a, b], shape, a, { shape: s.shape, cStrides: s.strides[1], aStrides: s.strides[2], bStrides: s.strides[3] });
+    return runKernel('where', [c, a, b], shape, a, {
+      shape: s.shape,
+      cStrides: s.strides[1],
+      aStrides: s.strides[2],
+      bStrides: s.strides[3],
+    });
   },
   backward(dy, [c, a, b]) {
     const zero = fillLike(dy, [], 0);

@@ -17,11 +17,15 @@ function dims(x: Shape, trans: boolean): { batch: number[]; rows: number; cols: 
 }
 
 function matmulShape([a, b]: Shape[], p: P): number[] {
-  if (a.length < 2 || b.length < 2) throw new ShapeError('matmul', `needs tensors of rank ≥ 2, got ${fmt(a)} and ${fmt(b)}`);
+  if (a.length < 2 || b.length < 2)
+    throw new ShapeError('matmul', `needs tensors of rank ≥ 2, got ${fmt(a)} and ${fmt(b)}`);
   const da = dims(a, p.transA);
   const db = dims(b, p.transB);
   if (da.cols !== db.rows) {
-    throw new ShapeError('matmul', `inner dimensions differ: ${fmt(a)}${p.transA ? 'ᵀ' : ''} · ${fmt(b)}${p.transB ? 'ᵀ' : ''} (${da.cols} vs ${db.rows})`);
+    throw new ShapeError(
+      'matmul',
+      `inner dimensions differ: ${fmt(a)}${p.transA ? 'ᵀ' : ''} · ${fmt(b)}${p.transB ? 'ᵀ' : ''} (${da.cols} vs ${db.rows})`,
+    );
   }
   return [...broadcastShapes('matmul', da.batch, db.batch), da.rows, db.cols];
 }
@@ -34,14 +38,22 @@ export const matmulDef: PrimitiveDef<'matmul'> = {
     const nb = sizeOf(batch);
     // A whole operand is either repeated for every batch (stride 0) or has the full batch; else materialise.
     const fit = (x: Tensor): Tensor =>
-      sizeOf(x.shape.slice(0, -2)) === 1 || sizeOf(x.shape.slice(0, -2)) === nb ? x : broadcastTo(x, [...batch, ...x.shape.slice(-2)]);
+      sizeOf(x.shape.slice(0, -2)) === 1 || sizeOf(x.shape.slice(0, -2)) === nb
+        ? x
+        : broadcastTo(x, [...batch, ...x.shape.slice(-2)]);
     const [fa, fb] = [fit(a), fit(b)];
     const m = shape[shape.length - 2];
     const n = shape[shape.length - 1];
     const k = dims(a.shape, p.transA).cols;
     const out = runKernel('matmul', [fa, fb], shape, a, {
-      batch: nb, m, n, k, transA: p.transA, transB: p.transB,
-      aBatchStride: fa.size === m * k ? 0 : m * k, bBatchStride: fb.size === k * n ? 0 : k * n,
+      batch: nb,
+      m,
+      n,
+      k,
+      transA: p.transA,
+      transB: p.transB,
+      aBatchStride: fa.size === m * k ? 0 : m * k,
+      bBatchStride: fb.size === k * n ? 0 : k * n,
     });
     if (k === 0 && out.size > 0) out.backend.run('fill', [], out.buf('matmul'), { size: out.size, value: 0 });
     if (fa !== a) fa.dispose();
@@ -87,7 +99,8 @@ export const matmulDef: PrimitiveDef<'matmul'> = {
   },
 };
 
-const matmulT = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => runOp(matmulDef, [a, b], { transA, transB });
+const matmulT = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor =>
+  runOp(matmulDef, [a, b], { transA, transB });
 
 /** Matrix product over the last two dimensions, broadcasting the batch dimensions. */
 export const matmul = (a: Tensor, b: Tensor): Tensor => matmulT(a, b, false, false);

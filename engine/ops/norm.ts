@@ -10,13 +10,16 @@ import { mul, pow, shift } from './elementwise.ts';
 import { runKernel } from './kernel.ts';
 import { axpbyInPlace } from './update.ts';
 
-
 /** x viewed as [n, c, s]. */
 function bnDims(x: Shape, stats: Shape[]): { n: number; c: number; s: number } {
   if (x.length < 2) throw new ShapeError('batchNorm', `expects input [N, C, …], got ${fmt(x)}`);
   const c = x[1];
   for (const s of stats) {
-    if (s.length !== 1 || s[0] !== c) throw new ShapeError('batchNorm', `weight, bias and running statistics must be [${c}] for input ${fmt(x)}, got ${fmt(s)}`);
+    if (s.length !== 1 || s[0] !== c)
+      throw new ShapeError(
+        'batchNorm',
+        `weight, bias and running statistics must be [${c}] for input ${fmt(x)}, got ${fmt(s)}`,
+      );
   }
   return { n: x[0], c, s: sizeOf(x.slice(2)) };
 }
@@ -25,7 +28,8 @@ export const batchNormDef: PrimitiveDef<'batchNorm'> = {
   name: 'batchNorm',
   shape([x, ...stats], p) {
     const { n, s } = bnDims(x, stats);
-    if (p.training && n * s < 2) throw new ShapeError('batchNorm', `expected more than 1 value per channel when training, got input ${fmt(x)}`);
+    if (p.training && n * s < 2)
+      throw new ShapeError('batchNorm', `expected more than 1 value per channel when training, got input ${fmt(x)}`);
     return x;
   },
   forward([x, gamma, beta, runMean, runVar], shape, p, save) {
@@ -47,7 +51,13 @@ export const batchNormDef: PrimitiveDef<'batchNorm'> = {
     const [mean, variance] = p.training ? saved : [runMean, runVar];
     const sumDy = runKernel('channelSum', [dy], [c], x, { n, c, s, scale: 1 });
     const sumDyXmu = runKernel('channelDot', [dy, x, mean], [c], x, { n, c, s, scale: 1 });
-    const dx = runKernel('bnBackwardInput', [dy, x, mean, variance, gamma, sumDy, sumDyXmu], x.shape, x, { n, c, s, eps: p.eps, training: p.training });
+    const dx = runKernel('bnBackwardInput', [dy, x, mean, variance, gamma, sumDy, sumDyXmu], x.shape, x, {
+      n,
+      c,
+      s,
+      eps: p.eps,
+      training: p.training,
+    });
     const dgamma = mul(sumDyXmu, pow(shift(variance, p.eps), -0.5));
     sumDyXmu.dispose();
     return [dx, dgamma, sumDy, null, null];
@@ -74,11 +84,24 @@ export const dropoutDef: PrimitiveDef<'dropout'> = {
     if (!(p.p >= 0 && p.p <= 1)) throw new ShapeError('dropout', `probability must be in [0, 1], got ${p.p}`);
     return x;
   },
-  forward: ([x], shape, p) => runKernel('dropout', [x], shape, x, { size: x.size, p: p.p, seed: p.seed, scale: p.p < 1 ? 1 / (1 - p.p) : 0 }),
-  backward: (dy, _x, _out, p) => [runKernel('dropout', [dy], dy.shape, dy, { size: dy.size, p: p.p, seed: p.seed, scale: p.p < 1 ? 1 / (1 - p.p) : 0 })],
+  forward: ([x], shape, p) =>
+    runKernel('dropout', [x], shape, x, { size: x.size, p: p.p, seed: p.seed, scale: p.p < 1 ? 1 / (1 - p.p) : 0 }),
+  backward: (dy, _x, _out, p) => [
+    runKernel('dropout', [dy], dy.shape, dy, {
+      size: dy.size,
+      p: p.p,
+      seed: p.seed,
+      scale: p.p < 1 ? 1 / (1 - p.p) : 0,
+    }),
+  ],
   reference([x], p) {
     const out = nd(x.shape);
-    referenceNnKernels.dropout([x.data], out.data, { size: out.data.length, p: p.p, seed: p.seed, scale: p.p < 1 ? 1 / (1 - p.p) : 0 });
+    referenceNnKernels.dropout([x.data], out.data, {
+      size: out.data.length,
+      p: p.p,
+      seed: p.seed,
+      scale: p.p < 1 ? 1 / (1 - p.p) : 0,
+    });
     return out;
   },
 };
@@ -94,8 +117,19 @@ export interface BatchNormOptions {
  * Batch normalisation over dimension 1 of x [N, C, …] (Ioffe & Szegedy, 2015), as torch.nn.functional.batch_norm.
  * Training normalises with the batch statistics and updates runMean/runVar in place; eval uses them.
  */
-export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runMean: Tensor, runVar: Tensor, opts: BatchNormOptions): Tensor {
-  return runOp(batchNormDef, [x, gamma, beta, runMean, runVar], { training: opts.training, momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5 });
+export function batchNorm(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runMean: Tensor,
+  runVar: Tensor,
+  opts: BatchNormOptions,
+): Tensor {
+  return runOp(batchNormDef, [x, gamma, beta, runMean, runVar], {
+    training: opts.training,
+    momentum: opts.momentum ?? 0.1,
+    eps: opts.eps ?? 1e-5,
+  });
 }
 
 /**

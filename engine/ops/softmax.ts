@@ -9,8 +9,11 @@ import { exp, mul, sub } from './elementwise.ts';
 import { runKernel } from './kernel.ts';
 
 /** The [outer, r, inner] view of `shape` around `axis`. */
-const around = (shape: Shape, axis: number): { outer: number; r: number; inner: number } =>
-  ({ outer: sizeOf(shape.slice(0, axis)), r: shape[axis], inner: sizeOf(shape.slice(axis + 1)) });
+const around = (shape: Shape, axis: number): { outer: number; r: number; inner: number } => ({
+  outer: sizeOf(shape.slice(0, axis)),
+  r: shape[axis],
+  inner: sizeOf(shape.slice(axis + 1)),
+});
 
 function softmaxRef(x: { shape: number[]; data: Float64Array }, axis: number, log: boolean) {
   const { outer, r, inner } = around(x.shape, axis);
@@ -22,7 +25,8 @@ function softmaxRef(x: { shape: number[]; data: Float64Array }, axis: number, lo
       for (let j = 0; j < r; j++) m = Math.max(m, x.data[at(j)]);
       let s = 0;
       for (let j = 0; j < r; j++) s += Math.exp(x.data[at(j)] - m);
-      for (let j = 0; j < r; j++) out.data[at(j)] = log ? x.data[at(j)] - m - Math.log(s) : Math.exp(x.data[at(j)] - m) / s;
+      for (let j = 0; j < r; j++)
+        out.data[at(j)] = log ? x.data[at(j)] - m - Math.log(s) : Math.exp(x.data[at(j)] - m) / s;
     }
   }
   return out;
@@ -33,7 +37,8 @@ function softmaxDef<N extends 'softmax' | 'logSoftmax'>(name: N): PrimitiveDef<N
   return {
     name,
     shape([x], p) {
-      if (p.axis < 0 || p.axis >= x.length) throw new ShapeError(name, `axis ${p.axis} is out of range for shape ${fmt(x)}`);
+      if (p.axis < 0 || p.axis >= x.length)
+        throw new ShapeError(name, `axis ${p.axis} is out of range for shape ${fmt(x)}`);
       return x;
     },
     forward: ([x], shape, p) => runKernel('softmax', [x], shape, x, { ...around(x.shape, p.axis), log }),
@@ -50,10 +55,12 @@ export const softmaxDefs = { softmax: softmaxDef('softmax'), logSoftmax: softmax
 export const oneHotDef: PrimitiveDef<'oneHot'> = {
   name: 'oneHot',
   shape([labels], p) {
-    if (!Number.isInteger(p.classes) || p.classes < 1) throw new ShapeError('oneHot', `classes must be a positive integer, got ${p.classes}`);
+    if (!Number.isInteger(p.classes) || p.classes < 1)
+      throw new ShapeError('oneHot', `classes must be a positive integer, got ${p.classes}`);
     return [...labels, p.classes];
   },
-  forward: ([labels], shape, p) => runKernel('oneHot', [labels], shape, labels, { rows: labels.size, classes: p.classes }),
+  forward: ([labels], shape, p) =>
+    runKernel('oneHot', [labels], shape, labels, { rows: labels.size, classes: p.classes }),
   reference([labels], p) {
     const out = nd([...labels.shape, p.classes]);
     labels.data.forEach((c, r) => {
@@ -84,8 +91,15 @@ export const crossEntropyDef: PrimitiveDef<'crossEntropy'> = {
   backward(dy, [logits, labels], _out, p) {
     const [rows, classes] = logits.shape;
     const scale = p.reduction === 'mean' ? 1 / rows : 1;
-    return [runKernel('softmaxCrossEntropyBackward', [logits, labels, dy], logits.shape, logits,
-      { rows, classes, dyScalar: p.reduction !== 'none', scale }), null];
+    return [
+      runKernel('softmaxCrossEntropyBackward', [logits, labels, dy], logits.shape, logits, {
+        rows,
+        classes,
+        dyScalar: p.reduction !== 'none',
+        scale,
+      }),
+      null,
+    ];
   },
   reference([logits, labels], p) {
     const [n, c] = logits.shape;
@@ -105,9 +119,11 @@ function checkCrossEntropy(logits: Shape, labels: Shape): void {
 }
 
 /** Softmax along `axis` (last by default). */
-export const softmax = (x: Tensor, axis = -1): Tensor => runOp(softmaxDefs.softmax, [x], { axis: normAxis('softmax', axis, x.rank) });
+export const softmax = (x: Tensor, axis = -1): Tensor =>
+  runOp(softmaxDefs.softmax, [x], { axis: normAxis('softmax', axis, x.rank) });
 /** log(softmax(x)) along `axis`, computed stably. */
-export const logSoftmax = (x: Tensor, axis = -1): Tensor => runOp(softmaxDefs.logSoftmax, [x], { axis: normAxis('logSoftmax', axis, x.rank) });
+export const logSoftmax = (x: Tensor, axis = -1): Tensor =>
+  runOp(softmaxDefs.logSoftmax, [x], { axis: normAxis('logSoftmax', axis, x.rank) });
 /** One-hot rows for integer labels (out-of-range labels give a zero row). */
 export const oneHot = (labels: Tensor, classes: number): Tensor => runOp(oneHotDef, [labels], { classes });
 
@@ -115,7 +131,11 @@ export const oneHot = (labels: Tensor, classes: number): Tensor => runOp(oneHotD
  * Cross-entropy of logits [N, C] against integer labels [N]: −log softmax(logits)[i, label_i], averaged over the
  * batch (or summed, or per row). Labels given as an array are range-checked here.
  */
-export function crossEntropy(logits: Tensor, labels: Tensor | ArrayLike<number>, reduction: OpParams['crossEntropy']['reduction'] = 'mean'): Tensor {
+export function crossEntropy(
+  logits: Tensor,
+  labels: Tensor | ArrayLike<number>,
+  reduction: OpParams['crossEntropy']['reduction'] = 'mean',
+): Tensor {
   let lab: Tensor;
   if (isTensor(labels)) {
     lab = labels;
@@ -123,7 +143,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor | ArrayLike<number>,
     const c = logits.shape[1];
     for (let i = 0; i < labels.length; i++) {
       const v = labels[i];
-      if (!Number.isInteger(v) || v < 0 || v >= c) throw new ShapeError('crossEntropy', `label ${v} at index ${i} is not an integer in [0, ${c})`);
+      if (!Number.isInteger(v) || v < 0 || v >= c)
+        throw new ShapeError('crossEntropy', `label ${v} at index ${i} is not an integer in [0, ${c})`);
     }
     lab = logits.newEmpty([labels.length]);
     if (labels.length) logits.backend.write(lab.buf('crossEntropy'), Float32Array.from(labels));

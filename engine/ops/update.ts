@@ -17,7 +17,8 @@ function check(op: string, out: Tensor, ...others: Tensor[]): void {
   for (const t of others) {
     t.storage(op);
     if (!sameShape(t.shape, out.shape)) throw new Error(`${op}: shapes ${fmt(out.shape)} and ${fmt(t.shape)} differ`);
-    if (t.backend !== out.backend) throw new Error(`${op}: tensors on different devices (${out.device} and ${t.device})`);
+    if (t.backend !== out.backend)
+      throw new Error(`${op}: tensors on different devices (${out.device} and ${t.device})`);
   }
 }
 
@@ -34,7 +35,8 @@ export function axpbyInPlace(out: Tensor, x: Tensor, alpha: number, beta: number
 export function lerpInPlace(out: Tensor, end: Tensor, weight: number): void {
   if (!Number.isFinite(weight)) throw new Error(`lerp: weight must be a finite number, got ${weight}`);
   check('lerp', out, end);
-  if (out.size) out.backend.run('axpby', [end.buf('lerp')], out.buf('lerp'), { size: out.size, alpha: 1 - weight, beta: weight });
+  if (out.size)
+    out.backend.run('axpby', [end.buf('lerp')], out.buf('lerp'), { size: out.size, alpha: 1 - weight, beta: weight });
 }
 
 /** out ← value everywhere, on the device. */
@@ -52,7 +54,9 @@ export function copyInPlace(out: Tensor, src: Tensor | ArrayLike<number>): void 
   if (isHostData(src)) {
     check('copy', out);
     if (src.length !== out.size) {
-      throw new Error(`copy: ${src.length} values do not fill a tensor of shape ${fmt(out.shape)} (${out.size} elements)`);
+      throw new Error(
+        `copy: ${src.length} values do not fill a tensor of shape ${fmt(out.shape)} (${out.size} elements)`,
+      );
     }
     if (out.size) out.backend.write(out.buf('copy'), src instanceof Float32Array ? src : Float32Array.from(src));
     return;
@@ -91,8 +95,20 @@ export function sgdStepInPlace(w: Tensor, g: Tensor, v: Tensor | null, o: SgdSte
   if (o.momentum !== 0) {
     if (!v) throw new Error('sgd: momentum needs a momentum buffer');
     const { momentum, dampening, weightDecay, first } = o;
-    be.run('sgdMomentum', [g.buf('sgd'), w.buf('sgd')], v.buf('sgd'), { size: w.size, momentum, dampening, weightDecay, first });
+    be.run('sgdMomentum', [g.buf('sgd'), w.buf('sgd')], v.buf('sgd'), {
+      size: w.size,
+      momentum,
+      dampening,
+      weightDecay,
+      first,
+    });
   }
   const { lr, momentum, weightDecay, nesterov } = o;
-  be.run('sgdApply', [g.buf('sgd'), (v ?? g).buf('sgd')], w.buf('sgd'), { size: w.size, lr, momentum, weightDecay, nesterov });
+  be.run('sgdApply', [g.buf('sgd'), (v ?? g).buf('sgd')], w.buf('sgd'), {
+    size: w.size,
+    lr,
+    momentum,
+    weightDecay,
+    nesterov,
+  });
 }

@@ -25,10 +25,20 @@ export function createModel(name: string, spec: ModelSpec): Module {
   const { inChannels, size, classes } = spec;
   let m: RegExpMatchArray | null;
   if (name === 'small-cnn') return new SmallCnn({ ...spec, inChannels, size, classes });
-  if ((m = name.match(/^preresnet(\d+)$/))) return new PreResNet({ ...spec, depth: Number(m[1]), inChannels, classes, width: spec.width });
+  if ((m = name.match(/^preresnet(\d+)$/)))
+    return new PreResNet({ ...spec, depth: Number(m[1]), inChannels, classes, width: spec.width });
   if ((m = name.match(/^vgg(11|13|16|19)(bn)?$/))) {
-    return new Vgg({ ...spec, depth: Number(m[1]) as 11 | 13 | 16 | 19, batchNorm: Boolean(m[2]), inChannels, size, classes, width: spec.width });
+    return new Vgg({
+      ...spec,
+      depth: Number(m[1]) as 11 | 13 | 16 | 19,
+      batchNorm: Boolean(m[2]),
+      inChannels,
+      size,
+      classes,
+      width: spec.width,
+    });
   }
-  if ((m = name.match(/^wrn(\d+)-(\d+)$/))) return new WideResNet({ ...spec, depth: Number(m[1]), widen: Number(m[2]), inChannels, classes });
+  if ((m = name.match(/^wrn(\d+)-(\d+)$/)))
+    return new WideResNet({ ...spec, depth: Number(m[1]), widen: Number(m[2]), inChannels, classes });
   throw new Error(`unknown model '${name}': use small-cnn, preresnet<depth>, vgg<11|13|16|19>[bn] or wrn<depth>-<k>`);
 }

@@ -6,11 +6,15 @@ import { BatchNorm2d, Conv2d, Linear, Sequential, type LayerOptions } from '../l
 import { Module } from '../module.ts';
 import { heFanOutInit } from './init.ts';
 
-const conv3x3 = (i: number, o: number, stride: number, opts: LayerOptions): Conv2d => new Conv2d(i, o, 3, { ...opts, stride, padding: 1, bias: false });
+const conv3x3 = (i: number, o: number, stride: number, opts: LayerOptions): Conv2d =>
+  new Conv2d(i, o, 3, { ...opts, stride, padding: 1, bias: false });
 
 class BasicBlock extends Module {
   static expansion = 1;
-  readonly bn1: BatchNorm2d; readonly conv1: Conv2d; readonly bn2: BatchNorm2d; readonly conv2: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv1: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly conv2: Conv2d;
   readonly downsample: Sequential | null;
   constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null, opts: LayerOptions) {
     super();
@@ -30,8 +34,13 @@ class BasicBlock extends Module {
 
 class Bottleneck extends Module {
   static expansion = 4;
-  readonly bn1: BatchNorm2d; readonly conv1: Conv2d; readonly bn2: BatchNorm2d; readonly conv2: Conv2d;
-  readonly bn3: BatchNorm2d; readonly conv3: Conv2d; readonly downsample: Sequential | null;
+  readonly bn1: BatchNorm2d;
+  readonly conv1: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn3: BatchNorm2d;
+  readonly conv3: Conv2d;
+  readonly downsample: Sequential | null;
   constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null, opts: LayerOptions) {
     super();
     this.bn1 = this.child('bn1', new BatchNorm2d(inplanes, opts));
@@ -62,15 +71,21 @@ export interface PreResNetOptions extends LayerOptions {
 
 /** Preactivation ResNet: conv 3×3 → 3 stages of blocks (stride 1, 2, 2) → BN → ReLU → global average → linear. */
 export class PreResNet extends Module {
-  readonly conv1: Conv2d; readonly layer1: Sequential; readonly layer2: Sequential; readonly layer3: Sequential;
-  readonly bn: BatchNorm2d; readonly fc: Linear;
+  readonly conv1: Conv2d;
+  readonly layer1: Sequential;
+  readonly layer2: Sequential;
+  readonly layer3: Sequential;
+  readonly bn: BatchNorm2d;
+  readonly fc: Linear;
   constructor(opts: PreResNetOptions = {}) {
     super();
     const depth = opts.depth ?? 20;
     const bottleneck = depth >= 44;
     const per = bottleneck ? 9 : 6;
     if ((depth - 2) % per !== 0 || depth < per + 2) {
-      throw new Error(`PreResNet: depth ${depth} must be ${per}n+2 (${bottleneck ? 'bottleneck blocks for depth ≥ 44' : 'basic blocks'})`);
+      throw new Error(
+        `PreResNet: depth ${depth} must be ${per}n+2 (${bottleneck ? 'bottleneck blocks for depth ≥ 44' : 'basic blocks'})`,
+      );
     }
     const n = (depth - 2) / per;
     const Block = bottleneck ? Bottleneck : BasicBlock;
@@ -79,8 +94,10 @@ export class PreResNet extends Module {
     const [s1, s2, s3] = [16, 32, 64].map((c) => Math.round(c * w));
     let inplanes = s1;
     const makeLayer = (planes: number, stride: number): Sequential => {
-      const ds = stride !== 1 || inplanes !== planes * expansion
-        ? new Sequential(new Conv2d(inplanes, planes * expansion, 1, { ...opts, stride, bias: false })) : null;
+      const ds =
+        stride !== 1 || inplanes !== planes * expansion
+          ? new Sequential(new Conv2d(inplanes, planes * expansion, 1, { ...opts, stride, bias: false }))
+          : null;
       const blocks: Module[] = [new Block(inplanes, planes, stride, ds, opts)];
       inplanes = planes * expansion;
       for (let i = 1; i < n; i++) blocks.push(new Block(inplanes, planes, 1, null, opts));

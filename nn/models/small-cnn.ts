@@ -26,13 +26,28 @@ export class SmallCnn extends Module {
     const inC = opts.inChannels ?? 1;
     const size = opts.size ?? 28;
     const spatial = Math.floor(Math.floor(size / 2) / 2);
-    this.features = this.child('features', new Sequential(
-      new Conv2d(inC, c1, 3, { ...opts, padding: 1 }), new BatchNorm2d(c1, opts), new ReLU(), new MaxPool2d(2),
-      new Conv2d(c1, c2, 3, { ...opts, padding: 1 }), new BatchNorm2d(c2, opts), new ReLU(), new MaxPool2d(2),
-    ));
-    this.classifier = this.child('classifier', new Sequential(
-      new Flatten(), new Linear(c2 * spatial * spatial, hidden, opts), new ReLU(), new Linear(hidden, opts.classes ?? 10, opts),
-    ));
+    this.features = this.child(
+      'features',
+      new Sequential(
+        new Conv2d(inC, c1, 3, { ...opts, padding: 1 }),
+        new BatchNorm2d(c1, opts),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(c1, c2, 3, { ...opts, padding: 1 }),
+        new BatchNorm2d(c2, opts),
+        new ReLU(),
+        new MaxPool2d(2),
+      ),
+    );
+    this.classifier = this.child(
+      'classifier',
+      new Sequential(
+        new Flatten(),
+        new Linear(c2 * spatial * spatial, hidden, opts),
+        new ReLU(),
+        new Linear(hidden, opts.classes ?? 10, opts),
+      ),
+    );
   }
   forward(x: Tensor): Tensor {
     return this.classifier.forward(this.features.forward(x));

@@ -53,10 +53,18 @@ export class Vgg extends Module {
     this.features = this.child('features', new Sequential(...layers));
     const hidden = scale(512);
     const p = opts.dropout ?? 0.5;
-    this.classifier = this.child('classifier', new Sequential(
-      new Dropout(p, opts), new Linear(inC * size * size, hidden, opts), new ReLU(),
-      new Dropout(p, opts), new Linear(hidden, hidden, opts), new ReLU(), new Linear(hidden, opts.classes ?? 10, opts),
-    ));
+    this.classifier = this.child(
+      'classifier',
+      new Sequential(
+        new Dropout(p, opts),
+        new Linear(inC * size * size, hidden, opts),
+        new ReLU(),
+        new Dropout(p, opts),
+        new Linear(hidden, hidden, opts),
+        new ReLU(),
+        new Linear(hidden, opts.classes ?? 10, opts),
+      ),
+    );
     heFanOutInit(this, opts.generator ?? globalGenerator);
   }
   forward(x: Tensor): Tensor {

@@ -6,7 +6,11 @@ import { BatchNorm2d, Conv2d, Dropout, Linear, Sequential, type LayerOptions } f
 import { Module } from '../module.ts';
 
 class WideBasic extends Module {
-  readonly bn1: BatchNorm2d; readonly conv1: Conv2d; readonly dropout: Dropout; readonly bn2: BatchNorm2d; readonly conv2: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv1: Conv2d;
+  readonly dropout: Dropout;
+  readonly bn2: BatchNorm2d;
+  readonly conv2: Conv2d;
   readonly shortcut: Sequential | null;
   constructor(inPlanes: number, planes: number, dropoutRate: number, stride: number, opts: LayerOptions) {
     super();
@@ -15,8 +19,10 @@ class WideBasic extends Module {
     this.dropout = this.child('dropout', new Dropout(dropoutRate, opts));
     this.bn2 = this.child('bn2', new BatchNorm2d(planes, opts));
     this.conv2 = this.child('conv2', new Conv2d(planes, planes, 3, { ...opts, stride, padding: 1 }));
-    this.shortcut = stride !== 1 || inPlanes !== planes
-      ? this.child('shortcut', new Sequential(new Conv2d(inPlanes, planes, 1, { ...opts, stride }))) : null;
+    this.shortcut =
+      stride !== 1 || inPlanes !== planes
+        ? this.child('shortcut', new Sequential(new Conv2d(inPlanes, planes, 1, { ...opts, stride })))
+        : null;
   }
   forward(x: Tensor): Tensor {
     const out = this.dropout.forward(this.conv1.forward(relu(this.bn1.forward(x))));
@@ -37,8 +43,12 @@ export interface WideResNetOptions extends LayerOptions {
 
 /** WRN-d-k: conv 3×3 → 3 stages of n wide blocks (16k, 32k, 64k channels) → BN → ReLU → global average → linear. */
 export class WideResNet extends Module {
-  readonly conv1: Conv2d; readonly layer1: Sequential; readonly layer2: Sequential; readonly layer3: Sequential;
-  readonly bn1: BatchNorm2d; readonly linear: Linear;
+  readonly conv1: Conv2d;
+  readonly layer1: Sequential;
+  readonly layer2: Sequential;
+  readonly layer3: Sequential;
+  readonly bn1: BatchNorm2d;
+  readonly linear: Linear;
   constructor(opts: WideResNetOptions = {}) {
     super();
     const depth = opts.depth ?? 28;

@@ -33,7 +33,10 @@ export async function writeReport(dir: string, parts: ReportParts): Promise<stri
   if (parts.markdown !== undefined) files.push([REPORT_FILES.markdown, parts.markdown]);
   if (parts.csv !== undefined) files.push([REPORT_FILES.csv, parts.csv]);
   if (parts.json !== undefined) {
-    files.push([REPORT_FILES.json, typeof parts.json === 'string' ? parts.json : `${JSON.stringify(parts.json, null, 2)}\n`]);
+    files.push([
+      REPORT_FILES.json,
+      typeof parts.json === 'string' ? parts.json : `${JSON.stringify(parts.json, null, 2)}\n`,
+    ]);
   }
   for (const [name, svg] of Object.entries(parts.svgs ?? {})) {
     if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name)) {

@@ -49,7 +49,8 @@ export function formatMeanStd(values: readonly number[], options: FormatOptions 
 
 /** Formats an already computed summary the way `formatMeanStd` does (no scaling). */
 export function formatSummary(s: MeanStd, digits = 2): string {
-  if (!Number.isInteger(digits) || digits < 0 || digits > 20) throw new RangeError(`digits must be an integer in [0, 20], got ${digits}`);
+  if (!Number.isInteger(digits) || digits < 0 || digits > 20)
+    throw new RangeError(`digits must be an integer in [0, 20], got ${digits}`);
   if (s.n === 0) return MISSING;
   const mean = fixed(s.mean, digits);
   return s.n === 1 ? mean : `${mean} ± ${fixed(s.std, digits)}`;

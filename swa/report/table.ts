@@ -93,7 +93,13 @@ export function tableRows(records: readonly RunRecord[], columns: readonly Colum
       const cells = columns.map((column) => {
         const runs = g.runs.filter((r) => matches(r, column)).sort((a, b) => a.seed - b.seed);
         const ece = runs.flatMap((r) => (r.ece === undefined ? [] : [r.ece]));
-        return { column, runs, accuracy: meanStd(runs.map((r) => r.accuracy)), nll: meanStd(runs.map((r) => r.nll)), ece: meanStd(ece) };
+        return {
+          column,
+          runs,
+          accuracy: meanStd(runs.map((r) => r.accuracy)),
+          nll: meanStd(runs.map((r) => r.nll)),
+          ece: meanStd(ece),
+        };
       });
       const epochs = [...new Set(g.runs.map((r) => round(r.epochs / r.budget)))].sort((a, b) => a - b);
       rows.push({ dataset: g.dataset, model: g.model, budgetEpochs: epochs, cells });
@@ -178,7 +184,18 @@ export function reportJson(records: readonly RunRecord[], columns: readonly Colu
 }
 
 /** Header of `runsCsv`, in column order. */
-export const CSV_FIELDS = ['model', 'dataset', 'method', 'budget', 'seed', 'epochs', 'accuracy', 'nll', 'ece', 'seconds'] as const;
+export const CSV_FIELDS = [
+  'model',
+  'dataset',
+  'method',
+  'budget',
+  'seed',
+  'epochs',
+  'accuracy',
+  'nll',
+  'ece',
+  'seconds',
+] as const;
 
 /**
  * Every run as CSV (RFC 4180 quoting: a field holding a comma, quote, CR, LF or leading/trailing space is wrapped in
@@ -199,7 +216,12 @@ export function csvField(value: string | number | undefined): string {
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function markdown(caption: string, rows: readonly Row[], columns: readonly Column[], cell: (c: Cell) => string): string {
+function markdown(
+  caption: string,
+  rows: readonly Row[],
+  columns: readonly Column[],
+  cell: (c: Cell) => string,
+): string {
   const head = ['Dataset', 'DNN (Budget)', ...columns.map(columnLabel)];
   const lines = [caption, '', line(head), line(head.map((_, i) => (i < 2 ? '---' : '---:')))];
   for (const r of rows) {
@@ -225,9 +247,13 @@ function seedsPhrase(rows: readonly Row[]): string {
 function checkRecords(records: readonly RunRecord[]): void {
   const seen = new Set<string>();
   records.forEach((r, i) => {
-    const bad = (what: string): never => { throw new RangeError(`run record ${i} (${r.model} on ${r.dataset}): ${what}`); };
-    if (!METHODS.includes(r.method)) bad(`unknown method ${JSON.stringify(r.method)}, expected one of ${METHODS.join(', ')}`);
-    if (!(r.budget > 0) || !Number.isFinite(r.budget)) bad(`budget must be a positive number of budgets, got ${r.budget}`);
+    const bad = (what: string): never => {
+      throw new RangeError(`run record ${i} (${r.model} on ${r.dataset}): ${what}`);
+    };
+    if (!METHODS.includes(r.method))
+      bad(`unknown method ${JSON.stringify(r.method)}, expected one of ${METHODS.join(', ')}`);
+    if (!(r.budget > 0) || !Number.isFinite(r.budget))
+      bad(`budget must be a positive number of budgets, got ${r.budget}`);
     if (!(r.accuracy >= 0 && r.accuracy <= 1)) bad(`accuracy must be a fraction in [0, 1], got ${r.accuracy}`);
     if (r.ece !== undefined && !(r.ece >= 0 && r.ece <= 1)) bad(`ece must be a fraction in [0, 1], got ${r.ece}`);
     if (!Number.isFinite(r.seed)) bad(`seed must be a number, got ${r.seed}`);

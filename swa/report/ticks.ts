@@ -29,7 +29,8 @@ export function niceStep(span: number, count = 5): number {
  * niceTicks(0, 0.97).ticks // [0, 0.2, 0.4, 0.6, 0.8, 1]
  */
 export function niceTicks(min: number, max: number, count = 5): Ticks {
-  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) throw new RangeError(`bad tick range [${min}, ${max}]`);
+  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max)
+    throw new RangeError(`bad tick range [${min}, ${max}]`);
   if (min === max) {
     const pad = min === 0 ? 1 : Math.abs(min) * 0.1;
     min -= pad;

@@ -17,9 +17,10 @@ export interface PageReport {
 }
 
 async function runCases(device: PageDevice): Promise<PageReport> {
-  const be: Backend = device === 'wasm-threads'
-    ? await createWasmBackend({ threads: 3, grain: { compute: 1, memory: 1 } })
-    : await openBackend(device);
+  const be: Backend =
+    device === 'wasm-threads'
+      ? await createWasmBackend({ threads: 3, grain: { compute: 1, memory: 1 } })
+      : await openBackend(device);
   const failures: string[] = [];
   let passed = 0;
   for (let i = 0; i < OP_CASES.length; i++) {

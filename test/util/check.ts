@@ -2,12 +2,27 @@
 // differences of the float64 reference, both through optional preparation ops that make inputs non-contiguous.
 
 // NOTE: imports only the public index, so the browser test can swap it for the real browser bundle.
-import { apply, Generator, mul, opDef, sum, tensor, tidy, type Backend, type Nd, type OpName, type OpParams } from '../../index.ts';
+import {
+  apply,
+  Generator,
+  mul,
+  opDef,
+  sum,
+  tensor,
+  tidy,
+  type Backend,
+  type Nd,
+  type OpName,
+  type OpParams,
+} from '../../index.ts';
 
 export const EDGES = [-2, -1, -0.5, 0, 0.5, 1, 2];
 
 /** A step applied to an input before the op under test (transpose, slice, …), so it reaches the op non-trivially. */
-export interface Prep<N extends OpName = OpName> { op: N; params: OpParams[N] }
+export interface Prep<N extends OpName = OpName> {
+  op: N;
+  params: OpParams[N];
+}
 
 export interface InputSpec {
   shape: number[];
@@ -36,12 +51,24 @@ export function values(spec: InputSpec, seed: number): Float64Array {
   for (let i = 0; i < n; i++) {
     const u = g.uniform();
     switch (spec.kind ?? 'edge') {
-      case 'edge': v[i] = i < EDGES.length ? EDGES[i] : Math.fround(-2 + 4 * u); break;
-      case 'random': v[i] = Math.fround(-2 + 4 * u); break;
-      case 'positive': v[i] = Math.fround(0.1 + 2.9 * u); break;
-      case 'nonzero': v[i] = Math.fround((u < 0.5 ? -1 : 1) * (0.3 + 2 * u)); break;
-      case 'labels': v[i] = g.int(spec.classes ?? 2); break;
-      case 'ties': v[i] = Math.round(-2 + 4 * u); break;
+      case 'edge':
+        v[i] = i < EDGES.length ? EDGES[i] : Math.fround(-2 + 4 * u);
+        break;
+      case 'random':
+        v[i] = Math.fround(-2 + 4 * u);
+        break;
+      case 'positive':
+        v[i] = Math.fround(0.1 + 2.9 * u);
+        break;
+      case 'nonzero':
+        v[i] = Math.fround((u < 0.5 ? -1 : 1) * (0.3 + 2 * u));
+        break;
+      case 'labels':
+        v[i] = g.int(spec.classes ?? 2);
+        break;
+      case 'ties':
+        v[i] = Math.round(-2 + 4 * u);
+        break;
     }
   }
   return v;
@@ -69,13 +96,17 @@ export async function checkCase(c: OpCase, be: Backend, caseSeed: number): Promi
   const differentiable = 'compose' in def || Boolean(def.backward);
   const doGrad = c.grad ?? differentiable;
   const weights = values({ shape: want.shape, kind: 'random' }, caseSeed + 7);
-  const leaves = base.map((x, i) => tensor(Float32Array.from(x.data), x.shape, { device: be, requiresGrad: doGrad && !c.inputs[i].noGrad }));
+  const leaves = base.map((x, i) =>
+    tensor(Float32Array.from(x.data), x.shape, { device: be, requiresGrad: doGrad && !c.inputs[i].noGrad }),
+  );
   let outVals: Float32Array;
   let outShape: readonly number[];
   const grads: (Float32Array | null)[] = [];
   try {
     const out = tidy(() => {
-      const ins = leaves.map((t, i) => (c.inputs[i].prep ?? []).reduce((acc, s) => apply(s.op, [acc], s.params as never), t));
+      const ins = leaves.map((t, i) =>
+        (c.inputs[i].prep ?? []).reduce((acc, s) => apply(s.op, [acc], s.params as never), t),
+      );
       const y = apply(c.op, ins, c.params as never);
       if (doGrad) sum(mul(y, tensor(Float32Array.from(weights), want.shape, { device: be }))).backward();
       return y;

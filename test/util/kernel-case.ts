@@ -24,7 +24,11 @@ export function rand(n: number, seed: number, lo = -2, hi = 2): Float32Array {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = i < EDGES.length && lo < 0 ? EDGES[i] : lo + ((s >>> 0) / 4294967296) * (hi - lo);
   }
   return out;

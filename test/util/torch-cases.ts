@@ -3,10 +3,59 @@
 
 import { readFileSync } from 'node:fs';
 import {
-  add, avgPool2d, batchNorm, broadcastTo, concat, conv2d, crossEntropy, div, dropout, embed, eq, exp, gate, ge, gt,
-  le, log, logSoftmax, lt, matmul, matmulT, max, maximum, maxPool2d, mean, mul, ne, neg, oneHot, pad, permute, pow,
-  relu, reshape, scale, shift, slice, softmax, sqrt, step, sub, sum, sumTo, tensor, tidy, transpose, where,
-  type Backend, type BatchNormOptions, type Conv2dOptions, type OpName, type Pool2dOptions, type Tensor,
+  add,
+  avgPool2d,
+  batchNorm,
+  broadcastTo,
+  concat,
+  conv2d,
+  crossEntropy,
+  div,
+  dropout,
+  embed,
+  eq,
+  exp,
+  gate,
+  ge,
+  gt,
+  le,
+  log,
+  logSoftmax,
+  lt,
+  matmul,
+  matmulT,
+  max,
+  maximum,
+  maxPool2d,
+  mean,
+  mul,
+  ne,
+  neg,
+  oneHot,
+  pad,
+  permute,
+  pow,
+  relu,
+  reshape,
+  scale,
+  shift,
+  slice,
+  softmax,
+  sqrt,
+  step,
+  sub,
+  sum,
+  sumTo,
+  tensor,
+  tidy,
+  transpose,
+  where,
+  type Backend,
+  type BatchNormOptions,
+  type Conv2dOptions,
+  type OpName,
+  type Pool2dOptions,
+  type Tensor,
 } from '../../index.ts';
 import { decodeSafetensors } from '../../nn/safetensors.ts';
 
@@ -29,19 +78,46 @@ export interface TorchCase {
 type Call = (x: Tensor[], a: readonly unknown[]) => Tensor;
 const n = (v: unknown): number => v as number;
 const ns = (v: unknown): number[] => v as number[];
-const unary = (f: (x: Tensor) => Tensor): Call => ([x]) => f(x);
-const binary = (f: (a: Tensor, b: Tensor) => Tensor): Call => ([a, b]) => f(a, b);
-const reduce = (f: (x: Tensor, axes: number[], keep: boolean) => Tensor): Call =>
-  ([x], [a, k]) => f(x, ns(a), k as boolean);
+const unary =
+  (f: (x: Tensor) => Tensor): Call =>
+  ([x]) =>
+    f(x);
+const binary =
+  (f: (a: Tensor, b: Tensor) => Tensor): Call =>
+  ([a, b]) =>
+    f(a, b);
+const reduce =
+  (f: (x: Tensor, axes: number[], keep: boolean) => Tensor): Call =>
+  ([x], [a, k]) =>
+    f(x, ns(a), k as boolean);
 
 /** The engine's public functions by name, as the fixture calls them. */
 const CALLS: Record<string, Call> = {
-  neg: unary(neg), exp: unary(exp), log: unary(log), sqrt: unary(sqrt), relu: unary(relu), step: unary(step),
-  pow: ([x], [e]) => pow(x, n(e)), scale: ([x], [f]) => scale(x, n(f)), shift: ([x], [o]) => shift(x, n(o)),
-  add: binary(add), sub: binary(sub), mul: binary(mul), div: binary(div), maximum: binary(maximum), eq: binary(eq),
-  ne: binary(ne), lt: binary(lt), le: binary(le), gt: binary(gt), ge: binary(ge), gate: binary(gate),
+  neg: unary(neg),
+  exp: unary(exp),
+  log: unary(log),
+  sqrt: unary(sqrt),
+  relu: unary(relu),
+  step: unary(step),
+  pow: ([x], [e]) => pow(x, n(e)),
+  scale: ([x], [f]) => scale(x, n(f)),
+  shift: ([x], [o]) => shift(x, n(o)),
+  add: binary(add),
+  sub: binary(sub),
+  mul: binary(mul),
+  div: binary(div),
+  maximum: binary(maximum),
+  eq: binary(eq),
+  ne: binary(ne),
+  lt: binary(lt),
+  le: binary(le),
+  gt: binary(gt),
+  ge: binary(ge),
+  gate: binary(gate),
   where: ([c, a, b]) => where(c, a, b),
-  sum: reduce(sum), max: reduce(max), mean: reduce(mean),
+  sum: reduce(sum),
+  max: reduce(max),
+  mean: reduce(mean),
   sumTo: ([x], [s]) => sumTo(x, ns(s)),
   reshape: ([x], [s]) => reshape(x, ns(s)),
   permute: ([x], [a]) => permute(x, ns(a)),
@@ -53,7 +129,8 @@ const CALLS: Record<string, Call> = {
   concat: (xs, [axis]) => concat(xs, n(axis)),
   matmul: binary(matmul),
   matmulT: ([a, b], [ta, tb]) => matmulT(a, b, ta as boolean, tb as boolean),
-  softmax: ([x], [a]) => softmax(x, n(a)), logSoftmax: ([x], [a]) => logSoftmax(x, n(a)),
+  softmax: ([x], [a]) => softmax(x, n(a)),
+  logSoftmax: ([x], [a]) => logSoftmax(x, n(a)),
   oneHot: ([x], [c]) => oneHot(x, n(c)),
   crossEntropy: ([x, y], [r]) => crossEntropy(x, y, r as 'mean' | 'sum' | 'none'),
   conv2d: ([x, w, b], [o]) => conv2d(x, w, b ?? null, o as Conv2dOptions),
@@ -112,8 +189,9 @@ export interface CaseResult {
 
 /** Runs one fixture case on `be` and compares everything against PyTorch within `tol` (see scaledError). */
 export async function runTorchCase(fx: TorchFixture, c: TorchCase, be: Backend, tol: number): Promise<CaseResult> {
-  const leaves = c.inputs.map((s, k) => tensor(Float32Array.from(fx.get(`${c.key}.in${k}`).data), s.shape,
-    { device: be, requiresGrad: c.grad && s.grad }));
+  const leaves = c.inputs.map((s, k) =>
+    tensor(Float32Array.from(fx.get(`${c.key}.in${k}`).data), s.shape, { device: be, requiresGrad: c.grad && s.grad }),
+  );
   const dy = fx.get(`${c.key}.dy`).data;
   const want = fx.get(`${c.key}.out`);
   const got: { what: string; data: Float32Array; want: Float64Array }[] = [];
@@ -183,6 +261,15 @@ export function torchTolerance(op: OpName): number {
   return TOL[op] ?? 1e-6;
 }
 const TOL: Partial<Record<OpName, number>> = {
-  sum: 5e-6, max: 5e-6, mean: 5e-6, sumTo: 5e-6, softmax: 5e-6, logSoftmax: 5e-6, crossEntropy: 5e-6, pool2d: 5e-6,
-  matmul: 1e-5, conv2d: 1e-5, batchNorm: 1e-5,
+  sum: 5e-6,
+  max: 5e-6,
+  mean: 5e-6,
+  sumTo: 5e-6,
+  softmax: 5e-6,
+  logSoftmax: 5e-6,
+  crossEntropy: 5e-6,
+  pool2d: 5e-6,
+  matmul: 1e-5,
+  conv2d: 1e-5,
+  batchNorm: 1e-5,
 };
