@@ -52,11 +52,13 @@ for (const threads of threadCounts) {
     const kernels = [...times.values()].reduce((a, e) => a + e.ms, 0);
     console.log(
       `${name}: ${(total / steps).toFixed(1)} ms/step, ${((BATCH * steps) / (total / 1000)).toFixed(0)} img/s; ` +
-        `kernels ${((100 * kernels) / total).toFixed(1)}%, rest (JS, autograd, dispatch) ${((100 * (total - kernels)) / total).toFixed(1)}%`,
+        `kernels ${((100 * kernels) / total).toFixed(1)}%, rest (JS, autograd, dispatch) ` +
+        `${((100 * (total - kernels)) / total).toFixed(1)}%`,
     );
     for (const [k, e] of [...times].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14)) {
       console.log(
-        `  ${k.padEnd(30)} ${(e.ms / steps).toFixed(2).padStart(8)} ms/step ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${(e.calls / steps).toFixed(0)} calls/step`,
+        `  ${k.padEnd(30)} ${(e.ms / steps).toFixed(2).padStart(8)} ms/step ` +
+          `${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${(e.calls / steps).toFixed(0)} calls/step`,
       );
     }
     opt.dispose();

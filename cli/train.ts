@@ -44,7 +44,8 @@ if (a.help) {
   console.log(`swa-engine train: --model small-cnn|preresnet20|vgg16bn|wrn28-10
   --data fashion-mnist|fashion-mnist-mini (embedded 10000/2000 subset)|cifar10|cifar100 [--data-dir DIR]
   [--epochs 5] [--batch 128] [--lr 0.05] [--momentum 0.9] [--wd 5e-4] [--schedule baseline|constant]
-  [--width W] [--device auto|webgpu|wasm] [--threads N (wasm)] [--seed 0] [--limit N (first N training images)] [--augment] [--out DIR]`);
+  [--width W] [--device auto|webgpu|wasm] [--threads N (wasm)] [--seed 0] [--limit N (first N training images)]
+  [--augment] [--out DIR]`);
   process.exit(0);
 }
 
@@ -86,7 +87,8 @@ if (wait !== undefined && wait !== 'poll' && wait !== 'block' && wait !== 'spin'
 }
 const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads, wait } });
 console.log(
-  `device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`,
+  `device: ${report.device} ` +
+    `(${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`,
 );
 manualSeed(seed);
 let train = load('train');
@@ -108,7 +110,8 @@ const model = createModel(a.model!, {
 });
 const params = model.parameters();
 console.log(
-  `model: ${a.model}, ${params.reduce((s, p) => s + p.size, 0)} parameters; data: ${a.data}, ${train.n} train / ${test.n} test`,
+  `model: ${a.model}, ${params.reduce((s, p) => s + p.size, 0)} parameters; data: ${a.data}, ${train.n} train / ` +
+    `${test.n} test`,
 );
 const opt = new SGD(params, { lr: lr0, momentum: Number(a.momentum), weightDecay: Number(a.wd) });
 const loader = new DataLoader(train, {
@@ -152,6 +155,7 @@ await fit({
 });
 const last = history[history.length - 1];
 console.log(
-  `final test accuracy ${(100 * (last.testAccuracy ?? NaN)).toFixed(2)}%, ${(history.reduce((s, m) => s + m.seconds, 0) / history.length).toFixed(1)} s/epoch, ` +
+  `final test accuracy ${(100 * (last.testAccuracy ?? NaN)).toFixed(2)}%, ` +
+    `${(history.reduce((s, m) => s + m.seconds, 0) / history.length).toFixed(1)} s/epoch, ` +
     `${(history.reduce((s, m) => s + m.imagesPerSecond, 0) / history.length).toFixed(0)} img/s on ${report.device}`,
 );

@@ -37,7 +37,8 @@ export function backward(root: Tensor, grad?: Tensor): void {
   root.storage('backward');
   if (!root.requiresGrad) {
     throw new Error(
-      `backward: tensor of shape ${fmt(root.shape)} does not require grad (no input had requiresGrad set, or it was made under noGrad)`,
+      `backward: tensor of shape ${fmt(root.shape)} does not require grad (no input had requiresGrad set, or it ` +
+        `was made under noGrad)`,
     );
   }
   if (!grad && root.size !== 1) {

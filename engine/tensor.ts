@@ -99,7 +99,8 @@ class TensorImpl implements TensorType {
       a.backend !== b.backend
     ) {
       throw new Error(
-        `swapStorage: tensors ${fmt(this.shape)} on ${a.backend.name} and ${fmt(other.shape)} on ${b.backend.name} differ`,
+        `swapStorage: tensors ${fmt(this.shape)} on ${a.backend.name} and ${fmt(other.shape)} on ` +
+          `${b.backend.name} differ`,
       );
     }
     this.storageRef = b;
@@ -277,7 +278,10 @@ class TensorImpl implements TensorType {
   }
 
   toString(): string {
-    return `Tensor(${fmt(this.shape)}, ${this.storageRef ? this.storageRef.backend.name : 'disposed'}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return (
+      `Tensor(${fmt(this.shape)}, ` +
+      `${this.storageRef ? this.storageRef.backend.name : 'disposed'}${this.requiresGrad ? ', requiresGrad' : ''})`
+    );
   }
 }
 

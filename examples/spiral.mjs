@@ -16,7 +16,8 @@ import {
 const arg = process.argv.find((a) => a.startsWith('--device='));
 const report = await setDevice(arg ? arg.split('=')[1] : 'auto');
 console.log(
-  `device: ${report.device} (${report.info})${report.fallbackReason ? `; WebGPU unavailable: ${report.fallbackReason}` : ''}`,
+  `device: ${report.device} ` +
+    `(${report.info})${report.fallbackReason ? `; WebGPU unavailable: ${report.fallbackReason}` : ''}`,
 );
 
 // Three interleaved spiral arms of 100 points each.
@@ -62,5 +63,6 @@ for (let i = 0; i < n; i++) {
   if (row.indexOf(Math.max(...row)) === labels[i]) correct++;
 }
 console.log(
-  `train accuracy ${((100 * correct) / n).toFixed(1)}% after 1000 steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  `train accuracy ${((100 * correct) / n).toFixed(1)}% after 1000 steps in ` +
+    `${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );

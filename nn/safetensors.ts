@@ -179,7 +179,8 @@ export function encodeSafetensors(entries: readonly SafeTensorEntry[], metadata?
     if (e.data.byteLength !== size) {
       fail(`${what}: shape ${fmtShape(e.shape)} of ${e.dtype} needs ${size} bytes, data has ${e.data.byteLength}`);
     }
-    const fields = `"dtype":${JSON.stringify(e.dtype)},"shape":[${e.shape.join(',')}],"data_offsets":[${offset},${offset + size}]`;
+    const shape = `"shape":[${e.shape.join(',')}]`;
+    const fields = `"dtype":${JSON.stringify(e.dtype)},${shape},"data_offsets":[${offset},${offset + size}]`;
     parts.push(`${JSON.stringify(e.name)}:{${fields}}`);
     offset += size;
   }
@@ -229,7 +230,8 @@ function parseEntry(name: string, info: unknown, fail: (msg: string) => never): 
   if (typeof size === 'string') return fail(`${what}: ${size}`);
   if (end - begin !== size) {
     fail(
-      `${what}: shape ${fmtShape(shape)} of ${dtype} needs ${size} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      `${what}: shape ${fmtShape(shape)} of ${dtype} needs ${size} bytes but data_offsets [${begin}, ${end}] ` +
+        `span ${end - begin}`,
     );
   }
   return { name, dtype, shape, begin, end };

@@ -198,7 +198,8 @@ if (existsSync(FASHION_MNIST_DIR) || process.env.CI === 'true') {
     }
   });
 } else {
-  // NOTE: a warning rather than test.skip: uvu leaves skipped tests out of its Total, which test/run.mjs reads as -1 failed.
+  // NOTE: a warning rather than test.skip: uvu leaves skipped tests out of its Total, which test/run.mjs reads as -1
+  // failed.
   console.warn(
     `[data] ${FASHION_MNIST_DIR} is missing (install dataset-fashion-mnist): the real Fashion-MNIST test is skipped`,
   );
@@ -330,7 +331,7 @@ function referenceAugment(
   return out;
 }
 
-test('augmentation: crop-then-flip equals pad/crop/mirror for every offset; padding is zeros; flip mirrors exactly', () => {
+test('augmentation: crop-then-flip equals pad/crop/mirror at every offset; zero padding; exact mirror', () => {
   const shape: ImageShape = [2, 5, 6];
   const src = Float32Array.from({ length: 60 }, (_, i) => i + 1); // no zeros, so zeros can only come from padding
   const dst = new Float32Array(60).fill(NaN);
@@ -340,7 +341,8 @@ test('augmentation: crop-then-flip equals pad/crop/mirror for every offset; padd
         augmentImage(src, dst, shape, 3, { dy, dx, flip });
         assert.equal(Array.from(dst), referenceAugment(src, shape, 3, dy, dx, flip), `dy=${dy} dx=${dx} flip=${flip}`);
       }
-  augmentImage(src, dst, shape, 3, { dy: 0, dx: 0, flip: false }); // shifted down-right by 3: the top rows and left columns are padding
+  // Shifted down-right by 3: the top rows and left columns are padding.
+  augmentImage(src, dst, shape, 3, { dy: 0, dx: 0, flip: false });
   for (let i = 0; i < 60; i++) assert.is(dst[i] === 0, i % 30 < 18 || i % 6 < 3, `element ${i}`);
   augmentImage(src, dst, shape, 0, { dy: 0, dx: 0, flip: true });
   for (let i = 0; i < 60; i++) assert.is(dst[i], src[i - (i % 6) + 5 - (i % 6)]);
@@ -372,7 +374,7 @@ function indexed(n: number, shape: ImageShape = [1, 2, 2]): Dataset {
 const copy = (b: Batch): { x: number[]; y: number[] } => ({ x: Array.from(b.x), y: Array.from(b.y) });
 const epochOf = (l: DataLoader): { x: number[]; y: number[] }[] => Array.from(l, copy); // copies as it goes
 
-test('loader: shuffling visits every index exactly once per epoch, in a new order each epoch; dropLast and index order', () => {
+test('loader: shuffling visits every index once per epoch, in a new order each epoch; dropLast; index order', () => {
   const ds = indexed(23);
   const l = new DataLoader(ds, { batchSize: 5, shuffle: true, generator: new Generator(1) });
   assert.is(l.length, 5);
@@ -410,7 +412,7 @@ const augmented = (seed: number): LoaderOptions => ({
   generator: new Generator(seed),
 });
 
-test('loader: augmented batches keep their shape; same seed gives the same batches, another seed different ones', () => {
+test('loader: augmented batches keep their shape; the same seed gives the same batches, another seed others', () => {
   const ds = indexed(20, [3, 8, 8]);
   const run = (seed: number) => [0, 1].flatMap(() => epochOf(new DataLoader(ds, augmented(seed))));
   const [a, b, c] = [run(5), run(5), run(6)];
@@ -493,7 +495,7 @@ test('normalisation: per-channel stats match float64; normalised channels have m
 });
 
 for (const be of backends) {
-  test(`${be.name}: toTensors uploads x [B, C, H, W] and float32 labels [B], for full and partial batches`, async () => {
+  test(`${be.name}: toTensors uploads x [B, C, H, W] and float32 labels [B], full and partial batches`, async () => {
     const l = new DataLoader(indexed(7, [2, 3, 3]), { batchSize: 4 });
     for (const size of [4, 3]) {
       const b = l.next();

@@ -38,7 +38,8 @@ for (const f of files) {
     skipped += skip;
     failed += total - ok;
     console.log(
-      `${total - ok ? '✘' : '✔'} ${f}: ${ok}/${total} passed${skip ? `, ${skip} skipped` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      `${total - ok ? '✘' : '✔'} ${f}: ${ok}/${total} passed${skip ? `, ${skip} skipped` : ''} ` +
+        `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );
   }
 }

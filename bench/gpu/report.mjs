@@ -14,7 +14,9 @@ const opt = (name) => {
 };
 const gpu = opt('--gpu') ?? 'unknown';
 
-/** FP32 (non-tensor) peak TFLOP/s at boost clock, from the vendors' data sheets; the first name found in the GPU's wins. */
+/**
+ * FP32 (non-tensor) peak TFLOP/s at boost clock, from the vendors' data sheets; the first name found in the GPU's wins.
+ */
 const PEAKS = [
   ['H200', 66.9],
   ['H100 NVL', 60.0],

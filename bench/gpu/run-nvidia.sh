@@ -40,7 +40,8 @@ say() { echo "[run-nvidia] $*" | tee -a "$LOG" >&2; }
 if [ -z "${NODE:-}" ]; then
   if command -v node >/dev/null 2>&1; then NODE=$(command -v node)
   elif [ -x bench/gpu/carry/node ]; then NODE=$ROOT/bench/gpu/carry/node
-  elif [ -f bench/gpu/carry/node.xz ]; then xz -dc bench/gpu/carry/node.xz >"$TMP/node"; chmod +x "$TMP/node"; NODE=$TMP/node
+  elif [ -f bench/gpu/carry/node.xz ]; then
+    xz -dc bench/gpu/carry/node.xz >"$TMP/node"; chmod +x "$TMP/node"; NODE=$TMP/node
   else echo "run-nvidia.sh: no Node found (PATH, NODE=, bench/gpu/carry/node[.xz])" >&2; exit 1; fi
 fi
 say "node $("$NODE" --version) at $NODE"
@@ -50,7 +51,9 @@ say "node $("$NODE" --version) at $NODE"
 LIBS=$(ldconfig -p 2>/dev/null || true)
 if ! grep 'libvulkan.so.1 ' >/dev/null <<<"$LIBS"; then
   DEB=$(ls bench/gpu/carry/libvulkan1_*.deb 2>/dev/null | head -1 || true)
-  if [ -z "$DEB" ]; then echo "run-nvidia.sh: no libvulkan.so.1 on this machine and no bench/gpu/carry/libvulkan1_*.deb" >&2; exit 1; fi
+  if [ -z "$DEB" ]; then
+    echo "run-nvidia.sh: no libvulkan.so.1 on this machine and no bench/gpu/carry/libvulkan1_*.deb" >&2; exit 1
+  fi
   mkdir -p "$TMP/vk"
   if command -v dpkg-deb >/dev/null 2>&1; then dpkg-deb -x "$DEB" "$TMP/vk"
   else (cd "$TMP/vk" && ar x "$ROOT/$DEB" && tar xf data.tar.*); fi
@@ -66,7 +69,8 @@ if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
     if [ -f "$f" ]; then export VK_DRIVER_FILES=$f; break; fi
   done
   if [ -z "${VK_DRIVER_FILES:-}" ] && grep libGLX_nvidia.so.0 >/dev/null <<<"$LIBS"; then
-    printf '{"file_format_version":"1.0.0","ICD":{"library_path":"libGLX_nvidia.so.0","api_version":"1.3.0"}}\n' >"$TMP/nvidia_icd.json"
+    icd='{"file_format_version":"1.0.0","ICD":{"library_path":"libGLX_nvidia.so.0","api_version":"1.3.0"}}'
+    printf '%s\n' "$icd" >"$TMP/nvidia_icd.json"
     export VK_DRIVER_FILES=$TMP/nvidia_icd.json
   fi
   if [ -n "${VK_DRIVER_FILES:-}" ]; then export VK_ICD_FILENAMES=$VK_DRIVER_FILES; fi
@@ -90,7 +94,8 @@ fi
 
 say "running the WebGPU figures (ours.js webgpu --fast $MATMUL ${QUICK[*]:-} ${ONLY[*]:-})"
 set +e
-"$NODE" build/compare/ours.js webgpu --fast "$MATMUL" "${QUICK[@]}" "${ONLY[@]}" >"$TMP/figures.txt" 2> >(tee -a "$LOG" >&2)
+"$NODE" build/compare/ours.js webgpu --fast "$MATMUL" "${QUICK[@]}" "${ONLY[@]}" \
+  >"$TMP/figures.txt" 2> >(tee -a "$LOG" >&2)
 STATUS=$?
 set -e
 cat "$TMP/figures.txt" >>"$LOG"

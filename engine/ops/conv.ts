@@ -37,7 +37,8 @@ function convGeometry(op: string, x: Shape, w: Shape, p: OpParams['conv2d'], has
   ) {
     throw new ShapeError(
       op,
-      `stride ${fmt(p.stride)} and dilation ${fmt(p.dilation)} must be positive integers, padding ${fmt(p.padding)} non-negative`,
+      `stride ${fmt(p.stride)} and dilation ${fmt(p.dilation)} must be positive integers, padding ` +
+        `${fmt(p.padding)} non-negative`,
     );
   }
   const oh = outLen(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
@@ -111,7 +112,8 @@ function poolGeometry(x: Shape, p: OpParams['pool2d']): Pool2dParams {
   if (bad || p.padding[0] * 2 > kh || p.padding[1] * 2 > kw) {
     throw new ShapeError(
       op,
-      `kernel ${fmt(p.kernel)} and stride ${fmt(p.stride)} must be positive, padding ${fmt(p.padding)} at most half the kernel`,
+      `kernel ${fmt(p.kernel)} and stride ${fmt(p.stride)} must be positive, padding ${fmt(p.padding)} at most ` +
+        `half the kernel`,
     );
   }
   const oh = outLen(h, kh, p.stride[0], p.padding[0], 1);

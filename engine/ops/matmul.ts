@@ -24,7 +24,8 @@ function matmulShape([a, b]: Shape[], p: P): number[] {
   if (da.cols !== db.rows) {
     throw new ShapeError(
       'matmul',
-      `inner dimensions differ: ${fmt(a)}${p.transA ? 'ᵀ' : ''} · ${fmt(b)}${p.transB ? 'ᵀ' : ''} (${da.cols} vs ${db.rows})`,
+      `inner dimensions differ: ${fmt(a)}${p.transA ? 'ᵀ' : ''} · ${fmt(b)}${p.transB ? 'ᵀ' : ''} (${da.cols} ` +
+        `vs ${db.rows})`,
     );
   }
   return [...broadcastShapes('matmul', da.batch, db.batch), da.rows, db.cols];

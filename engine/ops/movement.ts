@@ -196,7 +196,8 @@ function padWidths(shape: Shape, widths: [number, number][]): [number, number][]
   ) {
     throw new ShapeError(
       'pad',
-      `widths ${JSON.stringify(widths)} are invalid for a tensor of shape ${fmt(shape)} (non-negative integer pairs, at most one per dimension)`,
+      `widths ${JSON.stringify(widths)} are invalid for a tensor of shape ${fmt(shape)} (non-negative integer ` +
+        `pairs, at most one per dimension)`,
     );
   }
   return shape.map((_, i) => widths[i - (shape.length - widths.length)] ?? [0, 0]);

@@ -4,7 +4,10 @@ import { noGrad, randn, type Generator } from '../../engine/index.ts';
 import { Conv2d } from '../layers.ts';
 import type { Module } from '../module.ts';
 
-/** Conv weights ~ N(0, 2/n) with n = kH·kW·out_channels (He et al., fan-out), biases 0; as the SWA repository's VGG and PreResNet. */
+/**
+ * Conv weights ~ N(0, 2/n) with n = kH·kW·out_channels (He et al., fan-out), biases 0; as the SWA repository's VGG and
+ * PreResNet.
+ */
 export function heFanOutInit(model: Module, generator: Generator): void {
   for (const [, m] of model.walk()) {
     if (!(m instanceof Conv2d)) continue;

@@ -84,7 +84,8 @@ export class PreResNet extends Module {
     const per = bottleneck ? 9 : 6;
     if ((depth - 2) % per !== 0 || depth < per + 2) {
       throw new Error(
-        `PreResNet: depth ${depth} must be ${per}n+2 (${bottleneck ? 'bottleneck blocks for depth ≥ 44' : 'basic blocks'})`,
+        `PreResNet: depth ${depth} must be ${per}n+2 ` +
+          `(${bottleneck ? 'bottleneck blocks for depth ≥ 44' : 'basic blocks'})`,
       );
     }
     const n = (depth - 2) / per;

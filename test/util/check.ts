@@ -26,7 +26,10 @@ export interface Prep<N extends OpName = OpName> {
 
 export interface InputSpec {
   shape: number[];
-  /** 'edge' starts with −2, −1, −0.5, 0, 0.5, 1, 2; 'positive' stays in (0.1, 3); 'nonzero' avoids (−0.3, 0.3); 'labels' are integers in [0, classes). */
+  /**
+   * 'edge' starts with −2, −1, −0.5, 0, 0.5, 1, 2; 'positive' stays in (0.1, 3); 'nonzero' avoids (−0.3, 0.3); 'labels'
+   * are integers in [0, classes).
+   */
   kind?: 'edge' | 'random' | 'positive' | 'nonzero' | 'labels' | 'ties';
   classes?: number;
   prep?: Prep[];
