@@ -24,5 +24,6 @@ await build({
 });
 // --build-only: the bundles alone (bench/gpu/run-nvidia.sh runs build/compare/ours.js itself).
 if (process.argv.includes('--build-only')) process.exit(0);
-const r = spawnSync(process.execPath, [join(out, 'main.js'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const args = [join(out, 'main.js'), ...process.argv.slice(2)];
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -65,7 +65,8 @@ export async function runPeer(cmd: RunnerCommand, ids: readonly string[], budget
 function runOnce(cmd: RunnerCommand, ids: readonly string[], budget: number, results: Map<string, FigureResult>,
   info: Record<string, unknown>[]): Promise<{ current: string | null; reason: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd.command, [...cmd.args, `--only=${ids.join(',')}`], { env: cmd.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [...cmd.args, `--only=${ids.join(',')}`];
+    const child = spawn(cmd.command, args, { env: cmd.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let current: string | null = null;
     let steps = 0;
     let timer: NodeJS.Timeout | null = null;
