@@ -28,6 +28,8 @@ if (!Number.isInteger(rounds) || rounds < 1) {
   throw new Error(`--rounds: expected a positive integer, got '${roundsArg}'`);
 }
 const cores = cpus().length;
+/** The headline pair, the only peers --quick repeats (the others run once, to keep the smoke run short). */
+const QUICK_REPEATED = new Set(['ours-wasm', 'torch-best']);
 
 if (!process.env.XDG_RUNTIME_DIR) {
   // Mesa warns on every process without it; a private folder silences it.
@@ -42,7 +44,7 @@ interface Unit {
   peer: PeerSpec;
   threads?: number;
   ids: string[];
-  /** Rounds this unit takes part in: --quick runs slow and crawling peers once. */
+  /** Rounds this unit takes part in: --quick runs all but the headline pair once. */
   rounds: number;
   command: RunnerCommand | { error: string };
   /** Set when a round found the configuration wrong: later rounds are not run. */
@@ -66,7 +68,7 @@ const units: Unit[] = peers.flatMap((p) => {
   const counts: (number | undefined)[] = p.sweepThreads ? bestThreadCounts(cores) : [fixed];
   return counts.map((threads) => ({
     key: p.sweepThreads ? `${p.id}@${threads}` : p.id, peer: p, threads, ids,
-    rounds: quick && p.speed !== 'fast' ? 1 : rounds, command: commandFor(p, threads),
+    rounds: quick && !QUICK_REPEATED.has(p.id) ? 1 : rounds, command: commandFor(p, threads),
   }));
 });
 
@@ -100,7 +102,8 @@ for (let r = 0; r < maxRounds; r++) {
       const info = Object.assign({}, ...run.info) as Record<string, unknown>;
       if (!infos.has(u.key)) infos.set(u.key, info);
       results = run.results;
-      if (u.peer.id.startsWith('torch')) {
+      // A runner that never reported (it could not start) keeps its own error rather than a failed check.
+      if (u.peer.id.startsWith('torch') && run.info.length > 0) {
         const check = checkTorchConfig(u.peer.id, u.threads ?? 0, info);
         if (!checks.has(u.key) || !check.ok) checks.set(u.key, check);
         const wrong = check.ok ? '' : `; WRONG: ${check.problems.join('; ')}`;
@@ -164,7 +167,8 @@ for (const p of peers) {
     notes.unshift(`measured at ${mine.map((u) => u.threads).join(' and ')} threads; each figure reports the count ` +
       'with the best median');
   } else if (mine[0].threads) notes.unshift(plural(mine[0].threads, 'thread'));
-  peerReports.push({ id: p.id, label: p.label, rounds: mine[0].rounds, notes, configChecks });
+  const runner = Object.fromEntries(mine.map((u) => [u.key, infos.get(u.key) ?? {}]));
+  peerReports.push({ id: p.id, label: p.label, rounds: mine[0].rounds, notes, configChecks, runner });
 }
 
 const torchInfo = [...units].reverse().map((u) => infos.get(u.key)).find((i) => i?.torch);
@@ -195,7 +199,8 @@ const md = markdown(report);
 process.stdout.write(`\n${md}`);
 const dir = join(root, 'bench/results');
 mkdirSync(dir, { recursive: true });
-const suffix = quick ? '-quick' : '';
+// latest.md is the whole comparison only: a run of some figures or peers is written beside it, never over it.
+const suffix = `${quick ? '-quick' : ''}${only.length || peersArg ? '-partial' : ''}`;
 writeFileSync(join(dir, `compare-${report.date}${suffix}.json`), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(dir, `latest${suffix}.md`), md);
 process.stderr.write(`\nwrote bench/results/compare-${report.date}${suffix}.json, bench/results/latest${suffix}.md\n`);

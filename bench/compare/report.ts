@@ -30,6 +30,8 @@ export interface CompareReport {
     notes: string[];
     /** PyTorch columns: what the runner loaded and read back per thread count, and whether the label holds. */
     configChecks?: { threads?: number; ok: boolean; found: string; problems: string[] }[];
+    /** What each of the peer's runners reported about itself (its INFO lines), by run unit. */
+    runner?: Record<string, Record<string, unknown>>;
   }[];
   /** results[peer][figure]: medians over rounds. */
   results: Record<string, Record<string, Summary>>;
