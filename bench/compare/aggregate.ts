@@ -35,7 +35,8 @@ export function summarize(id: string, runs: readonly FigureResult[]): Summary {
   const base = { id, rounds: runs.length, failed: failed.length, timedOut: bounded.length };
   if (measured.length) {
     const samples = measured.map((r) => r.value as number);
-    const detail = runs.map((r, k) => `round ${k + 1}: ${r.error ? 'error' : (r.detail ?? String(r.value))}`)
+    const detail = runs
+      .map((r, k) => `round ${k + 1}: ${r.error ? 'error' : (r.detail ?? String(r.value))}`)
       .join('; ');
     return { ...base, value: median(samples), samples, min: Math.min(...samples), max: Math.max(...samples), detail };
   }

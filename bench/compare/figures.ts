@@ -20,7 +20,14 @@ export const MATMUL_SIZES = [256, 512, 1024] as const;
 
 /** A 3×3, stride 1, pad 1 convolution at the small CNN's layer shapes, batch 128. */
 export interface ConvShape {
-  id: 'l1' | 'l2'; n: number; cin: number; h: number; w: number; cout: number; k: number; pad: number;
+  id: 'l1' | 'l2';
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  k: number;
+  pad: number;
 }
 export const CONV_SHAPES: readonly ConvShape[] = [
   { id: 'l1', n: 128, cin: 1, h: 28, w: 28, cout: 32, k: 3, pad: 1 },
@@ -38,15 +45,24 @@ export const EPOCH_IMAGES = 60000;
 export type Unit = 'img/s' | 'GFLOP/s' | '% of epoch';
 
 /** One row of the comparison table. Throughputs are higher-is-better; '% of epoch' rows are ours only. */
-export interface FigureSpec { id: string; label: string; unit: Unit; oursOnly?: boolean }
+export interface FigureSpec {
+  id: string;
+  label: string;
+  unit: Unit;
+  oursOnly?: boolean;
+}
 
 export const FIGURES: readonly FigureSpec[] = [
   ...MODELS.map((m) => ({ id: `train/${m}`, label: `${m} training, batch ${TRAIN_BATCH}`, unit: 'img/s' as const })),
   ...MODELS.map((m) => ({ id: `infer/${m}`, label: `${m} inference, batch ${INFER_BATCH}`, unit: 'img/s' as const })),
   ...MATMUL_SIZES.map((n) => ({ id: `matmul/${n}`, label: `matmul ${n}³`, unit: 'GFLOP/s' as const })),
-  ...CONV_SHAPES.flatMap((s) => CONV_PASSES.map((p) => ({
-    id: `conv/${s.id}/${p}`, label: `conv ${s.cin}→${s.cout} ${s.h}×${s.w} ${p}`, unit: 'GFLOP/s' as const,
-  }))),
+  ...CONV_SHAPES.flatMap((s) =>
+    CONV_PASSES.map((p) => ({
+      id: `conv/${s.id}/${p}`,
+      label: `conv ${s.cin}→${s.cout} ${s.h}×${s.w} ${p}`,
+      unit: 'GFLOP/s' as const,
+    })),
+  ),
   { id: 'swa/update', label: 'SWA AveragedModel.update (small CNN)', unit: '% of epoch', oursOnly: true },
   { id: 'swa/update-bn', label: 'SWA updateBn pass (small CNN, 60000 images)', unit: '% of epoch', oursOnly: true },
 ];
@@ -68,7 +84,13 @@ export interface FigureResult {
  * The columns of the comparison. `ours` marks the engine's own backends; the others are peers. `sweepThreads`: the
  * peer runs at several thread counts and each figure reports the count whose median was best.
  */
-export interface PeerSpec { id: string; label: string; speed: Speed; ours?: boolean; sweepThreads?: boolean }
+export interface PeerSpec {
+  id: string;
+  label: string;
+  speed: Speed;
+  ours?: boolean;
+  sweepThreads?: boolean;
+}
 export const PEERS: readonly PeerSpec[] = [
   { id: 'ours-wasm', label: 'ours wasm', speed: 'fast', ours: true },
   { id: 'ours-wasm1', label: 'ours wasm 1 thread', speed: 'fast', ours: true },
@@ -154,8 +176,11 @@ let current = '';
  * reported (`@@STEP`) so that a runner stopped for its time budget still tells how far it got.
  * @returns the number of timed steps and the milliseconds they took.
  */
-export async function timeLoop(step: () => void | Promise<void>, sync: () => Promise<void>, plan: LoopPlan):
-  Promise<{ iterations: number; ms: number }> {
+export async function timeLoop(
+  step: () => void | Promise<void>,
+  sync: () => Promise<void>,
+  plan: LoopPlan,
+): Promise<{ iterations: number; ms: number }> {
   let steps = 0;
   const done = (): void => emit('STEP', { id: current, steps: ++steps });
   for (let i = 0; i < plan.warmup; i++) {
@@ -188,7 +213,10 @@ export function rate(id: string, perStep: number, t: { iterations: number; ms: n
 /** The message of anything thrown, with the first stack frame when there is one. */
 export function errorText(e: unknown): string {
   if (e instanceof Error) {
-    const frame = e.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim();
+    const frame = e.stack
+      ?.split('\n')
+      .find((l) => l.trim().startsWith('at '))
+      ?.trim();
     return `${e.name}: ${e.message}${frame ? ` (${frame})` : ''}`;
   }
   if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message);

@@ -10,8 +10,14 @@ import { join } from 'node:path';
 function lscpu(): Map<string, string> {
   try {
     const text = execFileSync('lscpu', { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
-    return new Map(text.toString().split('\n').map((l) => /^([^:]+):\s*(.*)$/.exec(l)).filter((m) => m !== null)
-      .map((m) => [m[1].trim(), m[2].trim()]));
+    return new Map(
+      text
+        .toString()
+        .split('\n')
+        .map((l) => /^([^:]+):\s*(.*)$/.exec(l))
+        .filter((m) => m !== null)
+        .map((m) => [m[1].trim(), m[2].trim()]),
+    );
   } catch {
     return new Map();
   }
@@ -33,8 +39,10 @@ function topology(l: Map<string, string>): string {
   const sockets = l.get('Socket(s)');
   const hv = l.get('Hypervisor vendor');
   if (!Number.isFinite(tpc) || tpc < 1) return `${n} logical CPUs (lscpu unavailable: topology unknown)`;
-  const kind = tpc === 1 ? 'one thread per core: no hyperthread siblings among them'
-    : `${tpc} threads per core: pairs of them are hyperthreads of one core`;
+  const kind =
+    tpc === 1
+      ? 'one thread per core: no hyperthread siblings among them'
+      : `${tpc} threads per core: pairs of them are hyperthreads of one core`;
   const guest = hv ? `; a ${hv} guest, so this is the topology the VM is shown, not how the host backs it` : '';
   return `${n} (${sockets ?? '?'} socket × ${cores ?? '?'} cores × ${tpc} thread per core; ${kind}${guest})`;
 }
@@ -62,7 +70,8 @@ export function describeMachine(root: string): Record<string, string> {
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     OS: `${type()} ${release()}${debian}`,
     Node: process.version,
-    'TF.js': `@tensorflow/tfjs ${v('@tensorflow/tfjs')}, -backend-wasm ${v('@tensorflow/tfjs-backend-wasm')}, ` +
+    'TF.js':
+      `@tensorflow/tfjs ${v('@tensorflow/tfjs')}, -backend-wasm ${v('@tensorflow/tfjs-backend-wasm')}, ` +
       `-backend-webgpu ${v('@tensorflow/tfjs-backend-webgpu')}`,
     webgpu: `npm webgpu ${v('webgpu')}`,
   };

@@ -16,7 +16,11 @@ import { bestThreadCounts, checkTorchConfig, torchCommand, type ConfigCheck } fr
 const root = new URL('../../', import.meta.url).pathname;
 const here = new URL('.', import.meta.url).pathname;
 const { quick, only, rest } = parseFlags(process.argv.slice(2));
-const peersArg = rest.find((a) => a.startsWith('--peers='))?.slice('--peers='.length).split(',').filter(Boolean);
+const peersArg = rest
+  .find((a) => a.startsWith('--peers='))
+  ?.slice('--peers='.length)
+  .split(',')
+  .filter(Boolean);
 const unknownPeers = (peersArg ?? []).filter((id) => !PEERS.some((p) => p.id === id));
 if (unknownPeers.length) {
   throw new Error(`--peers: unknown ${unknownPeers.join(', ')}; known: ${PEERS.map((p) => p.id).join(', ')}`);
@@ -67,8 +71,12 @@ const units: Unit[] = peers.flatMap((p) => {
   const fixed = p.id.startsWith('torch') ? Math.min(2, cores) : undefined;
   const counts: (number | undefined)[] = p.sweepThreads ? bestThreadCounts(cores) : [fixed];
   return counts.map((threads) => ({
-    key: p.sweepThreads ? `${p.id}@${threads}` : p.id, peer: p, threads, ids,
-    rounds: quick && !QUICK_REPEATED.has(p.id) ? 1 : rounds, command: commandFor(p, threads),
+    key: p.sweepThreads ? `${p.id}@${threads}` : p.id,
+    peer: p,
+    threads,
+    ids,
+    rounds: quick && !QUICK_REPEATED.has(p.id) ? 1 : rounds,
+    command: commandFor(p, threads),
   }));
 });
 
@@ -79,7 +87,9 @@ const allFailed = (ids: readonly string[], error: string): Map<string, FigureRes
   new Map(ids.map((id) => [id, { id, error }]));
 
 const t0 = performance.now();
-const loadBefore = loadavg().map((x) => x.toFixed(2)).join(', ');
+const loadBefore = loadavg()
+  .map((x) => x.toFixed(2))
+  .join(', ');
 const samples = new Map<string, Map<string, FigureResult[]>>(units.map((u) => [u.key, new Map()]));
 const infos = new Map<string, Record<string, unknown>>();
 const checks = new Map<string, ConfigCheck>();
@@ -139,7 +149,7 @@ function notesFor(p: PeerSpec, i: Record<string, unknown>): string[] {
   for (const k of ['LD_LIBRARY_PATH', 'LD_PRELOAD', 'MALLOC_CONF']) if (i[k]) notes.push(`${k}=${String(i[k])}`);
   if (i.error) notes.push(`error: ${String(i.error)}`);
   if (p.id === 'tfjs-webgpu' || p.id === 'ours-webgpu') {
-    notes.push('WebGPU through Dawn (npm webgpu) on this machine\'s adapter');
+    notes.push("WebGPU through Dawn (npm webgpu) on this machine's adapter");
   }
   return notes;
 }
@@ -164,14 +174,19 @@ for (const p of peers) {
     notes.push(`${at}configuration check ${c.ok ? 'passed' : `FAILED (${c.problems.join('; ')})`}: ${c.found}`);
   }
   if (p.sweepThreads) {
-    notes.unshift(`measured at ${mine.map((u) => u.threads).join(' and ')} threads; each figure reports the count ` +
-      'with the best median');
+    notes.unshift(
+      `measured at ${mine.map((u) => u.threads).join(' and ')} threads; each figure reports the count ` +
+        'with the best median',
+    );
   } else if (mine[0].threads) notes.unshift(plural(mine[0].threads, 'thread'));
   const runner = Object.fromEntries(mine.map((u) => [u.key, infos.get(u.key) ?? {}]));
   peerReports.push({ id: p.id, label: p.label, rounds: mine[0].rounds, notes, configChecks, runner });
 }
 
-const torchInfo = [...units].reverse().map((u) => infos.get(u.key)).find((i) => i?.torch);
+const torchInfo = [...units]
+  .reverse()
+  .map((u) => infos.get(u.key))
+  .find((i) => i?.torch);
 const adapterNote = (id: string): string | undefined =>
   peerReports.find((p) => p.id === id)?.notes.find((n) => n.startsWith('WebGPU:') || n.startsWith('adapter'));
 const machine = describeMachine(root);
@@ -183,7 +198,9 @@ const report: CompareReport = {
   seconds: (performance.now() - t0) / 1e3,
   machine: {
     ...machine,
-    'load average (1, 5, 15 min) before / after': `${loadBefore} / ${loadavg().map((x) => x.toFixed(2)).join(', ')}`,
+    'load average (1, 5, 15 min) before / after': `${loadBefore} / ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}`,
     PyTorch: torchInfo
       ? `torch ${String(torchInfo.torch)} (Python ${String(torchInfo.python)}, numpy ${String(torchInfo.numpy)})`
       : 'not run',

@@ -62,8 +62,13 @@ export async function runPeer(cmd: RunnerCommand, ids: readonly string[], budget
 }
 
 /** One child process; resolves when it exits (or is killed for its budget). */
-function runOnce(cmd: RunnerCommand, ids: readonly string[], budget: number, results: Map<string, FigureResult>,
-  info: Record<string, unknown>[]): Promise<{ current: string | null; reason: string }> {
+function runOnce(
+  cmd: RunnerCommand,
+  ids: readonly string[],
+  budget: number,
+  results: Map<string, FigureResult>,
+  info: Record<string, unknown>[],
+): Promise<{ current: string | null; reason: string }> {
   return new Promise((resolve) => {
     const args = [...cmd.args, `--only=${ids.join(',')}`];
     const child = spawn(cmd.command, args, { env: cmd.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -93,10 +93,15 @@ function headline(rep: CompareReport, specs: readonly FigureSpec[], ours: readon
   const one = rep.results['ours-wasm1'] ? ours.find((p) => p.id === 'ours-wasm1') : undefined;
   const cols = ours.map((o) => `${o.label} / PyTorch best`);
   if (one) cols.push('ours wasm 1 thread / PyTorch best 1 thread');
-  const out = ['## Headline: ours vs PyTorch at its best', '',
+  const out = [
+    '## Headline: ours vs PyTorch at its best',
+    '',
     `Against **${label}** at whichever thread count gave the higher median for that figure (named in its column as ` +
-    '"2t" = 2 threads); the last column compares one thread with one thread. Ratios of medians of this run; above 1× ' +
-    'the engine is faster.', '', ...header(['figure', 'unit', 'PyTorch best', ...cols])];
+      '"2t" = 2 threads); the last column compares one thread with one thread. Ratios of medians of this run; above 1× ' +
+      'the engine is faster.',
+    '',
+    ...header(['figure', 'unit', 'PyTorch best', ...cols]),
+  ];
   for (const f of specs.filter((s) => !s.oursOnly && best[s.id])) {
     const b = best[f.id];
     const cells = ours.map((o) => ratio(rep.results[o.id][f.id], b));
@@ -116,10 +121,16 @@ function sweeps(rep: CompareReport, specs: readonly FigureSpec[], peers: readonl
     out.push('', `## ${p.label}: each thread count`, '', ...header(['figure', 'unit', ...titles]));
     for (const f of specs.filter((s) => rep.results[p.id][s.id])) {
       const s = rep.results[p.id][f.id];
-      out.push(row([f.label, f.unit, ...counts.map((t) => {
-        const c = cell(s.byThreads?.[t]);
-        return String(s.threads) === t ? `**${c}**` : c;
-      })]));
+      out.push(
+        row([
+          f.label,
+          f.unit,
+          ...counts.map((t) => {
+            const c = cell(s.byThreads?.[t]);
+            return String(s.threads) === t ? `**${c}**` : c;
+          }),
+        ]),
+      );
     }
   }
   return out;
@@ -134,22 +145,28 @@ export function markdown(rep: CompareReport): string {
   out.push(`# Comparison: swa-engine vs TensorFlow.js and PyTorch (${what})`, '');
   const onceOnly = rep.peers.filter((p) => p.rounds < rep.rounds).map((p) => p.label);
   const once = onceOnly.length ? ` Run once only (--quick): ${onceOnly.join(', ')}.` : '';
-  out.push(`Measured in ${num(rep.seconds)} s by \`${rep.command}\`: ${plural(rep.rounds, 'round')}, ` +
-    'each running every peer once in its own process, interleaved (odd rounds in reverse order) so that a drifting ' +
-    'machine hits all peers alike. Every figure is the median over its rounds with the min–max in brackets; every ' +
-    `ratio is a ratio of medians of this run.${once}`, '');
+  out.push(
+    `Measured in ${num(rep.seconds)} s by \`${rep.command}\`: ${plural(rep.rounds, 'round')}, ` +
+      'each running every peer once in its own process, interleaved (odd rounds in reverse order) so that a drifting ' +
+      'machine hits all peers alike. Every figure is the median over its rounds with the min–max in brackets; every ' +
+      `ratio is a ratio of medians of this run.${once}`,
+    '',
+  );
   out.push('## Machine', '');
   for (const [k, v] of Object.entries(rep.machine)) out.push(`- ${k}: ${v}`);
   out.push('');
   const specs = FIGURES.filter((f) => peers.some((p) => rep.results[p.id]?.[f.id]));
   out.push(...headline(rep, specs, ours));
   out.push('## Figures', '');
-  out.push('Throughputs: higher is better. Training: one SGD step (momentum 0.9, weight decay 5e-4) per batch of ' +
-    '128, ' +
-    'steady state after warm-up, the device finished before the clock stops. Inference: eval mode, batch 1000. ' +
-    'Kernel GFLOP/s count 2·m·n·k (matmul) and 2·N·Cout·H·W·Cin·9 (each conv pass), whatever algorithm runs. ' +
-    '"< x": the figure ran out of its time budget and x bounds it from above. SWA rows: % of one training epoch ' +
-    '(60000 images, batch 128) on the same backend, lower is better. "2t": the thread count that won.', '');
+  out.push(
+    'Throughputs: higher is better. Training: one SGD step (momentum 0.9, weight decay 5e-4) per batch of ' +
+      '128, ' +
+      'steady state after warm-up, the device finished before the clock stops. Inference: eval mode, batch 1000. ' +
+      'Kernel GFLOP/s count 2·m·n·k (matmul) and 2·N·Cout·H·W·Cin·9 (each conv pass), whatever algorithm runs. ' +
+      '"< x": the figure ran out of its time budget and x bounds it from above. SWA rows: % of one training epoch ' +
+      '(60000 images, batch 128) on the same backend, lower is better. "2t": the thread count that won.',
+    '',
+  );
   out.push(...header(['figure', 'unit', ...peers.map((p) => p.label)]));
   for (const f of specs) {
     const cells = peers.map((p) => (f.oursOnly && !p.ours ? 'n/a' : cell(rep.results[p.id][f.id])));

@@ -10,11 +10,17 @@ const bn = (): tf.layers.Layer => tf.layers.batchNormalization({ axis: -1, momen
 export function smallCnn(): tf.LayersModel {
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same' }), bn(), tf.layers.reLU(),
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same' }),
+      bn(),
+      tf.layers.reLU(),
       tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same' }), bn(), tf.layers.reLU(),
+      tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same' }),
+      bn(),
+      tf.layers.reLU(),
       tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(), tf.layers.dense({ units: 128, activation: 'relu' }), tf.layers.dense({ units: 10 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 128, activation: 'relu' }),
+      tf.layers.dense({ units: 10 }),
     ],
   });
 }
@@ -27,11 +33,15 @@ export function preResNet20(): tf.LayersModel {
   const input = tf.input({ shape: [32, 32, 3] });
   let h = conv(16, 3, 1).apply(input) as tf.SymbolicTensor;
   let inplanes = 16;
-  for (const [planes, stride] of [[16, 1], [32, 2], [64, 2]]) {
+  for (const [planes, stride] of [
+    [16, 1],
+    [32, 2],
+    [64, 2],
+  ]) {
     for (let i = 0; i < 3; i++) {
       const s = i === 0 ? stride : 1;
       const out = tf.layers.reLU().apply(bn().apply(h)) as tf.SymbolicTensor;
-      const res = s !== 1 || inplanes !== planes ? conv(planes, 1, s).apply(out) as tf.SymbolicTensor : h;
+      const res = s !== 1 || inplanes !== planes ? (conv(planes, 1, s).apply(out) as tf.SymbolicTensor) : h;
       let y = conv(planes, 3, s).apply(out) as tf.SymbolicTensor;
       y = conv(planes, 3, 1).apply(tf.layers.reLU().apply(bn().apply(y))) as tf.SymbolicTensor;
       h = tf.layers.add().apply([y, res]) as tf.SymbolicTensor;
@@ -51,14 +61,20 @@ export function preResNet20(): tf.LayersModel {
  * one storage buffer per input, past the device's default limit of 8 (tfjs does not raise it), and the step's whole
  * command buffer is then dropped. Adding λw to each gradient is also PyTorch's exact rule.
  */
-export function makeTrainStep(model: tf.LayersModel, opts: { lr: number; momentum: number; weightDecay: number }):
-  (x: tf.Tensor, y: tf.Tensor) => tf.Scalar {
+export function makeTrainStep(
+  model: tf.LayersModel,
+  opts: { lr: number; momentum: number; weightDecay: number },
+): (x: tf.Tensor, y: tf.Tensor) => tf.Scalar {
   const opt = tf.train.momentum(opts.lr, opts.momentum);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  return (x, y) => tf.tidy(() => {
-    const loss = (): tf.Scalar => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
-    const { value, grads } = tf.variableGrads(loss, vars);
-    opt.applyGradients(vars.map((v) => ({ name: v.name, tensor: tf.add(grads[v.name], tf.mul(v, opts.weightDecay)) })));
-    return value;
-  });
+  return (x, y) =>
+    tf.tidy(() => {
+      const loss = (): tf.Scalar =>
+        tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+      const { value, grads } = tf.variableGrads(loss, vars);
+      opt.applyGradients(
+        vars.map((v) => ({ name: v.name, tensor: tf.add(grads[v.name], tf.mul(v, opts.weightDecay)) })),
+      );
+      return value;
+    });
 }

@@ -4,9 +4,31 @@
 
 import * as tf from '@tensorflow/tfjs';
 import {
-  CONV_PASSES, CONV_SHAPES, INFER_BATCH, MATMUL_SIZES, MODEL_INPUT, MODELS, SGD_SETTINGS, TRAIN_BATCH,
-  convFlop, emit, errorText, figure, FIGURES, loopPlan, parseFlags, rate, selected, speedOf, synthetic, syntheticLabels, timeLoop,
-  type FigureResult, type LoopPlan, type ModelName, type Work,
+  CONV_PASSES,
+  CONV_SHAPES,
+  INFER_BATCH,
+  MATMUL_SIZES,
+  MODEL_INPUT,
+  MODELS,
+  SGD_SETTINGS,
+  TRAIN_BATCH,
+  convFlop,
+  emit,
+  errorText,
+  figure,
+  FIGURES,
+  loopPlan,
+  parseFlags,
+  rate,
+  selected,
+  speedOf,
+  synthetic,
+  syntheticLabels,
+  timeLoop,
+  type FigureResult,
+  type LoopPlan,
+  type ModelName,
+  type Work,
 } from './figures.ts';
 import { makeTrainStep, preResNet20, smallCnn } from './tfjs-models.ts';
 
@@ -21,7 +43,8 @@ const plan = (w: Work): LoopPlan => loopPlan(w, speed, quick);
 const WASM_THREADS = 2;
 
 /** Messages that differ in more than their tail (e.g. the same error for two workers' blob: URLs) once each. */
-const distinct = (msgs: readonly string[]): string[] => msgs.filter((m, i) => msgs.findIndex((o) => o.slice(0, 80) === m.slice(0, 80)) === i);
+const distinct = (msgs: readonly string[]): string[] =>
+  msgs.filter((m, i) => msgs.findIndex((o) => o.slice(0, 80) === m.slice(0, 80)) === i);
 
 /**
  * tf.setBackend resolves false and only logs (console.warn) when a backend fails to initialise; this returns the
@@ -32,11 +55,14 @@ async function useBackend(name: string): Promise<void> {
   const warn = console.warn;
   // The first line of each logged value: the message without the stack.
   const firstLine = (a: unknown): string => String(a instanceof Error ? `${a.name}: ${a.message}` : a).split('\n')[0];
-  console.warn = (...args: unknown[]) => { warned.push(args.map(firstLine).join(' ')); };
+  console.warn = (...args: unknown[]) => {
+    warned.push(args.map(firstLine).join(' '));
+  };
   try {
     const ok = await tf.setBackend(name);
     await tf.ready();
-    if (!ok || tf.getBackend() !== name) throw new Error(`tf.setBackend('${name}') failed: ${distinct(warned).join(' | ') || 'no reason given'}`);
+    if (!ok || tf.getBackend() !== name)
+      throw new Error(`tf.setBackend('${name}') failed: ${distinct(warned).join(' | ') || 'no reason given'}`);
   } finally {
     console.warn = warn;
   }
@@ -60,7 +86,9 @@ try {
     info.adapter = b.adapterInfo;
     // Validation errors do not throw in WebGPU: a failing dispatch silently drops its command buffer, which would
     // make a figure look fast. Each one is recorded and turns the figure it happened in into an error.
-    b.device.addEventListener('uncapturederror', (ev) => gpuErrors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]));
+    b.device.addEventListener('uncapturederror', (ev) =>
+      gpuErrors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]),
+    );
   } else if (backendName === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setThreadsCount(WASM_THREADS);
@@ -101,7 +129,8 @@ function checked(fn: () => Promise<FigureResult>): () => Promise<FigureResult> {
     gpuErrors.length = 0;
     const r = await fn();
     await new Promise((resolve) => setTimeout(resolve, 0));
-    if (gpuErrors.length) throw new Error(`WebGPU error (that work was dropped, so the timing is void): ${gpuErrors[0]}`);
+    if (gpuErrors.length)
+      throw new Error(`WebGPU error (that work was dropped, so the timing is void): ${gpuErrors[0]}`);
     return r;
   };
 }
@@ -121,43 +150,63 @@ const nhwc = (name: ModelName, n: number): [number, number, number, number] => {
 for (const name of MODELS) {
   const build = name === 'small-cnn' ? smallCnn : preResNet20;
   if (selected(`train/${name}`, only)) {
-    await figure(`train/${name}`, checked(async () => {
-      const model = build();
-      const step = makeTrainStep(model, SGD_SETTINGS);
-      const shape = nhwc(name, TRAIN_BATCH);
-      const x = synthetic(shape.reduce((a, b) => a * b, 1), 1);
-      const y = tf.oneHot(tf.tensor1d(syntheticLabels(TRAIN_BATCH), 'int32'), 10);
-      const lastVar = model.trainableWeights[model.trainableWeights.length - 1].read();
-      try {
-        // The batch is uploaded every step; the sync reads the last weight the optimizer updates.
-        const t = await timeLoop(() => {
-          const xt = tf.tensor4d(x, shape);
-          step(xt, y).dispose();
-          xt.dispose();
-        }, () => settle(lastVar), plan('train'));
-        return rate(`train/${name}`, TRAIN_BATCH, t, 'NHWC, tf.layers + tf.train.momentum');
-      } finally {
-        y.dispose();
-        model.dispose();
-      }
-    }));
+    await figure(
+      `train/${name}`,
+      checked(async () => {
+        const model = build();
+        const step = makeTrainStep(model, SGD_SETTINGS);
+        const shape = nhwc(name, TRAIN_BATCH);
+        const x = synthetic(
+          shape.reduce((a, b) => a * b, 1),
+          1,
+        );
+        const y = tf.oneHot(tf.tensor1d(syntheticLabels(TRAIN_BATCH), 'int32'), 10);
+        const lastVar = model.trainableWeights[model.trainableWeights.length - 1].read();
+        try {
+          // The batch is uploaded every step; the sync reads the last weight the optimizer updates.
+          const t = await timeLoop(
+            () => {
+              const xt = tf.tensor4d(x, shape);
+              step(xt, y).dispose();
+              xt.dispose();
+            },
+            () => settle(lastVar),
+            plan('train'),
+          );
+          return rate(`train/${name}`, TRAIN_BATCH, t, 'NHWC, tf.layers + tf.train.momentum');
+        } finally {
+          y.dispose();
+          model.dispose();
+        }
+      }),
+    );
   }
   if (selected(`infer/${name}`, only)) {
-    await figure(`infer/${name}`, checked(async () => {
-      const model = build();
-      const shape = nhwc(name, INFER_BATCH);
-      const x = synthetic(shape.reduce((a, b) => a * b, 1), 2);
-      try {
-        const t = await timeLoop(async () => {
-          const logits = tf.tidy(() => model.apply(tf.tensor4d(x, shape), { training: false }) as tf.Tensor);
-          await logits.data();
-          logits.dispose();
-        }, async () => {}, plan('infer'));
-        return rate(`infer/${name}`, INFER_BATCH, t, 'NHWC, eval mode, logits read back');
-      } finally {
-        model.dispose();
-      }
-    }));
+    await figure(
+      `infer/${name}`,
+      checked(async () => {
+        const model = build();
+        const shape = nhwc(name, INFER_BATCH);
+        const x = synthetic(
+          shape.reduce((a, b) => a * b, 1),
+          2,
+        );
+        try {
+          const t = await timeLoop(
+            async () => {
+              const logits = tf.tidy(() => model.apply(tf.tensor4d(x, shape), { training: false }) as tf.Tensor);
+              await logits.data();
+              logits.dispose();
+            },
+            async () => {},
+            plan('infer'),
+          );
+          return rate(`infer/${name}`, INFER_BATCH, t, 'NHWC, eval mode, logits read back');
+        } finally {
+          model.dispose();
+        }
+      }),
+    );
   }
 }
 
@@ -170,7 +219,13 @@ async function timeOp(op: () => tf.Tensor): Promise<{ iterations: number; ms: nu
     last = out;
   };
   try {
-    return await timeLoop(step, async () => { if (last) await settle(last); }, plan('kernel'));
+    return await timeLoop(
+      step,
+      async () => {
+        if (last) await settle(last);
+      },
+      plan('kernel'),
+    );
   } finally {
     (last as tf.Tensor | null)?.dispose();
   }
@@ -178,40 +233,55 @@ async function timeOp(op: () => tf.Tensor): Promise<{ iterations: number; ms: nu
 
 for (const n of MATMUL_SIZES) {
   if (!selected(`matmul/${n}`, only)) continue;
-  await figure(`matmul/${n}`, checked(async () => {
-    const a = tf.tensor2d(synthetic(n * n, 1), [n, n]), b = tf.tensor2d(synthetic(n * n, 2), [n, n]);
-    try {
-      return rate(`matmul/${n}`, (2 * n ** 3) / 1e9, await timeOp(() => tf.matMul(a, b)), 'tf.matMul');
-    } finally {
-      a.dispose();
-      b.dispose();
-    }
-  }));
+  await figure(
+    `matmul/${n}`,
+    checked(async () => {
+      const a = tf.tensor2d(synthetic(n * n, 1), [n, n]),
+        b = tf.tensor2d(synthetic(n * n, 2), [n, n]);
+      try {
+        return rate(`matmul/${n}`, (2 * n ** 3) / 1e9, await timeOp(() => tf.matMul(a, b)), 'tf.matMul');
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    }),
+  );
 }
 
 for (const s of CONV_SHAPES) {
   for (const pass of CONV_PASSES) {
     const id = `conv/${s.id}/${pass}`;
     if (!selected(id, only)) continue;
-    await figure(id, checked(async () => {
-      const xShape: [number, number, number, number] = [s.n, s.h, s.w, s.cin];
-      const wShape: [number, number, number, number] = [s.k, s.k, s.cin, s.cout];
-      const x = tf.tensor4d(synthetic(s.n * s.h * s.w * s.cin, 1), xShape);
-      const w = tf.tensor4d(synthetic(s.k * s.k * s.cin * s.cout, 2), wShape);
-      const dy = tf.tensor4d(synthetic(s.n * s.h * s.w * s.cout, 3), [s.n, s.h, s.w, s.cout]);
-      // The two backward passes are the kernels tf.grad of tf.conv2d runs (Conv2DBackpropInput/Filter), called directly.
-      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
-      const run = (kernel: string, inputs: tf.NamedTensorMap, extra: tf.NamedAttrMap) => (): tf.Tensor =>
-        tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra }) as tf.Tensor;
-      const op = pass === 'forward' ? () => tf.conv2d(x, w, 1, 'same')
-        : pass === 'backward-input' ? run('Conv2DBackpropInput', { dy, filter: w }, { inputShape: xShape })
-          : run('Conv2DBackpropFilter', { x, dy }, { filterShape: wShape });
-      try {
-        return rate(id, convFlop(s) / 1e9, await timeOp(op), 'NHWC, no bias');
-      } finally {
-        for (const t of [x, w, dy]) t.dispose();
-      }
-    }));
+    await figure(
+      id,
+      checked(async () => {
+        const xShape: [number, number, number, number] = [s.n, s.h, s.w, s.cin];
+        const wShape: [number, number, number, number] = [s.k, s.k, s.cin, s.cout];
+        const x = tf.tensor4d(synthetic(s.n * s.h * s.w * s.cin, 1), xShape);
+        const w = tf.tensor4d(synthetic(s.k * s.k * s.cin * s.cout, 2), wShape);
+        const dy = tf.tensor4d(synthetic(s.n * s.h * s.w * s.cout, 3), [s.n, s.h, s.w, s.cout]);
+        // The two backward passes are the kernels tf.grad of tf.conv2d runs (Conv2DBackpropInput/Filter), called directly.
+        const attrs = {
+          strides: [1, 1],
+          pad: 'same',
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+        } as unknown as tf.NamedAttrMap;
+        const run = (kernel: string, inputs: tf.NamedTensorMap, extra: tf.NamedAttrMap) => (): tf.Tensor =>
+          tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra }) as tf.Tensor;
+        const op =
+          pass === 'forward'
+            ? () => tf.conv2d(x, w, 1, 'same')
+            : pass === 'backward-input'
+              ? run('Conv2DBackpropInput', { dy, filter: w }, { inputShape: xShape })
+              : run('Conv2DBackpropFilter', { x, dy }, { filterShape: wShape });
+        try {
+          return rate(id, convFlop(s) / 1e9, await timeOp(op), 'NHWC, no bias');
+        } finally {
+          for (const t of [x, w, dy]) t.dispose();
+        }
+      }),
+    );
   }
 }
 

@@ -12,7 +12,10 @@ const OPENBLAS_DIR = join(LIB_DIR, 'openblas-pthread');
 const JEMALLOC = join(LIB_DIR, 'libjemalloc.so.2');
 /** jemalloc keeps freed pages rather than hand them back to the system (a fresh page's first touch is slow on VMs). */
 export const NO_DECAY = 'dirty_decay_ms:-1,muzzy_decay_ms:-1';
-const PACKAGES = [['libopenblas0-pthread', OPENBLAS_DIR], ['libjemalloc2', JEMALLOC]] as const;
+const PACKAGES = [
+  ['libopenblas0-pthread', OPENBLAS_DIR],
+  ['libjemalloc2', JEMALLOC],
+] as const;
 const APT = `apt-get install ${PACKAGES.map(([p]) => p).join(' ')}`;
 
 /** The thread counts `torch-best` is measured at on `cores` cores: 1, 2 and all of them (each once). */
@@ -24,7 +27,8 @@ export function bestThreadCounts(cores: number): number[] {
 function dpkgInstalled(pkg: string): boolean | null {
   try {
     return execFileSync('dpkg-query', ['-W', '-f=${db:Status-Abbrev}', pkg], { stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString().startsWith('ii');
+      .toString()
+      .startsWith('ii');
   } catch (e) {
     // dpkg-query exits 1 for a package it does not know; ENOENT means there is no dpkg at all.
     return (e as NodeJS.ErrnoException).code === 'ENOENT' ? null : false;
@@ -77,7 +81,11 @@ interface TorchInfo {
 }
 
 /** The outcome of checking a PyTorch run's configuration: `problems` empty when it is what the column claims. */
-export interface ConfigCheck { ok: boolean; found: string; problems: string[] }
+export interface ConfigCheck {
+  ok: boolean;
+  found: string;
+  problems: string[];
+}
 
 /**
  * Checks, on the libraries the runner mapped (/proc/self/maps) and the settings it read back from jemalloc (mallctl)
@@ -94,8 +102,10 @@ export function checkTorchConfig(peer: string, threads: number, info: Record<str
   if (i.threads !== threads) problems.push(`torch runs ${String(i.threads)} threads, not ${threads}`);
   if (jemalloc && i.jemalloc) {
     const j = i.jemalloc;
-    found.push(`jemalloc ${j.version.split('-')[0]} mapped (${jemalloc}), ` +
-      `opt.dirty_decay_ms=${j.dirty_decay_ms}, opt.muzzy_decay_ms=${j.muzzy_decay_ms}`);
+    found.push(
+      `jemalloc ${j.version.split('-')[0]} mapped (${jemalloc}), ` +
+        `opt.dirty_decay_ms=${j.dirty_decay_ms}, opt.muzzy_decay_ms=${j.muzzy_decay_ms}`,
+    );
   } else found.push('glibc malloc (no jemalloc mapped)');
   if (openblas && i.openblas) {
     const o = i.openblas;
@@ -106,7 +116,7 @@ export function checkTorchConfig(peer: string, threads: number, info: Record<str
     if (openblas) problems.push(`OpenBLAS is mapped (${openblas}) in the column meant to use Debian's reference BLAS`);
     if (jemalloc) problems.push(`jemalloc is mapped (${jemalloc}) in the column meant to use glibc malloc`);
   } else {
-    if (!jemalloc || !i.jemalloc) problems.push('jemalloc is not the process\'s malloc (LD_PRELOAD had no effect)');
+    if (!jemalloc || !i.jemalloc) problems.push("jemalloc is not the process's malloc (LD_PRELOAD had no effect)");
     if (!openblas || !i.openblas) problems.push('OpenBLAS is not mapped (LD_LIBRARY_PATH had no effect)');
     else if (i.openblas.threads !== threads) {
       problems.push(`OpenBLAS runs ${i.openblas.threads} threads, not ${threads}`);
