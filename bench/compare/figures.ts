@@ -80,12 +80,16 @@ export interface FigureResult {
   bound?: '<';
 }
 
-/** The columns of the comparison. `ours` marks the engine's own backends; the others are peers. */
+/**
+ * The columns of the comparison. `ours` marks the engine's own backends; the others are peers. `sweepThreads`: the
+ * peer runs at several thread counts and each figure reports the count whose median was best.
+ */
 export interface PeerSpec {
   id: string;
   label: string;
   speed: Speed;
   ours?: boolean;
+  sweepThreads?: boolean;
 }
 export const PEERS: readonly PeerSpec[] = [
   { id: 'ours-wasm', label: 'ours wasm', speed: 'fast', ours: true },
@@ -95,7 +99,8 @@ export const PEERS: readonly PeerSpec[] = [
   { id: 'tfjs-wasm', label: 'TF.js wasm', speed: 'fast' },
   { id: 'tfjs-webgpu', label: 'TF.js WebGPU', speed: 'slow' },
   { id: 'torch', label: 'PyTorch (Debian)', speed: 'fast' },
-  { id: 'torch-tuned', label: 'PyTorch + OpenBLAS + jemalloc', speed: 'fast' },
+  { id: 'torch-tuned', label: 'PyTorch + OpenBLAS + jemalloc, default decay', speed: 'fast' },
+  { id: 'torch-best', label: 'PyTorch best (OpenBLAS + jemalloc, no decay)', speed: 'fast', sweepThreads: true },
 ];
 
 /** A peer's speed class by id. */
@@ -126,7 +131,8 @@ export type Work = 'train' | 'infer' | 'kernel';
 
 /**
  * How fast a peer is, which sets its iteration counts and per-figure time budget: 'fast' (wasm, PyTorch), 'slow'
- * (WebGPU on a CPU rasteriser), 'crawl' (TF.js's plain-JS cpu backend, whose conv weight gradient runs at ~0.02 GFLOP/s).
+ * (WebGPU on a CPU rasteriser), 'crawl' (TF.js's plain-JS cpu backend, whose conv weight gradient runs at
+ * ~0.02 GFLOP/s).
  */
 export type Speed = 'fast' | 'slow' | 'crawl';
 
@@ -135,8 +141,9 @@ export type Speed = 'fast' | 'slow' | 'crawl';
  * Together with `figureBudget` this keeps the default run near ten minutes on a 2-core machine.
  */
 export function loopPlan(work: Work, speed: Speed, quick: boolean): LoopPlan {
-  if (speed === 'crawl')
+  if (speed === 'crawl') {
     return work === 'kernel' ? { warmup: 1, reps: 3, capSeconds: 1 } : { warmup: 0, reps: 1, capSeconds: 0 };
+  }
   const slow = speed === 'slow';
   if (work === 'train') {
     if (quick) return { warmup: 1, reps: slow ? 1 : 2, capSeconds: 2 };
@@ -236,9 +243,8 @@ export async function figure(id: string, fn: () => Promise<FigureResult>): Promi
     r = { id, error: errorText(e) };
   }
   const took = ((performance.now() - t0) / 1e3).toFixed(1);
-  process.stderr.write(
-    `  ${id}: ${r.error ? `ERROR ${r.error}` : `${r.value?.toPrecision(4)} (${r.detail})`} [${took} s]\n`,
-  );
+  const shown = r.error ? `ERROR ${r.error}` : `${r.value?.toPrecision(4)} (${r.detail})`;
+  process.stderr.write(`  ${id}: ${shown} [${took} s]\n`);
   emit('FIGURE', r);
 }
 

@@ -70,10 +70,8 @@ function runOnce(
   info: Record<string, unknown>[],
 ): Promise<{ current: string | null; reason: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd.command, [...cmd.args, `--only=${ids.join(',')}`], {
-      env: cmd.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = [...cmd.args, `--only=${ids.join(',')}`];
+    const child = spawn(cmd.command, args, { env: cmd.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let current: string | null = null;
     let steps = 0;
     let timer: NodeJS.Timeout | null = null;

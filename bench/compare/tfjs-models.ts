@@ -28,7 +28,10 @@ export function smallCnn(): tf.LayersModel {
 const conv = (filters: number, kernelSize: number, strides: number): tf.layers.Layer =>
   tf.layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false });
 
-/** PreResNet-20 on 32×32×3: conv 3×3 16, three stages of three pre-activation basic blocks (16, 32, 64), BN, ReLU, GAP, fc. */
+/**
+ * PreResNet-20 on 32×32×3: conv 3×3 16, three stages of three pre-activation basic blocks (16, 32, 64), BN, ReLU, GAP,
+ * fc.
+ */
 export function preResNet20(): tf.LayersModel {
   const input = tf.input({ shape: [32, 32, 3] });
   let h = conv(16, 3, 1).apply(input) as tf.SymbolicTensor;

@@ -94,7 +94,8 @@ try {
     wasm.setThreadsCount(WASM_THREADS);
     // NOTE: tfjs-backend-wasm reports no multithreading under Node (WASM_HAS_MULTITHREAD_SUPPORT is false when
     // IS_NODE), so it loads the single-threaded SIMD binary whatever was requested. Forcing the flag makes its
-    // Emscripten loader start workers from blob: URLs, which Node refuses; that error is recorded, then the default used.
+    // Emscripten loader start workers from blob: URLs, which Node refuses; that error is recorded, then the default
+    // used.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
     try {
       await useBackend('wasm');
@@ -260,7 +261,8 @@ for (const s of CONV_SHAPES) {
         const x = tf.tensor4d(synthetic(s.n * s.h * s.w * s.cin, 1), xShape);
         const w = tf.tensor4d(synthetic(s.k * s.k * s.cin * s.cout, 2), wShape);
         const dy = tf.tensor4d(synthetic(s.n * s.h * s.w * s.cout, 3), [s.n, s.h, s.w, s.cout]);
-        // The two backward passes are the kernels tf.grad of tf.conv2d runs (Conv2DBackpropInput/Filter), called directly.
+        // The two backward passes are the kernels tf.grad of tf.conv2d runs (Conv2DBackpropInput/Filter), called
+        // directly.
         const attrs = {
           strides: [1, 1],
           pad: 'same',

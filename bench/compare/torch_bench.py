@@ -1,9 +1,11 @@
-"""PyTorch CPU's side of the comparison (2 threads): the figures of figures.ts, reported as `@@KIND {json}` lines.
+"""PyTorch CPU's side of the comparison: the figures of figures.ts, reported as `@@KIND {json}` lines, with what the
+process really loaded (BLAS, allocator) and the settings read back from jemalloc and OpenBLAS.
 
 Usage: /usr/bin/python3 bench/compare/torch_bench.py [--quick] [--only=train,conv/l1] [--threads=2]
 The shapes, batch sizes, SGD settings, iteration plans and synthetic data mirror bench/compare/figures.ts.
 """
 
+import ctypes
 import json
 import os
 import sys
@@ -178,7 +180,8 @@ def infer_figure(name, quick):
 def matmul_figure(n, quick):
     a = torch.from_numpy(synthetic(n * n, 1).reshape(n, n))
     b = torch.from_numpy(synthetic(n * n, 2).reshape(n, n))
-    return rate(f"matmul/{n}", 2 * n ** 3 / 1e9, time_loop(lambda: torch.mm(a, b), loop_plan("kernel", quick)), "torch.mm")
+    timed = time_loop(lambda: torch.mm(a, b), loop_plan("kernel", quick))
+    return rate(f"matmul/{n}", 2 * n ** 3 / 1e9, timed, "torch.mm")
 
 
 def conv_figure(s, p, quick):
@@ -207,6 +210,37 @@ def loaded_libraries():
     return sorted(libs)
 
 
+def jemalloc_settings():
+    """jemalloc's version and page decay settings as it reads them (None when jemalloc is not this process's malloc)."""
+    try:
+        mallctl = ctypes.CDLL(None).mallctl
+    except AttributeError:
+        return None
+
+    def read(name, value):
+        size = ctypes.c_size_t(ctypes.sizeof(value))
+        rc = mallctl(name.encode(), ctypes.byref(value), ctypes.byref(size), None, 0)
+        return value.value if rc == 0 else f"mallctl error {rc}"
+
+    version = read("version", ctypes.c_char_p())
+    return {"version": version.decode() if isinstance(version, bytes) else version,
+            "dirty_decay_ms": read("opt.dirty_decay_ms", ctypes.c_ssize_t()),
+            "muzzy_decay_ms": read("opt.muzzy_decay_ms", ctypes.c_ssize_t())}
+
+
+def openblas_settings():
+    """OpenBLAS's build string, thread count and threading model, from the copy this process mapped (or None)."""
+    torch.mm(torch.ones(8, 8), torch.ones(8, 8))  # BLAS is loaded lazily by some builds: make sure it is mapped
+    path = next((p for p in loaded_libraries() if os.path.basename(p).startswith("libopenblas")), None)
+    if path is None:
+        return None
+    lib = ctypes.CDLL(path)
+    lib.openblas_get_config.restype = ctypes.c_char_p
+    parallel = {0: "sequential", 1: "pthread", 2: "openmp"}.get(lib.openblas_get_parallel(), "unknown")
+    return {"path": path, "config": lib.openblas_get_config().decode(), "threads": lib.openblas_get_num_threads(),
+            "parallel": parallel}
+
+
 def main():
     args = sys.argv[1:]
     quick = "--quick" in args
@@ -217,9 +251,11 @@ def main():
     def selected(fid):
         return not only or any(fid == o or fid.startswith(o + "/") for o in only)
 
+    openblas = openblas_settings()
     emit("INFO", {"torch": torch.__version__, "numpy": np.__version__, "python": sys.version.split()[0],
                   "threads": torch.get_num_threads(), "mkldnn": torch.backends.mkldnn.is_available(),
-                  "libraries": loaded_libraries(), "LD_PRELOAD": os.environ.get("LD_PRELOAD", ""),
+                  "libraries": loaded_libraries(), "jemalloc": jemalloc_settings(), "openblas": openblas,
+                  "LD_PRELOAD": os.environ.get("LD_PRELOAD", ""), "MALLOC_CONF": os.environ.get("MALLOC_CONF", ""),
                   "LD_LIBRARY_PATH": os.environ.get("LD_LIBRARY_PATH", "")})
     for name in MODEL_INPUT:
         if selected(f"train/{name}"):
