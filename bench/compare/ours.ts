@@ -240,7 +240,8 @@ if (selected('swa/update', only) || selected('swa/update-bn', only)) {
     step();
   }
   const epochMs = smallCnnStepMs * stepsPerEpoch;
-  const epochNote = `epoch = ${stepsPerEpoch} steps × ${smallCnnStepMs.toFixed(1)} ms = ${(epochMs / 1e3).toFixed(1)} s`;
+  const stepNote = `${stepsPerEpoch} steps × ${smallCnnStepMs.toFixed(1)} ms`;
+  const epochNote = `epoch = ${stepNote} = ${(epochMs / 1e3).toFixed(1)} s`;
   if (selected('swa/update', only))
     await figure('swa/update', async () => {
       const swa = new AveragedModel(model);

@@ -97,8 +97,8 @@ function headline(rep: CompareReport, specs: readonly FigureSpec[], ours: readon
     '## Headline: ours vs PyTorch at its best',
     '',
     `Against **${label}** at whichever thread count gave the higher median for that figure (named in its column as ` +
-      '"2t" = 2 threads); the last column compares one thread with one thread. Ratios of medians of this run; above 1× ' +
-      'the engine is faster.',
+      '"2t" = 2 threads); the last column compares one thread with one thread. Ratios of medians of this run; ' +
+      'above 1× the engine is faster.',
     '',
     ...header(['figure', 'unit', 'PyTorch best', ...cols]),
   ];
