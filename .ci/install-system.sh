@@ -17,5 +17,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
 $SUDO apt-get install -y -qq chromium dataset-fashion-mnist >/dev/null
-$SUDO apt-get install -y -qq python3-torch python3-numpy >/dev/null
+$SUDO apt-get install -y -qq python3-torch python3-numpy libopenblas0-pthread libjemalloc2 >/dev/null
 echo "system packages installed"
