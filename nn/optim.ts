@@ -12,8 +12,29 @@ export interface SgdOptions {
 }
 
 /**
+ * A learning-rate scheduler, as torch.optim.lr_scheduler's: it sets its optimizer's `lr` when made (the rate of the
+ * first step) and at every `step()`. `interval` says when a training loop calls `step()`: after every epoch (SWALR and
+ * most PyTorch schedulers) or after every optimizer step; `fit` follows it.
+ * @example
+ * const sched = new SWALR(opt, { swaLr: 0.05 });
+ * for (let epoch = 0; epoch < 10; epoch++) { trainOneEpoch(); sched.step(); }
+ */
+export interface LrScheduler {
+  readonly interval: 'epoch' | 'iteration';
+  /** The optimizer whose `lr` it sets. */
+  readonly optimizer: { lr: number };
+  /** Advances one epoch or iteration and sets the optimizer's rate for the next. */
+  step(): void;
+  /** The rate it set last, one per parameter group (one here), as PyTorch's get_last_lr(). */
+  getLastLr(): number[];
+}
+
+/**
  * Stochastic gradient descent (PyTorch semantics): d = g + λw; with momentum μ, v = μv + (1 − τ)d (v = d on the
  * first step) and d = v, or d + μv with Nesterov; w ← w − lr·d. Nothing is read back to the host.
+ * @example
+ * const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+ * tidy(() => { crossEntropy(model.call(x), y).backward(); opt.step(); opt.zeroGrad(); });
  */
 export class SGD {
   lr: number;

@@ -1,5 +1,5 @@
-// Epoch loop: trains a model with SGD over a DataLoader, evaluates on a test set, shows a progress bar (loss,
-// accuracy, images/s, ETA) and records per-epoch metrics.
+// Epoch loop: trains a model with SGD over a DataLoader (learning rate from a function or a scheduler), evaluates on
+// a test set, shows a progress bar (loss, accuracy, images/s, ETA) and records per-epoch metrics.
 
 import { crossEntropy, noGrad, tidy, type Backend, type Tensor } from '../engine/index.ts';
 import { DataLoader } from './data/loader.ts';
@@ -7,8 +7,8 @@ import type { Dataset } from './data/dataset.ts';
 import type { ChannelStats } from './data/normalize.ts';
 import { toTensors } from './data/to-tensors.ts';
 import { RunningMetrics } from './metrics.ts';
-import type { Module } from './module.ts';
-import type { SGD } from './optim.ts';
+import { describe, type Module } from './module.ts';
+import type { LrScheduler, SGD } from './optim.ts';
 import { Progress } from './progress.ts';
 
 export interface EpochMetrics {
@@ -22,7 +22,10 @@ export interface EpochMetrics {
   imagesPerSecond: number;
 }
 
-/** One training step on a batch: forward, cross-entropy, backward, SGD step; intermediates are freed. */
+/**
+ * One training step on a batch: forward, cross-entropy, backward, SGD step; intermediates are freed.
+ * @example for (const b of loader) { const { x, y } = toTensors(b); trainStep(model, opt, x, y); x.dispose(); y.dispose(); }
+ */
 export function trainStep(model: Module, opt: SGD, x: Tensor, y: Tensor, metrics?: RunningMetrics): void {
   tidy(() => {
     const logits = model.forward(x);
@@ -34,7 +37,10 @@ export function trainStep(model: Module, opt: SGD, x: Tensor, y: Tensor, metrics
   });
 }
 
-/** Mean cross-entropy and accuracy of `model` (in eval mode) on a dataset. */
+/**
+ * Mean cross-entropy and accuracy of `model` (in eval mode; its mode is restored) on a dataset.
+ * @example const { accuracy } = await evaluate(swaModel, test, device, { normalize: FASHION_MNIST_STATS });
+ */
 export async function evaluate(model: Module, data: Dataset, device: Backend, opts: { batchSize?: number; normalize?: ChannelStats } = {}): Promise<{ loss: number; accuracy: number }> {
   const wasTraining = model.training;
   model.eval();
@@ -62,8 +68,12 @@ export interface FitOptions {
   train: DataLoader;
   device: Backend;
   epochs: number;
-  /** Learning rate for an epoch (0-based) and the fraction of it done; applied before every step. */
-  lr?: (epoch: number, fraction: number) => number;
+  /**
+   * The learning rate: a function of the epoch (0-based) and the fraction of it done, applied before every step; or a
+   * scheduler (SWALR, SwaCyclicalLR, …) of this optimizer, stepped after every epoch or every step as its `interval`
+   * says. Without it the optimizer's `lr` stays as it is.
+   */
+  lr?: ((epoch: number, fraction: number) => number) | LrScheduler;
   test?: Dataset;
   testNormalize?: ChannelStats;
   /** Read the running loss for the progress bar every this many steps (each read waits for the device). */
@@ -75,8 +85,27 @@ export interface FitOptions {
   startEpoch?: number;
 }
 
-/** Trains for `epochs` epochs; returns the metrics of each epoch. */
+/** Throws unless `lr` is a rate function or a scheduler of `optimizer`; returns which one it is. */
+function lrSource(lr: FitOptions['lr'], optimizer: SGD): { fn?: (epoch: number, fraction: number) => number; scheduler?: LrScheduler } {
+  if (lr === undefined) return {};
+  if (typeof lr === 'function') return { fn: lr };
+  const s = lr as Partial<LrScheduler> | null;
+  if (s && typeof s === 'object' && typeof s.step === 'function' && (s.interval === 'epoch' || s.interval === 'iteration')) {
+    if (s.optimizer !== undefined && s.optimizer !== optimizer) throw new Error('fit: the lr scheduler drives another optimizer than fit\'s');
+    return { scheduler: lr as LrScheduler };
+  }
+  throw new TypeError(`fit: lr must be a function (epoch, fraction) => number or a scheduler with step() and interval ` +
+    `'epoch' or 'iteration' (SWALR, SwaCyclicalLR, …); got ${describe(lr)}`);
+}
+
+/**
+ * Trains for `epochs` epochs; returns the metrics of each epoch.
+ * @example
+ * const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+ * await fit({ model, optimizer: opt, train: loader, device, epochs: 10, lr: new SWALR(opt, { swaLr: 0.01 }), test });
+ */
 export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
+  const { fn, scheduler } = lrSource(o.lr, o.optimizer);
   const history: EpochMetrics[] = [];
   const metrics = new RunningMetrics(o.device);
   const every = o.reportEvery ?? 20;
@@ -90,11 +119,12 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
       let step = 0;
       let lr = o.optimizer.lr;
       for (const b of o.train) {
-        if (o.lr) lr = o.optimizer.lr = o.lr(epoch, step / steps);
+        lr = fn ? (o.optimizer.lr = fn(epoch, step / steps)) : o.optimizer.lr;
         tidy(() => {
           const { x, y } = toTensors(b, o.device);
           trainStep(o.model, o.optimizer, x, y, metrics);
         });
+        if (scheduler?.interval === 'iteration') scheduler.step();
         step++;
         if (step % every === 0 || step === steps) {
           const r = await metrics.read();
@@ -114,6 +144,7 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
         (m.testAccuracy !== undefined ? ` | test loss ${m.testLoss!.toFixed(4)} acc ${(100 * m.testAccuracy).toFixed(2)}%` : '') +
         ` | ${seconds.toFixed(1)} s, ${m.imagesPerSecond.toFixed(0)} img/s`);
       history.push(m);
+      if (scheduler?.interval === 'epoch') scheduler.step();
       await o.onEpoch?.(m);
     }
   } finally {

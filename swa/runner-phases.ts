@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { Generator, globalGenerator, type Tensor } from '../engine/index.ts';
+import type { Restored } from '../nn/checkpoint.ts';
 import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-node.ts';
 import { DataLoader, type LoaderState } from '../nn/data/loader.ts';
 import type { Module } from '../nn/module.ts';
@@ -15,7 +16,7 @@ import { FgeEnsemble } from './fge.ts';
 import { capturesWhat, modelSpec, type PhaseName, type Table1Plan } from './runner-config.ts';
 import { packAverage, packFge, packSwag, phasePaths, readJson, unpackAverage, unpackFge, unpackSwag, writeJson } from './runner-state.ts';
 import {
-  bnBatches, evalAverage, evalModel, keepBnCounters, metricsOf, mixSeed, rngState, setRngState, trainEpoch,
+  bnBatches, evalAverage, evalModel, metricsOf, mixSeed, rngState, setRngState, trainEpoch,
   type EpochLoop, type EpochRecord, type RngState, type TestMetrics,
 } from './runner-train.ts';
 import { Swag } from './swag.ts';
@@ -112,7 +113,7 @@ function workbench(plan: Table1Plan, seed: number): Workbench {
 }
 
 /** Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams. */
-type HostTensors = Map<string, { shape: number[]; data: Float32Array }>;
+type HostTensors = Restored['extra'];
 
 async function restore<M extends PhaseMeta<unknown>>(path: string, w: Workbench): Promise<{ meta: M; extra: HostTensors }> {
   const r = await loadCheckpoint(path, { model: w.model, optimizer: w.optimizer });
@@ -191,7 +192,7 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
   const avg = new AveragedModel(w.model);
   const swag = plan.swagSamples > 0 ? new Swag(w.model, { maxRank: plan.swagRank }) : null;
   const capture = (): void => {
-    avg.update(w.model);
+    avg.updateParameters(w.model);
     swag?.collect(w.model);
   };
   try {
@@ -207,7 +208,7 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
       const captured = capturesWhat(plan.swaCapture, plan.swaStart, plan.itersPerEpoch);
       if (captured) capture();
       const start = { ...r.meta.history[plan.swaStart - 1], captured };
-      meta = { epochsDone: plan.swaStart, history: [start], seconds: 0, n: avg.n, evaluations: [], points: [] };
+      meta = { epochsDone: plan.swaStart, history: [start], seconds: 0, n: avg.nAveraged, evaluations: [], points: [] };
     }
     for (let e = meta.epochsDone; e < plan.swaEnd; e++) {
       const t0 = performance.now();
@@ -230,9 +231,9 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
       const points = plan.points.filter((p) => p.epochs === e + 1);
       let line = `seed ${seed} SWA epoch ${e + 1}: iterate acc ${pct(test.accuracy)}`;
       if (plan.swaEval === 'epoch' || points.length) {
-        const swaTest = await evalAverage(w.model, avg, plan, [seed, 4, e]);
-        meta.evaluations.push({ epoch: e + 1, n: avg.n, test: swaTest });
-        line += ` | SWA (n=${avg.n}) acc ${pct(swaTest.accuracy)} nll ${swaTest.nll.toFixed(4)}`;
+        const swaTest = await evalAverage(avg, plan, [seed, 4, e]);
+        meta.evaluations.push({ epoch: e + 1, n: avg.nAveraged, test: swaTest });
+        line += ` | SWA (n=${avg.nAveraged}) acc ${pct(swaTest.accuracy)} nll ${swaTest.nll.toFixed(4)}`;
         let swagResult: SwaPoint['swag'];
         if (swag && points.some((p) => plan.swagBudgets.includes(p.budget))) {
           swagResult = await evalSwag(plan, w.model, swag, seed, e);
@@ -242,13 +243,13 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
         meta.seconds += (performance.now() - t0) / 1000 - (swagResult?.seconds ?? 0);
         for (const p of points) {
           const swagHere = plan.swagBudgets.includes(p.budget) ? swagResult : undefined;
-          meta.points.push({ ...p, n: avg.n, test: swaTest, seconds: sgd.branchSeconds + meta.seconds, ...(swagHere ? { swag: swagHere } : {}) });
+          meta.points.push({ ...p, n: avg.nAveraged, test: swaTest, seconds: sgd.branchSeconds + meta.seconds, ...(swagHere ? { swag: swagHere } : {}) });
         }
       } else {
         meta.seconds += (performance.now() - t0) / 1000;
       }
       meta.epochsDone = e + 1;
-      meta.n = avg.n;
+      meta.n = avg.nAveraged;
       const extra = new Map<string, Tensor>();
       packAverage(avg, extra);
       if (swag) packSwag(swag, extra);
@@ -272,15 +273,13 @@ async function evalSwag(plan: Table1Plan, model: Module, swag: Swag, seed: numbe
   const t0 = performance.now();
   const bar = new Progress(`seed ${seed} SWAG samples`, plan.swagSamples, o.progress ?? true);
   let k = 0;
-  const counters = keepBnCounters(model);
   const r = await swag.evaluate(model, o.test, o.device, {
     samples: plan.swagSamples, scale: plan.swagScale, seed: mixSeed([seed, 5, epoch]), normalize: o.normalize,
     refreshBn: (m) => {
-      updateBn(m, bnBatches(plan, [seed, 6, epoch, k], plan.swagBnBatches), { device: o.device });
+      updateBn(bnBatches(plan, [seed, 6, epoch, k], plan.swagBnBatches), m, { weighting: 'samples', device: o.device });
       bar.update(++k);
     },
   });
-  counters();
   const test = metricsOf(r, o.test.classes);
   const seconds = (performance.now() - t0) / 1000;
   bar.done(`acc ${pct(test.accuracy)} nll ${test.nll.toFixed(4)} ece ${test.ece.toFixed(4)} | ${seconds.toFixed(1)} s`);

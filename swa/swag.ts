@@ -3,8 +3,8 @@
 
 import { add, Generator, keep, maximum, mul, noGrad, randn, scale, sqrt, sub, tidy, type Backend, type Tensor } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
-import type { Module } from '../nn/module.ts';
-import { ensemblePredict, loadSnapshot, takeSnapshot, disposeSnapshot, type EnsembleOptions, type EnsembleResult } from './ensemble.ts';
+import { deepcopy, type Module } from '../nn/module.ts';
+import { ensemblePredict, type EnsembleOptions, type EnsembleResult } from './ensemble.ts';
 
 export interface SwagOptions {
   /** Number of deviation columns kept (K, 20 in the paper). */
@@ -18,6 +18,10 @@ export interface SwagOptions {
  * D = [θ_i − θ̄_i], all on the device.
  * Sample: θ = θ̄ + √scale·( √max(θ²̄ − θ̄², ε) ∘ z₁ + D·z₂/√(K − 1) ), z₁ ~ N(0, I_d), z₂ ~ N(0, I_K).
  * @see https://arxiv.org/abs/1902.02476
+ * @example
+ * const swag = new Swag(model, { maxRank: 20 });
+ * // at each SWA capture: swag.collect(model);
+ * const r = await swag.evaluate(model, test, device, { samples: 30, scale: 0.5, refreshBn: (m) => updateBn(train, m) });
  */
 export class Swag {
   n = 0;
@@ -94,22 +98,22 @@ export class Swag {
   }
 
   /**
-   * Bayesian model averaging: the mean softmax over `samples` draws, each followed by `refreshBn(model)` (one pass
-   * of updateBn over training data). The model's own weights are restored afterwards.
+   * Bayesian model averaging: the mean softmax over `samples` draws, each followed by `refreshBn(copy)` (one pass of
+   * updateBn over training data). The draws go into a copy of `model`; the model itself is never changed.
+   * @example await swag.evaluate(model, test, device, { samples: 30, refreshBn: (m) => updateBn(trainLoader, m) });
    */
   async evaluate(model: Module, data: Dataset, device: Backend, o: EnsembleOptions & {
     samples?: number; scale?: number; seed?: number; refreshBn: (model: Module) => void;
   }): Promise<EnsembleResult> {
-    const own = await takeSnapshot(model, 'device');
+    const copy = deepcopy(model);
     const g = new Generator(o.seed ?? 0);
     try {
-      return await ensemblePredict(model, o.samples ?? 30, (m) => {
+      return await ensemblePredict(copy, o.samples ?? 30, (m) => {
         this.sample(m, { scale: o.scale, generator: g });
         o.refreshBn(m);
       }, data, device, o);
     } finally {
-      loadSnapshot(model, own);
-      disposeSnapshot(own);
+      copy.dispose();
     }
   }
 
