@@ -15,7 +15,7 @@ export {
 export { SmallCnn, Vgg, PreResNet, WideResNet, createModel, type ModelSpec } from './nn/models/index.ts';
 
 // ---- nn: optimizer, schedules, training loop ------------------------------------------------------------------------
-export { SGD, type SgdOptions, type LrScheduler } from './nn/optim.ts';
+export { SGD, CosineAnnealingLR, type SgdOptions, type LrScheduler } from './nn/optim.ts';
 export { sgdBaselineLr } from './nn/schedule.ts';
 export { fit, evaluate, trainStep, type EpochMetrics, type FitOptions } from './nn/trainer.ts';
 export { RunningMetrics, countCorrect } from './nn/metrics.ts';

@@ -10,6 +10,7 @@ import type { SGD } from './optim.ts';
 export const OPTIMIZER_PREFIX = 'optimizer.momentum_buffer.';
 const FORMAT = 'swa-engine-checkpoint-1';
 
+/** What a checkpoint holds: the model's state dict, the optimizer's momentum, extra tensors and JSON metadata. */
 export interface CheckpointContents {
   model: Module;
   optimizer?: SGD;
@@ -29,7 +30,10 @@ async function entry(name: string, t: Tensor): Promise<SafeTensorEntry> {
   return { name, dtype: 'F32', shape: [...t.shape], data: await t.data() };
 }
 
-/** Serialises model state, optimizer state and metadata to safetensors bytes (reads tensors back from the device). */
+/**
+ * Serialises model state, optimizer state and metadata to safetensors bytes (reads tensors back from the device).
+ * @example const bytes = await checkpointBytes({ model: swaModel, meta: { epoch } }); // n_averaged saved as I64
+ */
 export async function checkpointBytes(c: CheckpointContents): Promise<Uint8Array> {
   const entries: SafeTensorEntry[] = [];
   for (const [name, t] of c.model.stateDict()) entries.push(await entry(name, t));
@@ -54,6 +58,7 @@ export interface HostTensor {
   stored: Dtype;
 }
 
+/** What `restoreCheckpoint` returns besides loading the model: the metadata and the extra tensors. */
 export interface Restored {
   meta: unknown;
   /** Extra tensors found in the file (those not belonging to the model or optimizer), as host arrays. */
@@ -63,6 +68,7 @@ export interface Restored {
 /**
  * Loads checkpoint bytes into `model` (and `optimizer`) in place. Throws naming `source` and the key when a tensor
  * is missing, has the wrong shape, or the file is corrupt.
+ * @example const { meta } = restoreCheckpoint(bytes, { model, optimizer }, 'run.safetensors');
  */
 export function restoreCheckpoint(bytes: Uint8Array, target: { model: Module; optimizer?: SGD }, source = 'checkpoint'): Restored {
   const file = decodeSafetensors(bytes, source);

@@ -55,6 +55,7 @@ export class Conv2d extends Module {
   }
 }
 
+/** torch.nn.BatchNorm's arguments: eps (1e-5), momentum (0.1, or null), affine (true); device and generator. */
 export interface BatchNormLayerOptions extends LayerOptions {
   eps?: number;
   /** Weight of each batch in the running statistics (0.1); null for a cumulative average, as PyTorch. */
@@ -131,7 +132,9 @@ export class BatchNorm extends Module {
   }
 }
 
+/** BatchNorm over [N, C] or [N, C, L] inputs, as torch.nn.BatchNorm1d. @example new BatchNorm1d(128) */
 export class BatchNorm1d extends BatchNorm {}
+/** BatchNorm over [N, C, H, W] inputs, as torch.nn.BatchNorm2d. @example new BatchNorm2d(64, { momentum: null }) */
 export class BatchNorm2d extends BatchNorm {}
 
 export class ReLU extends Module {

@@ -52,6 +52,16 @@ export function counterOf(t: Tensor): Counter | undefined {
   return counters.get(t);
 }
 
+/**
+ * The base of every layer and model, as torch.nn.Module: parameters, buffers and submodules registered by name, so
+ * `stateDict()` keys are PyTorch's; `train()`/`eval()`; `call(x)` runs `forward(x)`.
+ * @example
+ * class Mlp extends Module {
+ *   readonly fc1 = this.child('fc1', new Linear(784, 100));
+ *   readonly fc2 = this.child('fc2', new Linear(100, 10));
+ *   forward(x: Tensor): Tensor { return this.fc2.call(relu(this.fc1.call(x))); }
+ * }
+ */
 export abstract class Module {
   /** True in training mode (batch statistics, dropout active); see train() and eval(). */
   training = true;
@@ -143,7 +153,9 @@ export abstract class Module {
    */
   loadStateDict(values: ReadonlyMap<string, StateValue> | Record<string, StateValue>,
     opts: { strict?: boolean } = {}): LoadStateDictResult {
-    if (!values || typeof values !== 'object') throw new TypeError(`loadStateDict: expects a Map of state, got ${describe(values)}`);
+    if (!values || typeof values !== 'object') {
+      throw new TypeError(`loadStateDict: expects a Map of state, got ${describe(values)}`);
+    }
     const given = values instanceof Map ? new Map(values) : new Map(Object.entries(values));
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !given.has(k));
@@ -197,7 +209,8 @@ export function describe(v: unknown): string {
   const name = Object.getPrototypeOf(v)?.constructor?.name;
   if (name && name !== 'Object') return `a ${name}`;
   const keys = Object.keys(v);
-  return keys.length ? `an object with keys ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}` : 'an empty object';
+  if (!keys.length) return 'an empty object';
+  return `an object with keys ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}`;
 }
 
 /** The safetensors dtype name of a host array. */
@@ -210,26 +223,30 @@ function arrayDtype(data: unknown): string {
   return data && typeof data === 'object' ? (data.constructor?.name ?? 'object') : typeof data;
 }
 
+const badShape = (k: string, from: readonly number[], to: readonly number[]): string =>
+  `${k} has shape ${fmt(from)} in the source but ${fmt(to)} in the model`;
+
 /** Checks one entry against the module's tensor; returns the write to make, or the problem. */
 function checkEntry(k: string, t: Tensor, v: StateValue): (() => void) | string {
   const counter = counterOf(t);
   if (isTensor(v)) {
     if (v.isDisposed) return `${k} is a disposed tensor`;
-    if (!sameShape(v.shape, t.shape)) return `${k} has shape ${fmt(v.shape)} in the source but ${fmt(t.shape)} in the model`;
-    if (v.backend !== t.backend) return `${k} is on ${v.device}, the model on ${t.device} (pass host values: await t.data())`;
+    if (!sameShape(v.shape, t.shape)) return badShape(k, v.shape, t.shape);
+    if (v.backend !== t.backend) return `${k} is on ${v.device}, the model on ${t.device} (pass t.data() values)`;
     if (!counter) return () => t.copy_(v);
     const from = counterOf(v);
-    if (!from) return `${k} is an integer counter; give it as host data ({ shape: [], data: [n] }) or a module's state tensor`;
+    if (!from) return `${k} is an integer counter; give host data ({ shape: [], data: [n] }) or a module's tensor`;
     return () => counter.set(from.value);
   }
   if (!v || typeof v !== 'object' || !Array.isArray(v.shape) || !('data' in v)) {
     return `${k} is ${describe(v)}, expected a Tensor or { shape, data }`;
   }
-  if (!sameShape(v.shape, t.shape)) return `${k} has shape ${fmt(v.shape)} in the source but ${fmt(t.shape)} in the model`;
+  if (!sameShape(v.shape, t.shape)) return badShape(k, v.shape, t.shape);
   const kind = arrayDtype(v.data);
   if (v.dtype !== undefined && v.dtype !== kind) return `${k} says dtype ${v.dtype} but holds a ${kind} array`;
   const ok = counter ? ['F32', 'I32', 'I64'].includes(kind) : kind === 'F32';
-  if (!ok) return `${k} has dtype ${kind} but the model holds ${counter ? 'an integer counter (F32, I32 or I64)' : 'float32 (F32)'}`;
+  const holds = counter ? 'an integer counter (F32, I32, I64)' : 'float32 (F32)';
+  if (!ok) return `${k} has dtype ${kind} but the model holds ${holds}`;
   const data = v.data as Float32Array | Int32Array | BigInt64Array;
   if (data.length !== t.size || data.length !== sizeOf(v.shape)) {
     return `${k} has ${data.length} values, but its shape ${fmt(t.shape)} needs ${t.size}`;

@@ -1,8 +1,10 @@
 // SGD with momentum, dampening, Nesterov and weight decay exactly as torch.optim.SGD, applied in place on the device,
-// with a learning rate that may change every step and a state that checkpoints can save and restore.
+// with a learning rate that may change every step and a state that checkpoints can save and restore; the scheduler
+// interface (torch.optim.lr_scheduler's step()) and CosineAnnealingLR.
 
 import { keep, sgdStepInPlace, type Tensor } from '../engine/index.ts';
 
+/** torch.optim.SGD's arguments: lr, momentum (0), dampening (0), weight decay (0), Nesterov (false). */
 export interface SgdOptions {
   lr: number;
   momentum?: number;
@@ -27,6 +29,44 @@ export interface LrScheduler {
   step(): void;
   /** The rate it set last, one per parameter group (one here), as PyTorch's get_last_lr(). */
   getLastLr(): number[];
+}
+
+/**
+ * PyTorch's `torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max, eta_min)`, stepped once per epoch: at epoch
+ * e, `lr = etaMin + (lr0 − etaMin)·(1 + cos(π·e/tMax))/2`, lr0 being the optimizer's rate when it is made (PyTorch's
+ * closed form; its recursive form gives the same rates when nothing else changes the rate).
+ * @example const scheduler = new CosineAnnealingLR(opt, { tMax: 100 }); // after each epoch: scheduler.step()
+ */
+export class CosineAnnealingLR implements LrScheduler {
+  readonly interval = 'epoch';
+  readonly baseLr: number;
+  readonly tMax: number;
+  readonly etaMin: number;
+  /** The 0-based epoch the optimizer's current rate is for (PyTorch's last_epoch). */
+  lastEpoch = 0;
+
+  constructor(readonly optimizer: { lr: number }, opts: { tMax: number; etaMin?: number }) {
+    const name = 'CosineAnnealingLR';
+    if (!optimizer || typeof optimizer.lr !== 'number') throw new Error(`${name}: needs an optimizer with an lr`);
+    if (!(Number.isInteger(opts?.tMax) && opts.tMax >= 1)) {
+      throw new Error(`${name}: tMax must be an integer ≥ 1, got ${opts?.tMax}`);
+    }
+    const etaMin = opts.etaMin ?? 0;
+    if (!(etaMin >= 0)) throw new Error(`CosineAnnealingLR: etaMin must be ≥ 0, got ${etaMin}`);
+    this.baseLr = optimizer.lr;
+    this.tMax = opts.tMax;
+    this.etaMin = etaMin;
+  }
+
+  step(): void {
+    this.lastEpoch++;
+    const cos = Math.cos((Math.PI * this.lastEpoch) / this.tMax);
+    this.optimizer.lr = this.etaMin + ((this.baseLr - this.etaMin) * (1 + cos)) / 2;
+  }
+
+  getLastLr(): number[] {
+    return [this.optimizer.lr];
+  }
 }
 
 /**

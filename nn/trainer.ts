@@ -11,6 +11,7 @@ import { describe, type Module } from './module.ts';
 import type { LrScheduler, SGD } from './optim.ts';
 import { Progress } from './progress.ts';
 
+/** One epoch of `fit`: its rate (of the last step), training loss and accuracy, test metrics, time. */
 export interface EpochMetrics {
   epoch: number;
   lr: number;
@@ -24,7 +25,7 @@ export interface EpochMetrics {
 
 /**
  * One training step on a batch: forward, cross-entropy, backward, SGD step; intermediates are freed.
- * @example for (const b of loader) { const { x, y } = toTensors(b); trainStep(model, opt, x, y); x.dispose(); y.dispose(); }
+ * @example for (const b of loader) tidy(() => { const { x, y } = toTensors(b); trainStep(model, opt, x, y); });
  */
 export function trainStep(model: Module, opt: SGD, x: Tensor, y: Tensor, metrics?: RunningMetrics): void {
   tidy(() => {
@@ -62,6 +63,7 @@ export async function evaluate(model: Module, data: Dataset, device: Backend, op
   }
 }
 
+/** What `fit` trains: model, optimizer, loader, device, epochs, and the learning rate (a function or a scheduler). */
 export interface FitOptions {
   model: Module;
   optimizer: SGD;
@@ -86,16 +88,21 @@ export interface FitOptions {
 }
 
 /** Throws unless `lr` is a rate function or a scheduler of `optimizer`; returns which one it is. */
-function lrSource(lr: FitOptions['lr'], optimizer: SGD): { fn?: (epoch: number, fraction: number) => number; scheduler?: LrScheduler } {
+type LrFunction = (epoch: number, fraction: number) => number;
+
+function lrSource(lr: FitOptions['lr'], optimizer: SGD): { fn?: LrFunction; scheduler?: LrScheduler } {
   if (lr === undefined) return {};
   if (typeof lr === 'function') return { fn: lr };
   const s = lr as Partial<LrScheduler> | null;
-  if (s && typeof s === 'object' && typeof s.step === 'function' && (s.interval === 'epoch' || s.interval === 'iteration')) {
-    if (s.optimizer !== undefined && s.optimizer !== optimizer) throw new Error('fit: the lr scheduler drives another optimizer than fit\'s');
+  const interval = s && typeof s === 'object' ? s.interval : undefined;
+  if (s && typeof s.step === 'function' && (interval === 'epoch' || interval === 'iteration')) {
+    if (s.optimizer !== undefined && s.optimizer !== optimizer) {
+      throw new Error("fit: the lr scheduler drives another optimizer than fit's");
+    }
     return { scheduler: lr as LrScheduler };
   }
-  throw new TypeError(`fit: lr must be a function (epoch, fraction) => number or a scheduler with step() and interval ` +
-    `'epoch' or 'iteration' (SWALR, SwaCyclicalLR, …); got ${describe(lr)}`);
+  throw new TypeError('fit: lr must be a function (epoch, fraction) => number or a scheduler with step() and ' +
+    `interval 'epoch' or 'iteration' (SWALR, SwaCyclicalLR, …); got ${describe(lr)}`);
 }
 
 /**

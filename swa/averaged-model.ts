@@ -14,6 +14,7 @@ export type AvgFn = (averaged: Tensor, current: Tensor, nAveraged: number) => Te
 /** An averaging rule over every tensor at once, as PyTorch's `multi_avg_fn`: updates `averaged[i]` in place. */
 export type MultiAvgFn = (averaged: Tensor[], current: Tensor[], nAveraged: number) => void;
 
+/** PyTorch's AveragedModel arguments: avg_fn or multi_avg_fn, and use_buffers. */
 export interface AveragedModelOptions {
   /** Per-tensor rule (PyTorch's avg_fn); default: the equal average of SWA. */
   avgFn?: AvgFn;
@@ -70,8 +71,8 @@ export function getEmaMultiAvgFn(decay = 0.999): MultiAvgFn {
 /**
  * The averaged model of Stochastic Weight Averaging (Izmailov et al., 2018, https://arxiv.org/abs/1803.05407), as
  * PyTorch's `torch.optim.swa_utils.AveragedModel`: a Module holding a deep copy of `model` (`.module`, on the model's
- * device), so `call`/`forward`, `train()`/`eval()`, `updateBn` and `stateDict()` work on the average and never touch the
- * training model. `updateParameters(model)` adds the model's current weights: the first call copies them
+ * device), so `call`/`forward`, `train()`/`eval()`, `updateBn` and `stateDict()` work on the average and never touch
+ * the training model. `updateParameters(model)` adds the model's current weights: the first call copies them
  * (w_SWA ← w), later ones apply the rule with n = `nAveraged`, by default the equal average
  * `w_SWA ← w_SWA + (w − w_SWA)/(n + 1)` (Algorithm 1's `(w_SWA·n + w)/(n + 1)`), one lerp kernel per tensor.
  *
@@ -102,7 +103,9 @@ export class AveragedModel<M extends Module = Module> extends Module {
     if (!(model instanceof Module)) throw new TypeError('AveragedModel: model must be a Module');
     if (opts.avgFn && opts.multiAvgFn) throw new Error('AveragedModel: give avgFn or multiAvgFn, not both');
     for (const k of ['avgFn', 'multiAvgFn'] as const) {
-      if (opts[k] !== undefined && typeof opts[k] !== 'function') throw new TypeError(`AveragedModel: ${k} must be a function`);
+      if (opts[k] !== undefined && typeof opts[k] !== 'function') {
+        throw new TypeError(`AveragedModel: ${k} must be a function`);
+      }
     }
     this.avgFn = opts.avgFn ?? null;
     this.multiAvgFn = opts.multiAvgFn ?? null;
@@ -157,17 +160,20 @@ export class AveragedModel<M extends Module = Module> extends Module {
   }
 }
 
+const SAME = 'pass the model it was made from';
+
 /** The (average, model) tensor pairs by name; throws naming the first difference. */
 function pairs(name: string, mine: [string, Tensor][], theirs: [string, Tensor][], what: string): [Tensor, Tensor][] {
   const other = new Map(theirs);
   if (other.size !== mine.length) {
-    throw new Error(`${name}: the model has ${other.size} ${what}, the averaged copy ${mine.length}; pass the model it was made from`);
+    throw new Error(`${name}: the model has ${other.size} ${what}, the averaged copy ${mine.length}; ${SAME}`);
   }
   return mine.map(([k, a]) => {
     const w = other.get(k);
-    if (!w) throw new Error(`${name}: the model has no ${k}, which the averaged copy has; pass the model it was made from`);
+    if (!w) throw new Error(`${name}: the model has no ${k}, which the averaged copy has; ${SAME}`);
     if (w.shape.length !== a.shape.length || w.shape.some((d, i) => d !== a.shape[i])) {
-      throw new Error(`${name}: ${k} is [${w.shape.join(', ')}] in the model but [${a.shape.join(', ')}] in the average`);
+      const [m, v] = [w.shape.join(', '), a.shape.join(', ')];
+      throw new Error(`${name}: ${k} is [${m}] in the model but [${v}] in the average; ${SAME}`);
     }
     return [a, w];
   });

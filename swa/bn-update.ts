@@ -9,6 +9,7 @@ import { toTensors } from '../nn/data/to-tensors.ts';
 import { BatchNorm } from '../nn/layers.ts';
 import { describe, Module } from '../nn/module.ts';
 
+/** Options of `updateBn`: the weighting, a forward for other batch structures, the device, Dataset reading. */
 export interface UpdateBnOptions<B = unknown> {
   /**
    * 'batches' (default, PyTorch's update_bn: momentum None, every batch weighs equally) or 'samples' (the SWA reference
@@ -47,11 +48,17 @@ type Loader<B> = Iterable<B> | AsyncIterable<B> | Dataset;
 export function updateBn<B>(loader: AsyncIterable<B>, model: Module, opts?: UpdateBnOptions<B>): Promise<number>;
 export function updateBn<B>(loader: Iterable<B> | Dataset, model: Module, opts?: UpdateBnOptions<B>): number;
 export function updateBn<B>(loader: Loader<B>, model: Module, opts: UpdateBnOptions<B> = {}): number | Promise<number> {
-  if (!(model instanceof Module)) throw new TypeError(`updateBn: model must be a Module, got ${describe(model)} (the order is updateBn(loader, model))`);
+  if (!(model instanceof Module)) {
+    throw new TypeError(`updateBn: model must be a Module, got ${describe(model)} (order: updateBn(loader, model))`);
+  }
   const source = batchesOf(loader, opts);
   const weighting = opts.weighting ?? 'batches';
-  if (weighting !== 'batches' && weighting !== 'samples') throw new Error(`updateBn: weighting must be 'batches' or 'samples', got ${String(weighting)}`);
-  if (opts.forward !== undefined && typeof opts.forward !== 'function') throw new TypeError('updateBn: forward must be a function (model, batch) => …');
+  if (weighting !== 'batches' && weighting !== 'samples') {
+    throw new Error(`updateBn: weighting must be 'batches' or 'samples', got ${String(weighting)}`);
+  }
+  if (opts.forward !== undefined && typeof opts.forward !== 'function') {
+    throw new TypeError('updateBn: forward must be a function (model, batch) => …');
+  }
   const bns = [...model.walk()].map(([, m]) => m).filter((m): m is BatchNorm => m instanceof BatchNorm);
   if (bns.length === 0) return 'sync' in source ? 0 : Promise.resolve(0);
   const device = opts.device ?? model.stateDict().values().next().value?.backend;
@@ -101,12 +108,17 @@ function isDataset(v: unknown): v is Dataset {
 }
 
 /** The batches of `loader`, or a one-line error naming what it is. */
-function batchesOf<B>(loader: Loader<B>, opts: UpdateBnOptions<B>): { sync: Iterable<unknown> } | { async: AsyncIterable<unknown> } {
+type Source = { sync: Iterable<unknown> } | { async: AsyncIterable<unknown> };
+
+function batchesOf<B>(loader: Loader<B>, opts: UpdateBnOptions<B>): Source {
   const l = loader as unknown;
   if (isTensor(l)) {
-    throw new TypeError(`updateBn: loader is a Tensor of shape [${l.shape.join(', ')}]; pass an iterable of batches ([x] for one batch) as its first argument`);
+    throw new TypeError(`updateBn: loader is a Tensor of shape [${l.shape.join(', ')}]; pass an iterable of batches ` +
+      '([x] for one batch) as its first argument');
   }
-  if (l instanceof Module) throw new TypeError('updateBn: the first argument is a Module; the order is updateBn(loader, model), as PyTorch');
+  if (l instanceof Module) {
+    throw new TypeError('updateBn: the first argument is a Module; the order is updateBn(loader, model), as PyTorch');
+  }
   if (l && typeof l === 'object' && Symbol.asyncIterator in l) return { async: l as AsyncIterable<unknown> };
   if (l && typeof l === 'object' && Symbol.iterator in l) return { sync: l as Iterable<unknown> };
   if (isDataset(l)) return { sync: new DataLoader(l, { batchSize: opts.batchSize ?? 128, normalize: opts.normalize }) };

@@ -24,6 +24,7 @@ export function probabilityMetrics(probs: Float32Array, labels: ArrayLike<number
   return { accuracy: accuracy(probs, labels, classes), nll: nll(probs, labels, classes) };
 }
 
+/** How ensembles read the evaluation data: batch size (500) and the per-channel normalisation of training. */
 export interface EnsembleOptions {
   batchSize?: number;
   normalize?: ChannelStats;
@@ -90,7 +91,9 @@ export async function takeSnapshot(model: Module, where: 'device' | 'host' = 'de
 export function loadSnapshot(model: Module, snap: Snapshot): void {
   const own = model.stateDict();
   const values = new Map<string, StateValue>();
-  for (const [name, v] of snap) values.set(name, v instanceof Float32Array ? { shape: own.get(name)?.shape ?? [v.length], data: v } : v);
+  for (const [name, v] of snap) {
+    values.set(name, v instanceof Float32Array ? { shape: own.get(name)?.shape ?? [v.length], data: v } : v);
+  }
   model.loadStateDict(values);
 }
 

@@ -38,7 +38,8 @@ export class FgeEnsemble {
     if (!this.snapshots.length) throw new Error('FgeEnsemble.evaluate: no snapshots yet');
     const copy = deepcopy(model);
     try {
-      return await ensemblePredict(copy, this.snapshots.length, (m, k) => loadSnapshot(m, this.snapshots[k]), data, device, opts);
+      const load = (m: Module, k: number): void => loadSnapshot(m, this.snapshots[k]);
+      return await ensemblePredict(copy, this.snapshots.length, load, data, device, opts);
     } finally {
       copy.dispose();
     }

@@ -64,7 +64,12 @@ export interface FgeResult {
   seconds: number;
 }
 
-/** Thrown when `signal` stops a run at an epoch end; everything up to there is checkpointed. */
+/**
+ * Thrown when `signal` stops a run at an epoch end; everything up to there is checkpointed.
+ * @example
+ * const ac = new AbortController();
+ * await runTable1({ ...o, signal: ac.signal }).catch((e) => { if (!(e instanceof RunInterrupted)) throw e; });
+ */
 export class RunInterrupted extends Error {
   constructor(readonly seed: number, readonly phase: PhaseName, readonly epoch: number) {
     super(`interrupted after epoch ${epoch} of seed ${seed}'s ${phase} phase; rerun the same command to resume from there`);
@@ -243,7 +248,8 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
         meta.seconds += (performance.now() - t0) / 1000 - (swagResult?.seconds ?? 0);
         for (const p of points) {
           const swagHere = plan.swagBudgets.includes(p.budget) ? swagResult : undefined;
-          meta.points.push({ ...p, n: avg.nAveraged, test: swaTest, seconds: sgd.branchSeconds + meta.seconds, ...(swagHere ? { swag: swagHere } : {}) });
+          const seconds = sgd.branchSeconds + meta.seconds;
+          meta.points.push({ ...p, n: avg.nAveraged, test: swaTest, seconds, ...(swagHere ? { swag: swagHere } : {}) });
         }
       } else {
         meta.seconds += (performance.now() - t0) / 1000;

@@ -45,7 +45,10 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** The output folder holds a run made with other settings. */
+/**
+ * The output folder holds a run made with other settings.
+ * @example if (e instanceof RunFolderError) console.error(`${e.message}: pick another --out`);
+ */
 export class RunFolderError extends Error {
   override name = 'RunFolderError';
 }

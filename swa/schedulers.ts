@@ -13,9 +13,10 @@ export interface LrHolder {
 }
 
 function checkOptimizer(name: string, o: LrHolder): void {
-  if (!o || typeof o !== 'object' || typeof o.lr !== 'number') fail(name, 'needs an optimizer with a numeric lr (e.g. SGD)');
+  if (!o || typeof o !== 'object' || typeof o.lr !== 'number') fail(name, 'needs an optimizer with a numeric lr (SGD)');
 }
 
+/** PyTorch's SWALR arguments: swa_lr, anneal_epochs (10), anneal_strategy ('cos'). */
 export interface SwalrOptions {
   /** The rate annealed to and then held (PyTorch's swa_lr). */
   swaLr: number;
@@ -30,7 +31,8 @@ export interface SwalrOptions {
  * optimizer's rate from whatever it is to `swaLr` over `annealEpochs` steps, then holds it (Izmailov et al., 2018,
  * https://arxiv.org/abs/1803.05407). At its k-th call (k = 0 is the constructor, as PyTorch's scheduler constructors
  * step once) with E = annealEpochs and s = k (s = max(1, k) when E = 0):
- * `a(t) = (1 − cos(π·t))/2` ('cos') or `t` ('linear'), `t = clamp(s/max(1, E), 0, 1)`, `a' = a(clamp((s − 1)/max(1, E)))`;
+ * `a(t) = (1 − cos(π·t))/2` ('cos') or `t` ('linear'), `t = clamp(s/max(1, E), 0, 1)`,
+ * `a' = a(clamp((s − 1)/max(1, E)))`;
  * `lr0 = (lr − a'·swa_lr)/(1 − a')` (swa_lr when a' = 1) recovers the starting rate from the optimizer's current one
  * (so another scheduler may have set it before), and `lr ← a·swa_lr + (1 − a)·lr0`.
  * So with E > 0 the constructor leaves the rate as it is and step k gives the anneal at t = k/E; with E = 0 the
@@ -147,12 +149,15 @@ export class FgeCyclicalLR implements LrScheduler {
   /** Steps taken so far: the current rate is for step `steps + 1`. */
   steps = 0;
 
-  constructor(readonly optimizer: LrHolder, opts: { alpha1: number; alpha2: number; cycle: number; itersPerEpoch: number }) {
+  constructor(readonly optimizer: LrHolder,
+    opts: { alpha1: number; alpha2: number; cycle: number; itersPerEpoch: number }) {
     const name = 'FgeCyclicalLR';
     checkOptimizer(name, optimizer);
     checkLr(name, 'alpha1', opts?.alpha1);
     checkLr(name, 'alpha2', opts.alpha2);
-    if (opts.alpha2 > opts.alpha1) fail(name, `needs alpha1 ≥ alpha2 (mid-cycle is the minimum), got alpha1=${opts.alpha1} < alpha2=${opts.alpha2}`);
+    if (opts.alpha2 > opts.alpha1) {
+      fail(name, `needs alpha1 ≥ alpha2 (mid-cycle is the minimum), got alpha1=${opts.alpha1} < alpha2=${opts.alpha2}`);
+    }
     checkFgeCycle(name, opts.cycle);
     checkInt(name, 'itersPerEpoch', opts.itersPerEpoch, 1);
     this.alpha1 = opts.alpha1;
@@ -202,7 +207,8 @@ export class SwaReferenceLR implements LrScheduler {
   epoch = 0;
   private readonly schedule: LrSchedule;
 
-  constructor(readonly optimizer: LrHolder, opts: { lrInit: number; epochs: number; swaStart?: number; swaLr?: number }) {
+  constructor(readonly optimizer: LrHolder,
+    opts: { lrInit: number; epochs: number; swaStart?: number; swaLr?: number }) {
     checkOptimizer('SwaReferenceLR', optimizer);
     this.schedule = swaReferenceLr(opts, 'SwaReferenceLR');
     this.set();

@@ -40,7 +40,9 @@ export function checkInt(name: string, key: string, value: number, min: number):
 export function checkCyclical(name: string, alpha1: number, alpha2: number, c: number): void {
   checkLr(name, 'alpha1', alpha1);
   checkLr(name, 'alpha2', alpha2);
-  if (alpha2 > alpha1) fail(name, `needs alpha1 ≥ alpha2 (each cycle falls from α1 to α2), got alpha1=${alpha1} < alpha2=${alpha2}`);
+  if (alpha2 > alpha1) {
+    fail(name, `needs alpha1 ≥ alpha2 (each cycle falls from α1 to α2), got alpha1=${alpha1} < alpha2=${alpha2}`);
+  }
   checkInt(name, 'c (cycle length in iterations)', c, 1);
 }
 

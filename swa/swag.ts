@@ -6,6 +6,7 @@ import type { Dataset } from '../nn/data/dataset.ts';
 import { deepcopy, type Module } from '../nn/module.ts';
 import { ensemblePredict, type EnsembleOptions, type EnsembleResult } from './ensemble.ts';
 
+/** SWAG's rank K (maxRank, 20 as the paper) and the floor ε on its diagonal variance. */
 export interface SwagOptions {
   /** Number of deviation columns kept (K, 20 in the paper). */
   maxRank?: number;
@@ -21,7 +22,8 @@ export interface SwagOptions {
  * @example
  * const swag = new Swag(model, { maxRank: 20 });
  * // at each SWA capture: swag.collect(model);
- * const r = await swag.evaluate(model, test, device, { samples: 30, scale: 0.5, refreshBn: (m) => updateBn(train, m) });
+ * const refreshBn = (m: Module) => updateBn(trainLoader, m);
+ * const r = await swag.evaluate(model, test, device, { samples: 30, scale: 0.5, refreshBn });
  */
 export class Swag {
   n = 0;

@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AveragedModel, BatchNorm2d, Conv2d, DataLoader, deepcopy, Dropout, evaluate, FgeCyclicalLR, fit, Flatten, Generator,
-  Linear, noGrad, ReLU, Sequential, SGD, Subset, SwaCyclicalLR, SWALR, SwaReferenceLR, tensor, tidy, updateBn, withBackend,
-  type Backend, type Dataset, type Module, type Tensor,
+  Linear, noGrad, ReLU, Sequential, SGD, Subset, SwaCyclicalLR, SWALR, SwaReferenceLR, tensor, tidy, updateBn,
+  withBackend, type Backend, type Dataset, type Module, type Tensor,
 } from '../index.ts';
 import { BatchNorm } from '../nn/layers.ts';
 import { captureCyclical, captureFgeMidCycle } from '../swa/capture.ts';
@@ -27,17 +27,20 @@ function data(n: number, seed: number): Dataset {
   return { images, labels, n, shape: [1, 4, 4], classes: 3 };
 }
 
-const close = (got: number[], want: number[], what: string): void =>
-  assert.ok(got.length === want.length && got.every((v, i) => Math.abs(v - want[i]) < 1e-12), `${what}: ${got} vs ${want}`);
+const close = (got: number[], want: number[], what: string): void => {
+  const ok = got.length === want.length && got.every((v, i) => Math.abs(v - want[i]) < 1e-12);
+  assert.ok(ok, `${what}: ${got} vs ${want}`);
+};
 
 const net = (g: Generator): Sequential => new Sequential(new Conv2d(1, 2, 3, { padding: 1, generator: g }),
-  new BatchNorm2d(2), new ReLU(), new Flatten(), new Dropout(0.2, { generator: g }), new Linear(32, 3, { generator: g }));
+  new BatchNorm2d(2), new ReLU(), new Flatten(), new Dropout(0.2, { generator: g }),
+  new Linear(32, 3, { generator: g }));
 
 /** Every state value, the BN host counters and every module's mode. */
 async function fingerprint(m: Module): Promise<unknown> {
   const state: [string, number[]][] = [];
   for (const [k, t] of m.stateDict()) state.push([k, Array.from(await t.data())]);
-  const counters = [...m.walk()].filter(([, x]) => x instanceof BatchNorm).map(([, x]) => (x as BatchNorm).batchesTracked);
+  const counters = [...m.walk()].map(([, x]) => x).filter((x) => x instanceof BatchNorm).map((x) => x.batchesTracked);
   return { state, counters, modes: [...m.walk()].map(([, x]) => x.training) };
 }
 
@@ -54,7 +57,8 @@ for (const be of backends) {
     const swa = new AveragedModel(model);
     const loader = new DataLoader(train, { batchSize: 16, shuffle: true, generator: new Generator(2) });
     for (let epoch = 0; epoch < 3; epoch++) {
-      await fit({ model, optimizer: opt, train: loader, device: be, epochs: epoch + 1, startEpoch: epoch, progress: false });
+      const one = { epochs: epoch + 1, startEpoch: epoch, progress: false };
+      await fit({ model, optimizer: opt, train: loader, device: be, ...one });
       swa.updateParameters(model);
     }
     const before = await fingerprint(model);
@@ -77,10 +81,12 @@ for (const be of backends) {
     model.dispose();
   });
 
-  test(`${label}: loadStateDict checks everything before writing and leaves the model untouched on bad input`, async () => {
+  test(`${label}: loadStateDict checks everything first and leaves the model untouched on bad input`, async () => {
     const model = on(() => net(new Generator(5)));
     const good = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [k, t] of model.stateDict()) good.set(k, { shape: [...t.shape], data: (await t.data()).map((v) => v + 1) });
+    for (const [k, t] of model.stateDict()) {
+      good.set(k, { shape: [...t.shape], data: (await t.data()).map((v) => v + 1) });
+    }
     const before = await fingerprint(model);
     const variant = (edit: (m: Map<string, unknown>) => void): Map<string, never> => {
       const m = new Map<string, unknown>(good);
@@ -88,30 +94,37 @@ for (const be of backends) {
       return m as Map<string, never>;
     };
     const other = on(() => tensor([1, 2], [2]));
+    const count = on(() => tensor([3], []));
+    const set = (k: string, v: unknown) => variant((m) => m.set(k, v));
+    const f32 = (shape: number[], n: number): unknown => ({ shape, data: new Float32Array(n) });
     const cases: [string, Map<string, never>, string[]][] = [
       ['missing key', variant((m) => m.delete('5.bias')), ['missing keys [5.bias]']],
-      ['unexpected key', variant((m) => m.set('6.weight', { shape: [1], data: new Float32Array(1) })), ['unexpected keys [6.weight]']],
-      ['wrong shape', variant((m) => m.set('5.weight', { shape: [32, 3], data: new Float32Array(96) })), ['5.weight has shape [32, 3]', '[3, 32]']],
-      ['wrong length', variant((m) => m.set('0.bias', { shape: [2], data: new Float32Array(3) })), ['0.bias has 3 values', 'needs 2']],
-      ['wrong dtype', variant((m) => m.set('1.running_var', { shape: [2], data: new Float64Array(2) })), ['1.running_var has dtype F64', 'float32']],
-      ['dtype contradicts data', variant((m) => m.set('1.weight', { shape: [2], data: new Float32Array(2), dtype: 'F16' })), ['1.weight says dtype F16']],
-      ['integers for a float', variant((m) => m.set('1.bias', { shape: [2], data: new Int32Array(2), dtype: 'I32' })), ['1.bias has dtype I32']],
-      ['tensor of another shape', variant((m) => m.set('0.bias', other.reshape([1, 2]))), ['0.bias has shape [1, 2]']],
-      ['counter from a plain tensor', variant((m) => m.set('1.num_batches_tracked', on(() => tensor([3], [])))), ['integer counter']],
-      ['not a value', variant((m) => m.set('0.weight', 42)), ['0.weight is number 42']],
+      ['unexpected key', set('6.weight', f32([1], 1)), ['unexpected keys [6.weight]']],
+      ['wrong shape', set('5.weight', f32([32, 3], 96)), ['5.weight has shape [32, 3]', '[3, 32]']],
+      ['wrong length', set('0.bias', f32([2], 3)), ['0.bias has 3 values', 'needs 2']],
+      ['wrong dtype', set('1.running_var', { shape: [2], data: new Float64Array(2) }), ['running_var has dtype F64']],
+      ['dtype vs data', set('1.weight', { shape: [2], data: new Float32Array(2), dtype: 'F16' }), ['says dtype F16']],
+      ['integers for a float', set('1.bias', { shape: [2], data: new Int32Array(2), dtype: 'I32' }), ['has dtype I32']],
+      ['tensor of another shape', set('0.bias', other.reshape([1, 2])), ['0.bias has shape [1, 2]']],
+      ['counter from a plain tensor', set('1.num_batches_tracked', count), ['integer counter']],
+      ['not a value', set('0.weight', 42), ['0.weight is number 42']],
     ];
     for (const [what, values, parts] of cases) {
       throwsWith(() => model.loadStateDict(values), 'loadStateDict', ...parts);
       assert.equal(await fingerprint(model), before, `${what}: nothing written`);
     }
     // Several problems are reported together, still with nothing written.
-    throwsWith(() => model.loadStateDict(variant((m) => { m.delete('0.weight'); m.set('0.bias', { shape: [3], data: new Float32Array(3) }); })),
-      'missing keys [0.weight]', '0.bias has shape [3]');
+    const two = variant((m) => {
+      m.delete('0.weight');
+      m.set('0.bias', { shape: [3], data: new Float32Array(3) });
+    });
+    throwsWith(() => model.loadStateDict(two), 'missing keys [0.weight]', '0.bias has shape [3]');
     assert.equal(await fingerprint(model), before);
     // Non-strict: PyTorch's missing/unexpected keys come back, the rest is written; counters load as integers.
     const partial = variant((m) => { m.delete('5.bias'); m.set('extra', { shape: [1], data: new Float32Array(1) }); });
     partial.set('1.num_batches_tracked', { shape: [], data: BigInt64Array.of(7n), dtype: 'I64' } as never);
-    assert.equal(model.loadStateDict(partial, { strict: false }), { missingKeys: ['5.bias'], unexpectedKeys: ['extra'] });
+    const result = model.loadStateDict(partial, { strict: false });
+    assert.equal(result, { missingKeys: ['5.bias'], unexpectedKeys: ['extra'] });
     assert.equal(Array.from(await model.stateDict().get('0.weight')!.data()), Array.from(good.get('0.weight')!.data));
     assert.is((model.layers[1] as BatchNorm).batchesTracked, 7);
     assert.equal(Array.from(await model.stateDict().get('1.num_batches_tracked')!.data()), [7]);
@@ -124,11 +137,12 @@ for (const be of backends) {
     assert.ok(w.weight === weight);
     assert.equal(await fingerprint(model), await fingerprint(copy));
     other.dispose();
+    count.dispose();
     copy.dispose();
     model.dispose();
   });
 
-  test(`${label}: updateBn takes tensors, [x, y] arrays, loader batches, a Dataset, async iterables, any forward`, async () => {
+  test(`${label}: updateBn takes tensors, [x, y], loader batches, Datasets, async iterables, forward`, async () => {
     const g = new Generator(7);
     const ds = data(24, 4);
     const model = on(() => net(g));
@@ -148,9 +162,9 @@ for (const be of backends) {
     assert.is(updateBn(ds, model, { batchSize: 10 }), 3);
     assert.equal(await stats(), byLoader, 'a Dataset is read in order, batchSize at a time');
     assert.is(model.training, true);
-    throwsWith(() => updateBn(model as never, xs as never), 'updateBn', 'the order is updateBn(loader, model)');
-    throwsWith(() => updateBn(xs[0] as never, model), 'updateBn: loader is a Tensor of shape [10, 1, 4, 4]', '[x] for one batch');
-    throwsWith(() => updateBn({ batches: 3 } as never, model), 'updateBn: loader must be an iterable', 'an object with keys batches');
+    throwsWith(() => updateBn(model as never, xs as never), 'updateBn: model must be a Module', '(loader, model)');
+    throwsWith(() => updateBn(xs[0] as never, model), 'loader is a Tensor of shape [10, 1, 4, 4]', '[x] for one');
+    throwsWith(() => updateBn({ batches: 3 } as never, model), 'loader must be an iterable', 'object with keys batches');
     throwsWith(() => updateBn([xs[0], 'oops'], model), 'updateBn: batch 1 is string "oops"', 'forward:');
     model.eval();
     throwsWith(() => updateBn([[7, xs[0]]], model), 'batch 0 is an array whose first item is number 7');
@@ -178,19 +192,21 @@ for (const be of backends) {
     assert.is(cyc.iteration, 7, '6 steps (3 per epoch) after the constructor');
     close(h2.map((m) => m.lr), [0.03, 0.01], "the rate of each epoch's last step: α(3), α(6)");
     const bad: [unknown, string][] = [
-      [{ step() {} }, 'got an object with keys step'], [0.1, 'got number 0.1'], [new SWALR({ lr: 1 }, { swaLr: 0.1 }), 'another optimizer'],
+      [{ step() {} }, 'got an object with keys step'], [0.1, 'got number 0.1'],
+      [new SWALR({ lr: 1 }, { swaLr: 0.1 }), 'another optimizer'],
     ];
     for (const [lr, part] of bad) {
       let err: Error | undefined;
-      await fit({ model, optimizer: opt, train: loader, device: be, epochs: 1, lr: lr as never, progress: false }).catch((e: Error) => { err = e; });
-      assert.ok(err && err.message.startsWith('fit: ') && err.message.includes(part), `fit rejects ${part}: ${err?.message}`);
+      const o = { model, optimizer: opt, train: loader, device: be, epochs: 1, lr: lr as never, progress: false };
+      await fit(o).catch((e: Error) => { err = e; });
+      assert.ok(err?.message.startsWith('fit: ') && err.message.includes(part), `fit rejects ${part}: ${err?.message}`);
     }
     opt.dispose();
     model.dispose();
   });
 }
 
-test('SwaCyclicalLR, FgeCyclicalLR and SwaReferenceLR step through the runner\'s pure schedules and capture points', () => {
+test("SwaCyclicalLR, FgeCyclicalLR and SwaReferenceLR follow the runner's pure schedules and capture points", () => {
   const opt = { lr: 1 };
   const cyc = new SwaCyclicalLR(opt, { alpha1: 0.05, alpha2: 0.01, cycle: 3 });
   const pure = cyclicalLr({ alpha1: 0.05, alpha2: 0.01, c: 3 });
@@ -214,15 +230,17 @@ test('SwaCyclicalLR, FgeCyclicalLR and SwaReferenceLR step through the runner\'s
   const ref = new SwaReferenceLR(opt, { lrInit: 0.1, epochs: 20, swaStart: 10, swaLr: 0.01 });
   const refPure = swaReferenceLr({ lrInit: 0.1, epochs: 20, swaStart: 10, swaLr: 0.01 });
   for (let e = 0; e < 20; e++) {
-    assert.is(opt.lr, refPure({ iteration: 1, epoch: e, fraction: 0, itersPerEpoch: 1 }), `reference rate of epoch ${e}`);
+    assert.is(opt.lr, refPure({ iteration: 1, epoch: e, fraction: 0, itersPerEpoch: 1 }), `reference rate, epoch ${e}`);
     ref.step();
   }
-  throwsWith(() => new SwaCyclicalLR(opt, { alpha1: 0.01, alpha2: 0.05, cycle: 2 }), 'SwaCyclicalLR: needs alpha1 ≥ alpha2');
-  throwsWith(() => new SWALR(opt, { swaLr: 0.05, annealEpochs: 1.5 }), 'SWALR: annealEpochs must be an integer ≥ 0, got 1.5');
-  throwsWith(() => new SWALR(opt, { swaLr: 0.05, annealStrategy: 'step' as 'cos' }), "SWALR: annealStrategy must be 'cos' or 'linear'");
+  throwsWith(() => new SwaCyclicalLR(opt, { alpha1: 0.01, alpha2: 0.05, cycle: 2 }), 'SwaCyclicalLR: needs alpha1 ≥');
+  throwsWith(() => new SWALR(opt, { swaLr: 0.05, annealEpochs: 1.5 }), 'SWALR: annealEpochs must be an integer ≥ 0');
+  throwsWith(() => new SWALR(opt, { swaLr: 0.05, annealStrategy: 'step' as 'cos' }), 'SWALR: annealStrategy must be');
   throwsWith(() => new SWALR({} as { lr: number }, { swaLr: 0.05 }), 'SWALR: needs an optimizer with a numeric lr');
-  throwsWith(() => new FgeCyclicalLR(opt, { alpha1: 0.05, alpha2: 0.01, cycle: 2, itersPerEpoch: 0 }), 'FgeCyclicalLR: itersPerEpoch');
-  throwsWith(() => new SwaReferenceLR(opt, { lrInit: 0.1, epochs: 10, swaStart: 20, swaLr: 0.01 }), 'SwaReferenceLR: swaStart=20');
+  const fgeBad = { alpha1: 0.05, alpha2: 0.01, cycle: 2, itersPerEpoch: 0 };
+  throwsWith(() => new FgeCyclicalLR(opt, fgeBad), 'FgeCyclicalLR: itersPerEpoch');
+  const refBad = { lrInit: 0.1, epochs: 10, swaStart: 20, swaLr: 0.01 };
+  throwsWith(() => new SwaReferenceLR(opt, refBad), 'SwaReferenceLR: swaStart=20');
 });
 
 test('Subset: the chosen examples in order, copied, with clear errors for bad indices', () => {

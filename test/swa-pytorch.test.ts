@@ -7,8 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import {
-  AveragedModel, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, getEmaMultiAvgFn, Linear, ReLU, Sequential, SGD, SWALR,
-  tensor, tidy, updateBn, withBackend, type Backend, type Tensor,
+  AveragedModel, BatchNorm1d, BatchNorm2d, Conv2d, CosineAnnealingLR, Flatten, getEmaMultiAvgFn, Linear, ReLU,
+  Sequential, SGD, SWALR, tensor, tidy, updateBn, withBackend, type Backend, type Tensor,
 } from '../index.ts';
 import { decodeSafetensors, toFloat32 } from '../nn/safetensors.ts';
 import { trainStep } from '../nn/trainer.ts';
@@ -40,7 +40,7 @@ function batches(h: Host, sizes: number[], be: Backend, shape?: number[]): Tenso
   const per = h.data.length / h.shape[0];
   let at = 0;
   return sizes.map((n) => {
-    const t = tensor(h.data.slice(at * per, (at + n) * per), shape ? [n, ...shape] : [n, ...h.shape.slice(1)], { device: be });
+    const t = tensor(h.data.slice(at * per, (at + n) * per), [n, ...(shape ?? h.shape.slice(1))], { device: be });
     at += n;
     return t;
   });
@@ -51,18 +51,21 @@ async function expectClose(be: Backend, what: string, t: Tensor, want: Host, tol
   assert.equal([...t.shape], want.shape, `${what} shape`);
   const got = await t.data();
   let err = 0;
-  for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want.data[i]) / Math.max(1, Math.abs(want.data[i])));
+  for (let i = 0; i < got.length; i++) {
+    err = Math.max(err, Math.abs(got[i] - want.data[i]) / Math.max(1, Math.abs(want.data[i])));
+  }
   worst.set(backendLabel(be), Math.max(worst.get(backendLabel(be)) ?? 0, err));
   assert.ok(err <= tol, `${what}: error ${err.toExponential(2)} > ${tol}`);
 }
 
-test('SWALR: the rates of PyTorch 1.13 (construction, another scheduler in between, 6 steps; cos/linear, E = 0 and 3)', () => {
+test('SWALR: the rates of PyTorch 1.13 (constructor, another scheduler, 6 steps; cos/linear, E = 0 and 3)', () => {
   const rates = JSON.parse(meta.swalr) as Record<string, number[]>;
   assert.equal(Object.keys(rates).sort(), ['cos-0', 'cos-3', 'linear-0', 'linear-3']);
   for (const [key, want] of Object.entries(rates)) {
     const [strategy, e] = key.split('-');
     const opt = { lr: 0.5 };
-    const swalr = new SWALR(opt, { swaLr: 0.05, annealEpochs: Number(e), annealStrategy: strategy as 'cos' | 'linear' });
+    const annealStrategy = strategy as 'cos' | 'linear';
+    const swalr = new SWALR(opt, { swaLr: 0.05, annealEpochs: Number(e), annealStrategy });
     const got = [opt.lr];
     for (let k = 0; k < 8; k++) {
       if (k < 2) opt.lr *= 0.5; // MultiplicativeLR(opt, 0.5).step(), as the fixture
@@ -76,9 +79,22 @@ test('SWALR: the rates of PyTorch 1.13 (construction, another scheduler in betwe
   }
 });
 
+test('CosineAnnealingLR: the rates of PyTorch 1.13 (T_max 7, eta_min 0.001, 10 steps: down and back up)', () => {
+  const want = JSON.parse(meta.cosine) as number[];
+  const opt = { lr: 0.1 };
+  const sched = new CosineAnnealingLR(opt, { tMax: 7, etaMin: 0.001 });
+  const got = [opt.lr];
+  for (let k = 0; k < 10; k++) {
+    sched.step();
+    got.push(opt.lr);
+  }
+  assert.is(got.length, want.length);
+  got.forEach((lr, i) => assert.ok(Math.abs(lr - want[i]) <= 1e-12, `step ${i}: ${lr} vs PyTorch ${want[i]}`));
+});
+
 const backends = await testBackends();
 for (const be of backends) {
-  test(`${backendLabel(be)}: the torch.optim SWA loop matches PyTorch (training, AveragedModel, EMA, SWALR, update_bn, eval)`, async () => {
+  test(`${backendLabel(be)}: the torch.optim SWA loop matches PyTorch (AveragedModel, EMA, SWALR)`, async () => {
     const model = withBackend(be, network);
     const keys = JSON.parse(meta.keys) as { swa: string[]; model: string[] };
     assert.equal([...model.stateDict().keys()], keys.model, 'model state_dict keys');
@@ -98,7 +114,9 @@ for (const be of backends) {
         trainStep(model, opt, x, ys[i]);
         ema.updateParameters(model);
       });
-      for (const [k, t] of model.stateDict()) await expectClose(be, `epoch ${epoch} ${k}`, t, get(`epoch${epoch}.${k}`));
+      for (const [k, t] of model.stateDict()) {
+        await expectClose(be, `epoch ${epoch} ${k}`, t, get(`epoch${epoch}.${k}`));
+      }
       if (epoch > cfg.swaStart) {
         swaModel.updateParameters(model);
         swaBuffers.updateParameters(model);
@@ -133,7 +151,8 @@ for (const be of backends) {
     for (const m of [swaModel, swaBuffers, ema, model]) m.dispose();
     opt.dispose();
     assert.is(be.liveBuffers(), 0, 'no buffers left');
-    console.log(`[swa-pytorch] ${backendLabel(be)}: largest error ${worst.get(backendLabel(be))!.toExponential(2)} over every compared value`);
+    const largest = worst.get(backendLabel(be))!.toExponential(2);
+    console.log(`[swa-pytorch] ${backendLabel(be)}: largest error ${largest} over every compared value`);
   });
 }
 

@@ -71,7 +71,7 @@ for (const be of backends) {
     // The average holds tensors of its own: the model's stay where they are, with the last values set.
     assert.ok(avg.module.weight !== model.weight && avg.module.weight.requiresGrad);
     assert.equal(await model.weight.data(), seen[3].get('weight'), 'the model keeps its own weights');
-    assert.equal([...avg.stateDict().keys()], ['n_averaged', 'module.weight', 'module.bias'], "PyTorch's state_dict keys");
+    assert.equal([...avg.stateDict().keys()], ['n_averaged', 'module.weight', 'module.bias'], "PyTorch's keys");
     const other = on(() => new Linear(3, 3));
     assert.throws(() => avg.updateParameters(other), /weight is \[3, 3\] in the model but \[3, 4\]/);
     other.dispose();

@@ -174,7 +174,8 @@ if (selected('swa/update', only) || selected('swa/update-bn', only)) {
     const swa = new AveragedModel(model);
     swa.updateParameters(model);
     try {
-      const t = await timeLoop(() => swa.updateParameters(model), sync, { warmup: 2, reps: quick ? 5 : 20, capSeconds: 2 });
+      const loop = { warmup: 2, reps: quick ? 5 : 20, capSeconds: 2 };
+      const t = await timeLoop(() => swa.updateParameters(model), sync, loop);
       const ms = t.ms / t.iterations;
       const detail = `${ms.toFixed(3)} ms per update; ${epochNote}`;
       return { id: 'swa/update', value: (100 * ms) / epochMs, detail, extra: { msPerUpdate: ms, epochMs } };

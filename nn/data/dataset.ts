@@ -35,7 +35,9 @@ export class Subset implements Dataset {
   readonly indices: Int32Array;
 
   constructor(readonly dataset: Dataset, indices: ArrayLike<number>) {
-    if (!indices || typeof indices.length !== 'number') throw new TypeError('Subset: indices must be an array of example indices');
+    if (!indices || typeof indices.length !== 'number') {
+      throw new TypeError('Subset: indices must be an array of example indices');
+    }
     const size = imageSize(dataset.shape);
     this.indices = Int32Array.from(indices as ArrayLike<number>);
     this.n = this.indices.length;
