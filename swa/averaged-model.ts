@@ -80,6 +80,8 @@ export function getEmaMultiAvgFn(decay = 0.999): MultiAvgFn {
  *
  * NOTE: with `useBuffers`, BatchNorm's num_batches_tracked follows the model's instead of being averaged: an average
  * of batch counts counts nothing (PyTorch averages it and truncates the result to an integer).
+ * NOTE: random generators (Dropout's) are shared with the model, as PyTorch's layers share its global generator, so a
+ * training-mode pass of the average (updateBn) draws from the same stream as training.
  * @example
  * const swaModel = new AveragedModel(model);
  * const swaScheduler = new SWALR(opt, { swaLr: 0.05 });

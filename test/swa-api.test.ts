@@ -164,7 +164,7 @@ for (const be of backends) {
     assert.is(model.training, true);
     throwsWith(() => updateBn(model as never, xs as never), 'updateBn: model must be a Module', '(loader, model)');
     throwsWith(() => updateBn(xs[0] as never, model), 'loader is a Tensor of shape [10, 1, 4, 4]', '[x] for one');
-    throwsWith(() => updateBn({ batches: 3 } as never, model), 'loader must be an iterable', 'object with keys batches');
+    throwsWith(() => updateBn({ batches: 3 } as never, model), 'must be an iterable', 'object with keys batches');
     throwsWith(() => updateBn([xs[0], 'oops'], model), 'updateBn: batch 1 is string "oops"', 'forward:');
     model.eval();
     throwsWith(() => updateBn([[7, xs[0]]], model), 'batch 0 is an array whose first item is number 7');
