@@ -6,11 +6,28 @@ export * from './engine/index.ts';
 
 // ---- nn: modules and layers (PyTorch names and state_dict keys) --------------------------------------------------
 export {
-  Module, deepcopy, type StateDict, type StateValue, type HostValue, type LoadStateDictResult,
+  Module,
+  deepcopy,
+  type StateDict,
+  type StateValue,
+  type HostValue,
+  type LoadStateDictResult,
 } from './nn/module.ts';
 export {
-  Linear, Conv2d, BatchNorm, BatchNorm1d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Dropout, Flatten,
-  Sequential, type LayerOptions, type BatchNormLayerOptions,
+  Linear,
+  Conv2d,
+  BatchNorm,
+  BatchNorm1d,
+  BatchNorm2d,
+  ReLU,
+  MaxPool2d,
+  AvgPool2d,
+  GlobalAvgPool2d,
+  Dropout,
+  Flatten,
+  Sequential,
+  type LayerOptions,
+  type BatchNormLayerOptions,
 } from './nn/layers.ts';
 export { SmallCnn, Vgg, PreResNet, WideResNet, createModel, type ModelSpec } from './nn/models/index.ts';
 
@@ -22,7 +39,13 @@ export { RunningMetrics, countCorrect } from './nn/metrics.ts';
 
 // ---- nn: data (readers, loader, normalisation, augmentation) -------------------------------------------------------
 export {
-  Subset, DataError, FASHION_MNIST_CLASSES, FASHION_MNIST_MINI, CIFAR10_CLASSES, type Dataset, type ImageShape,
+  Subset,
+  DataError,
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_MINI,
+  CIFAR10_CLASSES,
+  type Dataset,
+  type ImageShape,
 } from './nn/data/dataset.ts';
 export { DataLoader, type Batch, type LoaderOptions, type LoaderState } from './nn/data/loader.ts';
 export { toTensors } from './nn/data/to-tensors.ts';
@@ -31,24 +54,45 @@ export { CIFAR_AUGMENT, type AugmentOptions } from './nn/data/augment.ts';
 export { parseIdx, idxDataset, type IdxArray, type IdxSource } from './nn/data/idx.ts';
 export { parseCifar, type CifarKind, type CifarFile, type CifarOptions } from './nn/data/cifar.ts';
 export {
-  fetchFashionMnist, fetchCifar, type FetchFn, type FetchFashionMnistOptions, type FetchCifarOptions,
+  fetchFashionMnist,
+  fetchCifar,
+  type FetchFn,
+  type FetchFashionMnistOptions,
+  type FetchCifarOptions,
 } from './nn/data/fetch.ts';
 
 // ---- nn: checkpoints (safetensors, loadable by PyTorch) ------------------------------------------------------------
 export { checkpointBytes, restoreCheckpoint, type CheckpointContents, type Restored } from './nn/checkpoint.ts';
 export {
-  encodeSafetensors, decodeSafetensors, toFloat32, SafetensorsError,
-  type Dtype, type SafeTensor, type SafeTensorEntry, type SafetensorsFile,
+  encodeSafetensors,
+  decodeSafetensors,
+  toFloat32,
+  SafetensorsError,
+  type Dtype,
+  type SafeTensor,
+  type SafeTensorEntry,
+  type SafetensorsFile,
 } from './nn/safetensors.ts';
 
 // ---- swa: torch.optim.swa_utils (AveragedModel, SWALR, update_bn) and the paper's schedules -----------------------
 export {
-  AveragedModel, getSwaAvgFn, getEmaAvgFn, getSwaMultiAvgFn, getEmaMultiAvgFn,
-  type AvgFn, type MultiAvgFn, type AveragedModelOptions,
+  AveragedModel,
+  getSwaAvgFn,
+  getEmaAvgFn,
+  getSwaMultiAvgFn,
+  getEmaMultiAvgFn,
+  type AvgFn,
+  type MultiAvgFn,
+  type AveragedModelOptions,
 } from './swa/averaged-model.ts';
 export { updateBn, type UpdateBnOptions } from './swa/bn-update.ts';
 export {
-  SWALR, SwaCyclicalLR, FgeCyclicalLR, SwaReferenceLR, type SwalrOptions, type LrHolder,
+  SWALR,
+  SwaCyclicalLR,
+  FgeCyclicalLR,
+  SwaReferenceLR,
+  type SwalrOptions,
+  type LrHolder,
 } from './swa/schedulers.ts';
 export type { AnnealStrategy } from './swa/schedules.ts';
 

@@ -5,9 +5,20 @@ export * from './index.ts';
 
 // ---- data sets from disk --------------------------------------------------------------------------------------------
 export {
-  loadFashionMnist, loadFashionMnistMini, fashionMnistMiniDir, loadCifar, loadIdx, loadDataSet, dataFolder,
-  isDataSetName, DATA_SETS, FASHION_MNIST_DIR,
-  type FashionMnistOptions, type FashionMnistMiniOptions, type CifarLoadOptions, type DataSetName,
+  loadFashionMnist,
+  loadFashionMnistMini,
+  fashionMnistMiniDir,
+  loadCifar,
+  loadIdx,
+  loadDataSet,
+  dataFolder,
+  isDataSetName,
+  DATA_SETS,
+  FASHION_MNIST_DIR,
+  type FashionMnistOptions,
+  type FashionMnistMiniOptions,
+  type CifarLoadOptions,
+  type DataSetName,
 } from './nn/data/node-files.ts';
 
 // ---- checkpoint files (written atomically) -----------------------------------------------------------------------
@@ -15,8 +26,23 @@ export { saveCheckpoint, loadCheckpoint } from './nn/checkpoint-node.ts';
 
 // ---- the SWA paper's Table 1 runner --------------------------------------------------------------------------------
 export {
-  runTable1, planTable1, TABLE1_BUDGETS, RunInterrupted, RunnerConfigError, RunFolderError,
-  type Table1Options, type Table1Plan, type Table1Result, type SwaScheduleKind, type BudgetPoint,
-  type SeedResults, type SgdResult, type SwaResult, type FgeResult, type SwaPoint, type SwaEvaluation,
-  type EpochRecord, type TestMetrics,
+  runTable1,
+  planTable1,
+  TABLE1_BUDGETS,
+  RunInterrupted,
+  RunnerConfigError,
+  RunFolderError,
+  type Table1Options,
+  type Table1Plan,
+  type Table1Result,
+  type SwaScheduleKind,
+  type BudgetPoint,
+  type SeedResults,
+  type SgdResult,
+  type SwaResult,
+  type FgeResult,
+  type SwaPoint,
+  type SwaEvaluation,
+  type EpochRecord,
+  type TestMetrics,
 } from './swa/runner.ts';

@@ -5,9 +5,22 @@
 import { parseArgs } from 'node:util';
 // NOTE: the CLI uses only the package's public API (node.ts), as a user's script would.
 import {
-  CIFAR_AUGMENT, channelStats, DATA_SETS, dataFolder, defaultBackend, FASHION_MNIST_STATS, isDataSetName, loadDataSet,
-  RunFolderError, RunInterrupted, RunnerConfigError, runTable1, setDevice,
-  type Dataset, type DataSetName, type SwaScheduleKind,
+  CIFAR_AUGMENT,
+  channelStats,
+  DATA_SETS,
+  dataFolder,
+  defaultBackend,
+  FASHION_MNIST_STATS,
+  isDataSetName,
+  loadDataSet,
+  RunFolderError,
+  RunInterrupted,
+  RunnerConfigError,
+  runTable1,
+  setDevice,
+  type Dataset,
+  type DataSetName,
+  type SwaScheduleKind,
 } from '../node.ts';
 
 const HELP = `swa-engine swa: reproduce Table 1 of the SWA paper (Izmailov et al., 2018) for one model and data set.
@@ -87,15 +100,22 @@ function fail(message: string): never {
 }
 
 /** A number option (undefined when not given; NaN reaches the runner's checks, which name the option). */
-const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : v.trim() === '' ? NaN : Number(v));
+const num = (v: string | undefined): number | undefined =>
+  v === undefined ? undefined : v.trim() === '' ? NaN : Number(v);
 
 if (a.budget === undefined) fail('--budget is required (epochs of the SGD baseline)');
 if (!isDataSetName(a.data)) fail(`--data: unknown data set '${a.data}' (${DATA_SETS.join(', ')})`);
 const data: DataSetName = a.data;
-if (a.schedule !== 'constant' && a.schedule !== 'cyclical') fail(`--schedule must be constant or cyclical, got '${a.schedule}'`);
-if (a['swa-eval'] !== 'epoch' && a['swa-eval'] !== 'budget') fail(`--swa-eval must be epoch or budget, got '${a['swa-eval']}'`);
+if (a.schedule !== 'constant' && a.schedule !== 'cyclical')
+  fail(`--schedule must be constant or cyclical, got '${a.schedule}'`);
+if (a['swa-eval'] !== 'epoch' && a['swa-eval'] !== 'budget')
+  fail(`--swa-eval must be epoch or budget, got '${a['swa-eval']}'`);
 if (!['auto', 'webgpu', 'wasm'].includes(a.device!)) fail(`--device must be auto, webgpu or wasm, got '${a.device}'`);
-const seeds = a.seeds!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+const seeds = a
+  .seeds!.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
+  .map(Number);
 if (data.startsWith('cifar') && !a['data-dir']) {
   fail(`--data ${data} needs --data-dir (the folder with the binary batches)`);
 }
@@ -103,9 +123,12 @@ const load = (split: 'train' | 'test'): Dataset => loadDataSet(data, { dir: a['d
 
 const t0 = performance.now();
 const threads = a.threads === undefined ? undefined : Number(a.threads);
-if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail(`--threads must be an integer in [1, 64], got '${a.threads}'`);
+if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64))
+  fail(`--threads must be an integer in [1, 64], got '${a.threads}'`);
 const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads } });
-console.log(`device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`);
+console.log(
+  `device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`,
+);
 let train: Dataset;
 let test: Dataset;
 try {
@@ -117,7 +140,8 @@ try {
 }
 if (a.limit !== undefined) {
   const n = Number(a.limit);
-  if (!Number.isInteger(n) || n < 1 || n > train.n) fail(`--limit must be an integer in [1, ${train.n}], got '${a.limit}'`);
+  if (!Number.isInteger(n) || n < 1 || n > train.n)
+    fail(`--limit must be an integer in [1, ${train.n}], got '${a.limit}'`);
   const per = train.images.length / train.n;
   train = { ...train, n, images: train.images.subarray(0, n * per), labels: train.labels.subarray(0, n) };
 }
@@ -131,15 +155,34 @@ process.on('SIGINT', () => {
 
 try {
   const r = await runTable1({
-    model: a.model!, width: num(a.width), dataset: a.data!, train, test,
-    normalize: cifar ? channelStats(train) : FASHION_MNIST_STATS, augment: (a.augment ?? cifar) ? CIFAR_AUGMENT : undefined,
-    budget: Number(a.budget), seeds, lr: Number(a.lr), swaLr: num(a['swa-lr']), swaStart: num(a['swa-start']),
-    schedule: a.schedule as SwaScheduleKind, cycle: num(a.cycle), alpha2: num(a.alpha2),
-    fgeCycle: num(a['fge-cycle']), fgeAlpha1: num(a['fge-alpha1']), fgeAlpha2: num(a['fge-alpha2']),
-    swagSamples: num(a['swag-samples']), swagBnBatches: num(a['swag-bn-batches']), swaEval: a['swa-eval'] as 'epoch' | 'budget',
-    batchSize: Number(a.batch), weightDecay: Number(a.wd), momentum: Number(a.momentum),
-    device: defaultBackend(), out: a.out ?? `runs/table1-${a.model}-${a.data}`,
-    progress: a.progress, signal: ac.signal,
+    model: a.model!,
+    width: num(a.width),
+    dataset: a.data!,
+    train,
+    test,
+    normalize: cifar ? channelStats(train) : FASHION_MNIST_STATS,
+    augment: (a.augment ?? cifar) ? CIFAR_AUGMENT : undefined,
+    budget: Number(a.budget),
+    seeds,
+    lr: Number(a.lr),
+    swaLr: num(a['swa-lr']),
+    swaStart: num(a['swa-start']),
+    schedule: a.schedule as SwaScheduleKind,
+    cycle: num(a.cycle),
+    alpha2: num(a.alpha2),
+    fgeCycle: num(a['fge-cycle']),
+    fgeAlpha1: num(a['fge-alpha1']),
+    fgeAlpha2: num(a['fge-alpha2']),
+    swagSamples: num(a['swag-samples']),
+    swagBnBatches: num(a['swag-bn-batches']),
+    swaEval: a['swa-eval'] as 'epoch' | 'budget',
+    batchSize: Number(a.batch),
+    weightDecay: Number(a.wd),
+    momentum: Number(a.momentum),
+    device: defaultBackend(),
+    out: a.out ?? `runs/table1-${a.model}-${a.data}`,
+    progress: a.progress,
+    signal: ac.signal,
   });
   console.log(`\n${r.markdown}`);
   console.log(`wrote ${r.files.join(', ')}`);

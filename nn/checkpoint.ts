@@ -45,7 +45,15 @@ export async function checkpointBytes(c: CheckpointContents): Promise<Uint8Array
   const metadata: Record<string, string> = { format: FORMAT, meta: JSON.stringify(c.meta ?? null) };
   if (c.optimizer) {
     const o = c.optimizer;
-    metadata.optimizer = JSON.stringify({ type: 'SGD', lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov, step: o.stepCount });
+    metadata.optimizer = JSON.stringify({
+      type: 'SGD',
+      lr: o.lr,
+      momentum: o.momentum,
+      dampening: o.dampening,
+      weightDecay: o.weightDecay,
+      nesterov: o.nesterov,
+      step: o.stepCount,
+    });
   }
   return encodeSafetensors(entries, metadata);
 }
@@ -70,9 +78,16 @@ export interface Restored {
  * is missing, has the wrong shape, or the file is corrupt.
  * @example const { meta } = restoreCheckpoint(bytes, { model, optimizer }, 'run.safetensors');
  */
-export function restoreCheckpoint(bytes: Uint8Array, target: { model: Module; optimizer?: SGD }, source = 'checkpoint'): Restored {
+export function restoreCheckpoint(
+  bytes: Uint8Array,
+  target: { model: Module; optimizer?: SGD },
+  source = 'checkpoint',
+): Restored {
   const file = decodeSafetensors(bytes, source);
-  if (file.metadata.format !== FORMAT) throw new Error(`${source}: not a swa-engine checkpoint (metadata format is ${JSON.stringify(file.metadata.format)})`);
+  if (file.metadata.format !== FORMAT)
+    throw new Error(
+      `${source}: not a swa-engine checkpoint (metadata format is ${JSON.stringify(file.metadata.format)})`,
+    );
   const host = new Map<string, HostTensor>();
   for (const [name, t] of file.tensors) host.set(name, { shape: t.shape, data: toFloat32(t), stored: t.dtype });
   const own = target.model.stateDict();
@@ -95,8 +110,11 @@ export function restoreCheckpoint(bytes: Uint8Array, target: { model: Module; op
       const v = host.get(`${OPTIMIZER_PREFIX}${n}`);
       if (v) momentum.set(i, v.data);
     });
-    if (o.momentum !== 0 && momentum.size === 0 && names.length) throw new Error(`${source}: optimizer momentum buffers are missing`);
-    const saved = file.metadata.optimizer ? (JSON.parse(file.metadata.optimizer) as { step: number; lr: number }) : { step: 0, lr: o.lr };
+    if (o.momentum !== 0 && momentum.size === 0 && names.length)
+      throw new Error(`${source}: optimizer momentum buffers are missing`);
+    const saved = file.metadata.optimizer
+      ? (JSON.parse(file.metadata.optimizer) as { step: number; lr: number })
+      : { step: 0, lr: o.lr };
     o.loadState(saved.step, momentum);
     o.lr = saved.lr;
   }

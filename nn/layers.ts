@@ -1,7 +1,26 @@
 // Layers with PyTorch's parameter names and default initialisations: Linear, Conv2d, BatchNorm1d/2d, ReLU,
 // MaxPool2d, AvgPool2d, GlobalAvgPool2d, Dropout, Flatten and Sequential.
 
-import { add, avgPool2d, batchNorm, conv2d, defaultBackend, dropout, full, globalGenerator, matmulT, maxPool2d, mean, rand, relu, reshape, type Backend, type Conv2dOptions, type Generator, type Tensor } from '../engine/index.ts';
+import {
+  add,
+  avgPool2d,
+  batchNorm,
+  conv2d,
+  defaultBackend,
+  dropout,
+  full,
+  globalGenerator,
+  matmulT,
+  maxPool2d,
+  mean,
+  rand,
+  relu,
+  reshape,
+  type Backend,
+  type Conv2dOptions,
+  type Generator,
+  type Tensor,
+} from '../engine/index.ts';
 import { Module, type Counter } from './module.ts';
 
 /** Where a layer's tensors live and where its initial values come from. */
@@ -10,8 +29,10 @@ export interface LayerOptions {
   generator?: Generator;
 }
 
-const where = (o?: LayerOptions): { device: Backend; generator: Generator } =>
-  ({ device: o?.device ?? defaultBackend(), generator: o?.generator ?? globalGenerator });
+const where = (o?: LayerOptions): { device: Backend; generator: Generator } => ({
+  device: o?.device ?? defaultBackend(),
+  generator: o?.generator ?? globalGenerator,
+});
 
 /** U(−1/√fanIn, 1/√fanIn): PyTorch's default for Linear and Conv2d weights (kaiming_uniform, a = √5) and biases. */
 function uniformInit(shape: number[], fanIn: number, o: { device: Backend; generator: Generator }): Tensor {
@@ -23,7 +44,11 @@ function uniformInit(shape: number[], fanIn: number, o: { device: Backend; gener
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LayerOptions & { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LayerOptions & { bias?: boolean } = {},
+  ) {
     super();
     const o = where(opts);
     this.weight = this.param('weight', uniformInit([outFeatures, inFeatures], inFeatures, o));
@@ -40,7 +65,12 @@ export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly options: Conv2dOptions;
-  constructor(inChannels: number, outChannels: number, kernel: number | [number, number], opts: LayerOptions & Conv2dOptions & { bias?: boolean } = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernel: number | [number, number],
+    opts: LayerOptions & Conv2dOptions & { bias?: boolean } = {},
+  ) {
     super();
     const o = where(opts);
     const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
@@ -86,7 +116,10 @@ export class BatchNorm extends Module {
   /** num_batches_tracked, counted on the host so the cumulative momentum needs no read-back. */
   private readonly batches: Counter;
   private samplesSeen = 0;
-  constructor(readonly numFeatures: number, opts: BatchNormLayerOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    opts: BatchNormLayerOptions = {},
+  ) {
     super();
     const o = where(opts);
     const dev = { device: o.device };
@@ -117,7 +150,11 @@ export class BatchNorm extends Module {
         momentum = 1 / this.batches.value;
       }
     }
-    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum, eps: this.eps });
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training,
+      momentum,
+      eps: this.eps,
+    });
   }
   /** Restarts the running statistics: mean 0, variance 1, no batches seen (PyTorch's reset_running_stats). */
   resetRunningStats(): void {
@@ -144,7 +181,11 @@ export class ReLU extends Module {
 }
 
 export class MaxPool2d extends Module {
-  constructor(readonly kernel: number, readonly stride = kernel, readonly padding = 0) {
+  constructor(
+    readonly kernel: number,
+    readonly stride = kernel,
+    readonly padding = 0,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -153,11 +194,20 @@ export class MaxPool2d extends Module {
 }
 
 export class AvgPool2d extends Module {
-  constructor(readonly kernel: number, readonly stride = kernel, readonly padding = 0, readonly countIncludePad = true) {
+  constructor(
+    readonly kernel: number,
+    readonly stride = kernel,
+    readonly padding = 0,
+    readonly countIncludePad = true,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
-    return avgPool2d(x, this.kernel, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad });
+    return avgPool2d(x, this.kernel, {
+      stride: this.stride,
+      padding: this.padding,
+      countIncludePad: this.countIncludePad,
+    });
   }
 }
 
@@ -171,7 +221,10 @@ export class GlobalAvgPool2d extends Module {
 /** Zeroes elements with probability p during training (seeded: each call draws a mask seed from the generator). */
 export class Dropout extends Module {
   private readonly generator: Generator;
-  constructor(readonly p = 0.5, opts: LayerOptions = {}) {
+  constructor(
+    readonly p = 0.5,
+    opts: LayerOptions = {},
+  ) {
     super();
     this.generator = opts.generator ?? globalGenerator;
   }

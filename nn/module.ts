@@ -33,7 +33,10 @@ const counters = new WeakMap<Tensor, Counter>();
  */
 export class Counter {
   private v = 0;
-  constructor(readonly tensor: Tensor, value = 0) {
+  constructor(
+    readonly tensor: Tensor,
+    value = 0,
+  ) {
     counters.set(tensor, this);
     this.set(value);
   }
@@ -151,8 +154,10 @@ export abstract class Module {
    * model.loadStateDict(swaModel.module.stateDict());           // the averaged weights, device to device
    * const { missingKeys } = model.loadStateDict(decodeSafetensors(bytes).tensors, { strict: false });
    */
-  loadStateDict(values: ReadonlyMap<string, StateValue> | Record<string, StateValue>,
-    opts: { strict?: boolean } = {}): LoadStateDictResult {
+  loadStateDict(
+    values: ReadonlyMap<string, StateValue> | Record<string, StateValue>,
+    opts: { strict?: boolean } = {},
+  ): LoadStateDictResult {
     if (!values || typeof values !== 'object') {
       throw new TypeError(`loadStateDict: expects a Map of state, got ${describe(values)}`);
     }

@@ -45,7 +45,10 @@ export class CosineAnnealingLR implements LrScheduler {
   /** The 0-based epoch the optimizer's current rate is for (PyTorch's last_epoch). */
   lastEpoch = 0;
 
-  constructor(readonly optimizer: { lr: number }, opts: { tMax: number; etaMin?: number }) {
+  constructor(
+    readonly optimizer: { lr: number },
+    opts: { tMax: number; etaMin?: number },
+  ) {
     const name = 'CosineAnnealingLR';
     if (!optimizer || typeof optimizer.lr !== 'number') throw new Error(`${name}: needs an optimizer with an lr`);
     if (!(Number.isInteger(opts?.tMax) && opts.tMax >= 1)) {
@@ -86,15 +89,23 @@ export class SGD {
   readonly buffers = new Map<Tensor, Tensor>();
   stepCount = 0;
 
-  constructor(readonly params: Tensor[], opts: SgdOptions) {
+  constructor(
+    readonly params: Tensor[],
+    opts: SgdOptions,
+  ) {
     this.lr = opts.lr;
     this.momentum = opts.momentum ?? 0;
     this.dampening = opts.dampening ?? 0;
     this.weightDecay = opts.weightDecay ?? 0;
     this.nesterov = opts.nesterov ?? false;
-    const bad = [['lr', this.lr], ['momentum', this.momentum], ['weightDecay', this.weightDecay]].find(([, v]) => !(Number(v) >= 0));
+    const bad = [
+      ['lr', this.lr],
+      ['momentum', this.momentum],
+      ['weightDecay', this.weightDecay],
+    ].find(([, v]) => !(Number(v) >= 0));
     if (bad) throw new Error(`SGD: ${bad[0]} must be a non-negative number, got ${bad[1]}`);
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new Error('SGD: Nesterov momentum requires a momentum and zero dampening');
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0))
+      throw new Error('SGD: Nesterov momentum requires a momentum and zero dampening');
   }
 
   /** Applies one step to every parameter that has a gradient. */
@@ -109,7 +120,12 @@ export class SGD {
         this.buffers.set(p, v);
       }
       sgdStepInPlace(p, p.grad, v, {
-        lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov, first,
+        lr: this.lr,
+        momentum: this.momentum,
+        dampening: this.dampening,
+        weightDecay: this.weightDecay,
+        nesterov: this.nesterov,
+        first,
       });
     }
     this.stepCount++;
@@ -136,7 +152,8 @@ export class SGD {
     for (const [i, data] of momentum) {
       const p = this.params[i];
       if (!p) throw new Error(`SGD.loadState: no parameter at index ${i}`);
-      if (data.length !== p.size) throw new Error(`SGD.loadState: momentum ${i} has ${data.length} values, parameter has ${p.size}`);
+      if (data.length !== p.size)
+        throw new Error(`SGD.loadState: momentum ${i} has ${data.length} values, parameter has ${p.size}`);
       let v = this.buffers.get(p);
       if (!v) {
         v = keep(p.newEmpty(p.shape));

@@ -42,18 +42,25 @@ export function trainStep(model: Module, opt: SGD, x: Tensor, y: Tensor, metrics
  * Mean cross-entropy and accuracy of `model` (in eval mode; its mode is restored) on a dataset.
  * @example const { accuracy } = await evaluate(swaModel, test, device, { normalize: FASHION_MNIST_STATS });
  */
-export async function evaluate(model: Module, data: Dataset, device: Backend, opts: { batchSize?: number; normalize?: ChannelStats } = {}): Promise<{ loss: number; accuracy: number }> {
+export async function evaluate(
+  model: Module,
+  data: Dataset,
+  device: Backend,
+  opts: { batchSize?: number; normalize?: ChannelStats } = {},
+): Promise<{ loss: number; accuracy: number }> {
   const wasTraining = model.training;
   model.eval();
   const metrics = new RunningMetrics(device);
   const loader = new DataLoader(data, { batchSize: opts.batchSize ?? 500, normalize: opts.normalize });
   try {
     for (const b of loader) {
-      noGrad(() => tidy(() => {
-        const { x, y } = toTensors(b, device);
-        const logits = model.forward(x);
-        metrics.add(crossEntropy(logits, y), logits, y);
-      }));
+      noGrad(() =>
+        tidy(() => {
+          const { x, y } = toTensors(b, device);
+          const logits = model.forward(x);
+          metrics.add(crossEntropy(logits, y), logits, y);
+        }),
+      );
     }
     const r = await metrics.read();
     return { loss: r.loss, accuracy: r.accuracy };
@@ -101,8 +108,10 @@ function lrSource(lr: FitOptions['lr'], optimizer: SGD): { fn?: LrFunction; sche
     }
     return { scheduler: lr as LrScheduler };
   }
-  throw new TypeError('fit: lr must be a function (epoch, fraction) => number or a scheduler with step() and ' +
-    `interval 'epoch' or 'iteration' (SWALR, SwaCyclicalLR, …); got ${describe(lr)}`);
+  throw new TypeError(
+    'fit: lr must be a function (epoch, fraction) => number or a scheduler with step() and ' +
+      `interval 'epoch' or 'iteration' (SWALR, SwaCyclicalLR, …); got ${describe(lr)}`,
+  );
 }
 
 /**
@@ -141,15 +150,26 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
       await o.device.sync();
       const seconds = (performance.now() - t0) / 1000;
       const r = await metrics.read();
-      const m: EpochMetrics = { epoch: epoch + 1, lr, trainLoss: r.loss, trainAccuracy: r.accuracy, seconds, imagesPerSecond: r.count / seconds };
+      const m: EpochMetrics = {
+        epoch: epoch + 1,
+        lr,
+        trainLoss: r.loss,
+        trainAccuracy: r.accuracy,
+        seconds,
+        imagesPerSecond: r.count / seconds,
+      };
       if (o.test) {
         const t = await evaluate(o.model, o.test, o.device, { normalize: o.testNormalize });
         m.testLoss = t.loss;
         m.testAccuracy = t.accuracy;
       }
-      bar.done(`loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAccuracy).toFixed(2)}%` +
-        (m.testAccuracy !== undefined ? ` | test loss ${m.testLoss!.toFixed(4)} acc ${(100 * m.testAccuracy).toFixed(2)}%` : '') +
-        ` | ${seconds.toFixed(1)} s, ${m.imagesPerSecond.toFixed(0)} img/s`);
+      bar.done(
+        `loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAccuracy).toFixed(2)}%` +
+          (m.testAccuracy !== undefined
+            ? ` | test loss ${m.testLoss!.toFixed(4)} acc ${(100 * m.testAccuracy).toFixed(2)}%`
+            : '') +
+          ` | ${seconds.toFixed(1)} s, ${m.imagesPerSecond.toFixed(0)} img/s`,
+      );
       history.push(m);
       if (scheduler?.interval === 'epoch') scheduler.step();
       await o.onEpoch?.(m);

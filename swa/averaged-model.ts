@@ -139,25 +139,31 @@ export class AveragedModel<M extends Module = Module> extends Module {
     const averaged = this.useBuffers ? [...params, ...bufs.filter(([a]) => !counterOf(a))] : params;
     const copied = this.useBuffers ? bufs.filter(([a]) => counterOf(a)) : bufs;
     const n = this.nAveraged;
-    noGrad(() => tidy(() => {
-      if (n === 0) {
-        for (const [a, w] of averaged) a.copy_(w);
-      } else if (this.multiAvgFn) {
-        this.multiAvgFn(averaged.map(([a]) => a), averaged.map(([, w]) => w.detach()), n);
-      } else if (this.avgFn) {
-        for (const [a, w] of averaged) {
-          const next = this.avgFn(a, w.detach(), n);
-          if (next !== a) a.copy_(next);
+    noGrad(() =>
+      tidy(() => {
+        if (n === 0) {
+          for (const [a, w] of averaged) a.copy_(w);
+        } else if (this.multiAvgFn) {
+          this.multiAvgFn(
+            averaged.map(([a]) => a),
+            averaged.map(([, w]) => w.detach()),
+            n,
+          );
+        } else if (this.avgFn) {
+          for (const [a, w] of averaged) {
+            const next = this.avgFn(a, w.detach(), n);
+            if (next !== a) a.copy_(next);
+          }
+        } else {
+          for (const [a, w] of averaged) a.lerp_(w, 1 / (n + 1));
         }
-      } else {
-        for (const [a, w] of averaged) a.lerp_(w, 1 / (n + 1));
-      }
-      for (const [a, w] of copied) {
-        const c = counterOf(a);
-        if (c) c.set(counterOf(w)?.value ?? 0);
-        else a.copy_(w);
-      }
-    }));
+        for (const [a, w] of copied) {
+          const c = counterOf(a);
+          if (c) c.set(counterOf(w)?.value ?? 0);
+          else a.copy_(w);
+        }
+      }),
+    );
     this.count.set(n + 1);
   }
 }

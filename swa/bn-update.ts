@@ -62,10 +62,13 @@ export function updateBn<B>(loader: Loader<B>, model: Module, opts: UpdateBnOpti
   const bns = [...model.walk()].map(([, m]) => m).filter((m): m is BatchNorm => m instanceof BatchNorm);
   if (bns.length === 0) return 'sync' in source ? 0 : Promise.resolve(0);
   const device = opts.device ?? model.stateDict().values().next().value?.backend;
-  const run = (b: unknown, k: number): void => noGrad(() => tidy(() => {
-    if (opts.forward) opts.forward(model, b as B);
-    else model.call(inputOf(b, k, device));
-  }));
+  const run = (b: unknown, k: number): void =>
+    noGrad(() =>
+      tidy(() => {
+        if (opts.forward) opts.forward(model, b as B);
+        else model.call(inputOf(b, k, device));
+      }),
+    );
   const saved = bns.map((bn) => [bn.momentum, bn.cumulative] as const);
   const modes = [...model.walk()].map(([, m]) => m.training);
   const begin = (): void => {
@@ -77,8 +80,12 @@ export function updateBn<B>(loader: Loader<B>, model: Module, opts: UpdateBnOpti
     model.train();
   };
   const end = (): void => {
-    bns.forEach((bn, i) => { [bn.momentum, bn.cumulative] = saved[i]; });
-    [...model.walk()].forEach(([, m], i) => { m.training = modes[i]; });
+    bns.forEach((bn, i) => {
+      [bn.momentum, bn.cumulative] = saved[i];
+    });
+    [...model.walk()].forEach(([, m], i) => {
+      m.training = modes[i];
+    });
   };
   if ('sync' in source) {
     let k = 0;
@@ -113,8 +120,10 @@ type Source = { sync: Iterable<unknown> } | { async: AsyncIterable<unknown> };
 function batchesOf<B>(loader: Loader<B>, opts: UpdateBnOptions<B>): Source {
   const l = loader as unknown;
   if (isTensor(l)) {
-    throw new TypeError(`updateBn: loader is a Tensor of shape [${l.shape.join(', ')}]; pass an iterable of batches ` +
-      '([x] for one batch) as its first argument');
+    throw new TypeError(
+      `updateBn: loader is a Tensor of shape [${l.shape.join(', ')}]; pass an iterable of batches ` +
+        '([x] for one batch) as its first argument',
+    );
   }
   if (l instanceof Module) {
     throw new TypeError('updateBn: the first argument is a Module; the order is updateBn(loader, model), as PyTorch');
@@ -122,8 +131,10 @@ function batchesOf<B>(loader: Loader<B>, opts: UpdateBnOptions<B>): Source {
   if (l && typeof l === 'object' && Symbol.asyncIterator in l) return { async: l as AsyncIterable<unknown> };
   if (l && typeof l === 'object' && Symbol.iterator in l) return { sync: l as Iterable<unknown> };
   if (isDataset(l)) return { sync: new DataLoader(l, { batchSize: opts.batchSize ?? 128, normalize: opts.normalize }) };
-  throw new TypeError(`updateBn: loader must be an iterable or async iterable of batches (tensors, [x, y] arrays, ` +
-    `loader batches) or a Dataset; got ${describe(l)}`);
+  throw new TypeError(
+    `updateBn: loader must be an iterable or async iterable of batches (tensors, [x, y] arrays, ` +
+      `loader batches) or a Dataset; got ${describe(l)}`,
+  );
 }
 
 function isLoaderBatch(b: unknown): b is Batch {
@@ -137,6 +148,8 @@ function inputOf(b: unknown, k: number, device: Backend | undefined): Tensor {
   if (isTensor(x)) return x;
   if (isLoaderBatch(x)) return toTensors(x, device).x;
   const what = Array.isArray(b) ? `an array whose first item is ${describe(x)}` : describe(b);
-  throw new TypeError(`updateBn: batch ${k} is ${what}; expected a tensor, [x, …] or a loader batch ` +
-    '(pass forward: (model, batch) => … for other batch structures)');
+  throw new TypeError(
+    `updateBn: batch ${k} is ${what}; expected a tensor, [x, …] or a loader batch ` +
+      '(pass forward: (model, batch) => … for other batch structures)',
+  );
 }

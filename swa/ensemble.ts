@@ -20,7 +20,11 @@ export interface EnsembleResult {
 }
 
 /** Accuracy and NLL (−log p[label], clamped at 1e-12) of probability rows against integer labels. */
-export function probabilityMetrics(probs: Float32Array, labels: ArrayLike<number>, classes: number): { accuracy: number; nll: number } {
+export function probabilityMetrics(
+  probs: Float32Array,
+  labels: ArrayLike<number>,
+  classes: number,
+): { accuracy: number; nll: number } {
   return { accuracy: accuracy(probs, labels, classes), nll: nll(probs, labels, classes) };
 }
 
@@ -35,8 +39,14 @@ export interface EnsembleOptions {
  * weights into the model (and recomputes BN statistics if it must); each member is evaluated in eval mode.
  * The running sums stay on the device (one small tensor per batch) and are read back once at the end.
  */
-export async function ensemblePredict(model: Module, members: number, prepare: (model: Module, k: number) => void,
-  data: Dataset, device: Backend, opts: EnsembleOptions = {}): Promise<EnsembleResult> {
+export async function ensemblePredict(
+  model: Module,
+  members: number,
+  prepare: (model: Module, k: number) => void,
+  data: Dataset,
+  device: Backend,
+  opts: EnsembleOptions = {},
+): Promise<EnsembleResult> {
   if (!(members >= 1)) throw new Error(`ensemble: needs at least one member, got ${members}`);
   const sums: Tensor[] = [];
   const wasTraining = model.training;

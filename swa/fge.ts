@@ -4,7 +4,15 @@
 import type { Backend } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { deepcopy, type Module } from '../nn/module.ts';
-import { disposeSnapshot, ensemblePredict, loadSnapshot, takeSnapshot, type EnsembleOptions, type EnsembleResult, type Snapshot } from './ensemble.ts';
+import {
+  disposeSnapshot,
+  ensemblePredict,
+  loadSnapshot,
+  takeSnapshot,
+  type EnsembleOptions,
+  type EnsembleResult,
+  type Snapshot,
+} from './ensemble.ts';
 
 /**
  * Fast Geometric Ensembling (Garipov et al., 2018): holds snapshots of the SGD iterates at the minima of FGE's cyclic
@@ -55,13 +63,25 @@ export class FgeEnsemble {
  * Ensemble of saved models (checkpoint state dicts as host arrays): the same mean-of-softmax prediction over a list
  * of checkpoints, e.g. the SWA runs of several seeds; `model` gives the architecture and is never changed.
  */
-export async function evaluateStateEnsemble(model: Module, states: Map<string, { data: Float32Array }>[], data: Dataset,
-  device: Backend, opts: EnsembleOptions = {}): Promise<EnsembleResult> {
+export async function evaluateStateEnsemble(
+  model: Module,
+  states: Map<string, { data: Float32Array }>[],
+  data: Dataset,
+  device: Backend,
+  opts: EnsembleOptions = {},
+): Promise<EnsembleResult> {
   const copy = deepcopy(model);
   try {
-    return await ensemblePredict(copy, states.length, (m, k) => {
-      loadSnapshot(m, new Map([...states[k]].map(([n, v]) => [n, v.data])));
-    }, data, device, opts);
+    return await ensemblePredict(
+      copy,
+      states.length,
+      (m, k) => {
+        loadSnapshot(m, new Map([...states[k]].map(([n, v]) => [n, v.data])));
+      },
+      data,
+      device,
+      opts,
+    );
   } finally {
     copy.dispose();
   }

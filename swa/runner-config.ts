@@ -159,15 +159,25 @@ const isLr = (x: number): boolean => Number.isFinite(x) && x >= 0;
  */
 export function planTable1(o: Table1Options): Table1Plan {
   const problems: string[] = [];
-  const need = (ok: boolean, message: string): void => { if (!ok) problems.push(message); };
+  const need = (ok: boolean, message: string): void => {
+    if (!ok) problems.push(message);
+  };
   const attempt = <T>(fn: () => T): T | undefined => {
-    try { return fn(); } catch (e) { problems.push((e as Error).message); return undefined; }
+    try {
+      return fn();
+    } catch (e) {
+      problems.push((e as Error).message);
+      return undefined;
+    }
   };
   const B = o.budget;
   need(isInt(B, 1), `budget must be a whole number of epochs ≥ 1, got ${B}`);
   const seeds = [...(o.seeds ?? [])];
   need(seeds.length > 0, 'seeds: give at least one seed');
-  need(seeds.every((s) => isInt(s, 0) && s < 2 ** 31), `seeds must be integers in [0, 2^31), got ${seeds.join(', ')}`);
+  need(
+    seeds.every((s) => isInt(s, 0) && s < 2 ** 31),
+    `seeds must be integers in [0, 2^31), got ${seeds.join(', ')}`,
+  );
   need(new Set(seeds).size === seeds.length, `seeds must be distinct, got ${seeds.join(', ')}`);
   const lrOk = Number.isFinite(o.lr) && o.lr > 0;
   need(lrOk, `lr must be a finite learning rate > 0, got ${o.lr}`);
@@ -177,21 +187,32 @@ export function planTable1(o: Table1Options): Table1Plan {
   need(isLr(swaLr) || (!lrOk && o.swaLr === undefined), `swa-lr must be a finite learning rate ≥ 0, got ${swaLr}`);
   const swaStart = o.swaStart ?? Math.max(1, Math.floor(0.75 * B));
   const startOk = isInt(B, 1) && isInt(swaStart, 1) && swaStart < B;
-  need(startOk,
+  need(
+    startOk,
     `swa start must be an epoch in [1, budget − 1] (SWA and FGE branch off the SGD run before it ends), got ${swaStart} ` +
-    `for budget ${B}${B < 2 ? ' (use a budget ≥ 2)' : ''}`);
+      `for budget ${B}${B < 2 ? ' (use a budget ≥ 2)' : ''}`,
+  );
   const batchSize = o.batchSize ?? 128;
   need(isInt(batchSize, 1), `batch size must be an integer ≥ 1, got ${batchSize}`);
   const momentum = o.momentum ?? 0.9;
   need(momentum >= 0 && momentum < 1, `momentum must be in [0, 1), got ${momentum}`);
   const weightDecay = o.weightDecay ?? 5e-4;
   need(isLr(weightDecay), `weight decay must be finite and ≥ 0, got ${weightDecay}`);
-  need(o.train.n > 0 && o.test.n > 0, `train and test sets must be non-empty (got ${o.train.n} and ${o.test.n} images)`);
+  need(
+    o.train.n > 0 && o.test.n > 0,
+    `train and test sets must be non-empty (got ${o.train.n} and ${o.test.n} images)`,
+  );
   need(o.train.classes === o.test.classes, `train has ${o.train.classes} classes, test ${o.test.classes}`);
-  need(o.train.shape.every((d, i) => d === o.test.shape[i]), `train images are [${o.train.shape}], test images [${o.test.shape}]`);
+  need(
+    o.train.shape.every((d, i) => d === o.test.shape[i]),
+    `train images are [${o.train.shape}], test images [${o.test.shape}]`,
+  );
   const itersPerEpoch = Math.max(1, Math.ceil(o.train.n / Math.max(1, batchSize)));
   const schedule = o.schedule ?? 'constant';
-  need(schedule === 'constant' || schedule === 'cyclical', `schedule must be 'constant' or 'cyclical', got ${String(schedule)}`);
+  need(
+    schedule === 'constant' || schedule === 'cyclical',
+    `schedule must be 'constant' or 'cyclical', got ${String(schedule)}`,
+  );
   const cycle = o.cycle ?? itersPerEpoch;
   const alpha2 = o.alpha2 ?? swaLr / 50;
   const every = o.captureEvery ?? 1;
@@ -200,7 +221,10 @@ export function planTable1(o: Table1Options): Table1Plan {
   if (schedule === 'cyclical') {
     need(isInt(cycle, 1), `cycle c must be an integer ≥ 1 (iterations), got ${cycle}`);
     need(isLr(alpha2), `alpha2 must be a finite learning rate ≥ 0, got ${alpha2}`);
-    need(!(alpha2 > swaLr), `cyclical schedule needs α2 ≤ α1 = swa-lr (each cycle falls from α1 to α2), got α2=${alpha2} > α1=${swaLr}`);
+    need(
+      !(alpha2 > swaLr),
+      `cyclical schedule needs α2 ≤ α1 = swa-lr (each cycle falls from α1 to α2), got α2=${alpha2} > α1=${swaLr}`,
+    );
   }
   const swaOk = startOk && problems.length === before && isLr(swaLr);
   const fgeCycle = o.fgeCycle ?? 2;
@@ -208,7 +232,8 @@ export function planTable1(o: Table1Options): Table1Plan {
   const fgeAlpha2 = o.fgeAlpha2 ?? lr / 1000;
   const fgeBefore = problems.length;
   need(Number.isFinite(fgeCycle) && fgeCycle > 0, `fge cycle must be a number of epochs > 0, got ${fgeCycle}`);
-  const fgeRatesOk = (isLr(fgeAlpha1) && isLr(fgeAlpha2)) || (!lrOk && (o.fgeAlpha1 === undefined || o.fgeAlpha2 === undefined));
+  const fgeRatesOk =
+    (isLr(fgeAlpha1) && isLr(fgeAlpha2)) || (!lrOk && (o.fgeAlpha1 === undefined || o.fgeAlpha2 === undefined));
   need(fgeRatesOk, `fge α1 and α2 must be finite learning rates ≥ 0, got ${fgeAlpha1} and ${fgeAlpha2}`);
   need(!(fgeAlpha2 > fgeAlpha1), `FGE needs α2 ≤ α1 (mid-cycle is the minimum), got α1=${fgeAlpha1} < α2=${fgeAlpha2}`);
   const fgeOk = startOk && problems.length === fgeBefore;
@@ -221,7 +246,10 @@ export function planTable1(o: Table1Options): Table1Plan {
   const swagBnBatches = o.swagBnBatches ?? itersPerEpoch;
   need(isInt(swagBnBatches, 1), `swag BN batches must be an integer ≥ 1, got ${swagBnBatches}`);
   const swagBudgets = [...(o.swagBudgets ?? [1.5])];
-  need(swagBudgets.every((b) => TABLE1_BUDGETS.includes(b)), `swag budgets must be among ${TABLE1_BUDGETS.join(', ')}, got ${swagBudgets.join(', ')}`);
+  need(
+    swagBudgets.every((b) => TABLE1_BUDGETS.includes(b)),
+    `swag budgets must be among ${TABLE1_BUDGETS.join(', ')}, got ${swagBudgets.join(', ')}`,
+  );
   const swaEval = o.swaEval ?? 'epoch';
   need(swaEval === 'epoch' || swaEval === 'budget', `swa eval must be 'epoch' or 'budget', got ${String(swaEval)}`);
   const points = TABLE1_BUDGETS.map((b) => ({ budget: b, epochs: Math.round(b * B) }));
@@ -229,27 +257,44 @@ export function planTable1(o: Table1Options): Table1Plan {
 
   const sgdSchedule = userLr((p) => sgdBaselineLr((p.epoch + p.fraction) / B, lr), 'SGD baseline (sgdBaselineLr)');
   // Built only when the checks above passed, so each problem is reported once, in the runner's words.
-  const swaPhase = !swaOk ? undefined : attempt(() => (schedule === 'cyclical'
-    ? cyclicalLr({ alpha1: swaLr, alpha2, c: cycle, startEpoch: swaStart })
-    : constantLr(swaLr)));
-  const swaCapture = !swaOk ? undefined : attempt(() => (schedule === 'cyclical'
-    ? captureCyclical(cycle, { start: swaStart })
-    : captureEvery({ epochs: every, start: swaStart })));
-  const fgeSchedule = !fgeOk ? undefined
+  const swaPhase = !swaOk
+    ? undefined
+    : attempt(() =>
+        schedule === 'cyclical'
+          ? cyclicalLr({ alpha1: swaLr, alpha2, c: cycle, startEpoch: swaStart })
+          : constantLr(swaLr),
+      );
+  const swaCapture = !swaOk
+    ? undefined
+    : attempt(() =>
+        schedule === 'cyclical'
+          ? captureCyclical(cycle, { start: swaStart })
+          : captureEvery({ epochs: every, start: swaStart }),
+      );
+  const fgeSchedule = !fgeOk
+    ? undefined
     : attempt(() => fgeTriangularLr({ alpha1: fgeAlpha1, alpha2: fgeAlpha2, cycle: fgeCycle, startEpoch: swaStart }));
   const fgeCapture = !fgeOk ? undefined : attempt(() => captureFgeMidCycle(fgeCycle, { start: swaStart }));
   const build = o.modelFactory ?? ((spec: ModelSpec) => createModel(o.model, spec));
-  need(o.width === undefined || (Number.isFinite(o.width) && o.width > 0), `width must be a positive number, got ${o.width}`);
+  need(
+    o.width === undefined || (Number.isFinite(o.width) && o.width > 0),
+    `width must be a positive number, got ${o.width}`,
+  );
   // Build the network once (then free it): createModel is the authority on model names and their depths.
   if (problems.length === 0) attempt(() => build(modelSpec(o, new Generator(0))).dispose());
   need(typeof o.out === 'string' && o.out.length > 0, 'out: give an output folder');
 
   if (problems.length === 0 && swaPhase && swaCapture && fgeSchedule && fgeCapture) {
-    const swaSchedule = piecewise([{ until: swaStart, schedule: sgdSchedule }, { until: Infinity, schedule: swaPhase }]);
+    const swaSchedule = piecewise([
+      { until: swaStart, schedule: sgdSchedule },
+      { until: Infinity, schedule: swaPhase },
+    ]);
     // Probe the first and last step of every phase, so a schedule that fails later fails now.
     const probe = (s: LrSchedule, epoch: number, last: boolean): void => {
       const step = last ? itersPerEpoch - 1 : 0;
-      attempt(() => s({ iteration: epoch * itersPerEpoch + step + 1, epoch, fraction: step / itersPerEpoch, itersPerEpoch }));
+      attempt(() =>
+        s({ iteration: epoch * itersPerEpoch + step + 1, epoch, fraction: step / itersPerEpoch, itersPerEpoch }),
+      );
     };
     for (const last of [false, true]) {
       probe(sgdSchedule, 0, last);
@@ -259,9 +304,14 @@ export function planTable1(o: Table1Options): Table1Plan {
       probe(fgeSchedule, swaStart, last);
       probe(fgeSchedule, B - 1, last);
     }
-    const fgeSnapshots = expectedCaptures(fgeCapture, swaStart, B, itersPerEpoch) - (capturesWhat(fgeCapture, swaStart, itersPerEpoch) ? 1 : 0);
-    need(fgeSnapshots > 0, `FGE takes no snapshot between epochs ${swaStart} and ${B}: its cycle of ${fgeCycle} epochs needs ` +
-      `at least ${fgeCycle / 2} epochs after swa start (lower --fge-cycle, or raise the budget)`);
+    const fgeSnapshots =
+      expectedCaptures(fgeCapture, swaStart, B, itersPerEpoch) -
+      (capturesWhat(fgeCapture, swaStart, itersPerEpoch) ? 1 : 0);
+    need(
+      fgeSnapshots > 0,
+      `FGE takes no snapshot between epochs ${swaStart} and ${B}: its cycle of ${fgeCycle} epochs needs ` +
+        `at least ${fgeCycle / 2} epochs after swa start (lower --fge-cycle, or raise the budget)`,
+    );
     if (swagSamples > 0) {
       for (const b of swagBudgets) {
         const at = points.find((p) => p.budget === b)!.epochs;
@@ -271,9 +321,37 @@ export function planTable1(o: Table1Options): Table1Plan {
     }
     if (problems.length === 0) {
       return {
-        options: o, budget: B, seeds, lr, swaLr, swaStart, schedule, cycle, alpha2, captureEvery: every, fgeCycle, fgeAlpha1, fgeAlpha2,
-        swagSamples, swagScale, swagRank, swagBnBatches, swagBudgets, swaEval, batchSize, momentum, weightDecay, itersPerEpoch,
-        points, swaEnd, sgdSchedule, swaSchedule, swaCapture, fgeSchedule, fgeCapture, build,
+        options: o,
+        budget: B,
+        seeds,
+        lr,
+        swaLr,
+        swaStart,
+        schedule,
+        cycle,
+        alpha2,
+        captureEvery: every,
+        fgeCycle,
+        fgeAlpha1,
+        fgeAlpha2,
+        swagSamples,
+        swagScale,
+        swagRank,
+        swagBnBatches,
+        swagBudgets,
+        swaEval,
+        batchSize,
+        momentum,
+        weightDecay,
+        itersPerEpoch,
+        points,
+        swaEnd,
+        sgdSchedule,
+        swaSchedule,
+        swaCapture,
+        fgeSchedule,
+        fgeCapture,
+        build,
       };
     }
   }
@@ -302,18 +380,40 @@ export function capturesWhat(rule: CaptureRule, start: number, itersPerEpoch: nu
 export function planFingerprint(p: Table1Plan): Record<string, unknown> {
   const o = p.options;
   return {
-    model: o.model, width: o.width ?? null, dataset: o.dataset, device: o.device.name,
-    train: { n: o.train.n, shape: [...o.train.shape], classes: o.train.classes }, test: { n: o.test.n },
-    normalize: o.normalize ?? null, augment: o.augment ?? null, budget: p.budget, lr: p.lr, swaLr: p.swaLr, swaStart: p.swaStart,
-    schedule: p.schedule, cycle: p.schedule === 'cyclical' ? p.cycle : null, alpha2: p.schedule === 'cyclical' ? p.alpha2 : null,
-    captureEvery: p.captureEvery, fgeCycle: p.fgeCycle, fgeAlpha1: p.fgeAlpha1, fgeAlpha2: p.fgeAlpha2, swagSamples: p.swagSamples,
-    swagScale: p.swagScale, swagRank: p.swagRank, swagBnBatches: p.swagBnBatches, swagBudgets: p.swagBudgets, swaEval: p.swaEval,
-    batchSize: p.batchSize, momentum: p.momentum, weightDecay: p.weightDecay,
+    model: o.model,
+    width: o.width ?? null,
+    dataset: o.dataset,
+    device: o.device.name,
+    train: { n: o.train.n, shape: [...o.train.shape], classes: o.train.classes },
+    test: { n: o.test.n },
+    normalize: o.normalize ?? null,
+    augment: o.augment ?? null,
+    budget: p.budget,
+    lr: p.lr,
+    swaLr: p.swaLr,
+    swaStart: p.swaStart,
+    schedule: p.schedule,
+    cycle: p.schedule === 'cyclical' ? p.cycle : null,
+    alpha2: p.schedule === 'cyclical' ? p.alpha2 : null,
+    captureEvery: p.captureEvery,
+    fgeCycle: p.fgeCycle,
+    fgeAlpha1: p.fgeAlpha1,
+    fgeAlpha2: p.fgeAlpha2,
+    swagSamples: p.swagSamples,
+    swagScale: p.swagScale,
+    swagRank: p.swagRank,
+    swagBnBatches: p.swagBnBatches,
+    swagBudgets: p.swagBudgets,
+    swaEval: p.swaEval,
+    batchSize: p.batchSize,
+    momentum: p.momentum,
+    weightDecay: p.weightDecay,
   };
 }
 
 /** Integers lo, lo + 1, …, hi − 1. */
-export const range = (lo: number, hi: number): number[] => Array.from({ length: Math.max(0, hi - lo) }, (_, i) => lo + i);
+export const range = (lo: number, hi: number): number[] =>
+  Array.from({ length: Math.max(0, hi - lo) }, (_, i) => lo + i);
 
 /** The network's description for a seed: sized for the data, initialised from `generator`, on the run's device. */
 export function modelSpec(o: Table1Options, generator: Generator): ModelSpec {

@@ -14,10 +14,30 @@ import { AveragedModel } from './averaged-model.ts';
 import { updateBn } from './bn-update.ts';
 import { FgeEnsemble } from './fge.ts';
 import { capturesWhat, modelSpec, type PhaseName, type Table1Plan } from './runner-config.ts';
-import { packAverage, packFge, packSwag, phasePaths, readJson, unpackAverage, unpackFge, unpackSwag, writeJson } from './runner-state.ts';
 import {
-  bnBatches, evalAverage, evalModel, metricsOf, mixSeed, rngState, setRngState, trainEpoch,
-  type EpochLoop, type EpochRecord, type RngState, type TestMetrics,
+  packAverage,
+  packFge,
+  packSwag,
+  phasePaths,
+  readJson,
+  unpackAverage,
+  unpackFge,
+  unpackSwag,
+  writeJson,
+} from './runner-state.ts';
+import {
+  bnBatches,
+  evalAverage,
+  evalModel,
+  metricsOf,
+  mixSeed,
+  rngState,
+  setRngState,
+  trainEpoch,
+  type EpochLoop,
+  type EpochRecord,
+  type RngState,
+  type TestMetrics,
 } from './runner-train.ts';
 import { Swag } from './swag.ts';
 
@@ -71,8 +91,14 @@ export interface FgeResult {
  * await runTable1({ ...o, signal: ac.signal }).catch((e) => { if (!(e instanceof RunInterrupted)) throw e; });
  */
 export class RunInterrupted extends Error {
-  constructor(readonly seed: number, readonly phase: PhaseName, readonly epoch: number) {
-    super(`interrupted after epoch ${epoch} of seed ${seed}'s ${phase} phase; rerun the same command to resume from there`);
+  constructor(
+    readonly seed: number,
+    readonly phase: PhaseName,
+    readonly epoch: number,
+  ) {
+    super(
+      `interrupted after epoch ${epoch} of seed ${seed}'s ${phase} phase; rerun the same command to resume from there`,
+    );
     this.name = 'RunInterrupted';
   }
 }
@@ -110,17 +136,37 @@ function workbench(plan: Table1Plan, seed: number): Workbench {
   const o = plan.options;
   const generator = new Generator(mixSeed([seed, 1]));
   const model = plan.build(modelSpec(o, generator));
-  const optimizer = new SGD(model.parameters(), { lr: plan.lr, momentum: plan.momentum, weightDecay: plan.weightDecay });
-  const loader = new DataLoader(o.train, {
-    batchSize: plan.batchSize, shuffle: true, augment: o.augment, normalize: o.normalize, generator: new Generator(mixSeed([seed, 2])),
+  const optimizer = new SGD(model.parameters(), {
+    lr: plan.lr,
+    momentum: plan.momentum,
+    weightDecay: plan.weightDecay,
   });
-  return { model, optimizer, loader, generator, dispose: () => { optimizer.dispose(); model.dispose(); } };
+  const loader = new DataLoader(o.train, {
+    batchSize: plan.batchSize,
+    shuffle: true,
+    augment: o.augment,
+    normalize: o.normalize,
+    generator: new Generator(mixSeed([seed, 2])),
+  });
+  return {
+    model,
+    optimizer,
+    loader,
+    generator,
+    dispose: () => {
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
 }
 
 /** Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams. */
 type HostTensors = Restored['extra'];
 
-async function restore<M extends PhaseMeta<unknown>>(path: string, w: Workbench): Promise<{ meta: M; extra: HostTensors }> {
+async function restore<M extends PhaseMeta<unknown>>(
+  path: string,
+  w: Workbench,
+): Promise<{ meta: M; extra: HostTensors }> {
   const r = await loadCheckpoint(path, { model: w.model, optimizer: w.optimizer });
   const meta = r.meta as M;
   w.loader.setState(meta.loader);
@@ -128,8 +174,18 @@ async function restore<M extends PhaseMeta<unknown>>(path: string, w: Workbench)
   return { meta, extra: r.extra };
 }
 
-async function save<H>(path: string, w: Workbench, meta: Omit<PhaseMeta<H>, 'loader' | 'rng'> & object, extra?: Map<string, Tensor>): Promise<void> {
-  await saveCheckpoint(path, { model: w.model, optimizer: w.optimizer, extra, meta: { ...meta, loader: w.loader.state(), rng: rngState(w.generator) } });
+async function save<H>(
+  path: string,
+  w: Workbench,
+  meta: Omit<PhaseMeta<H>, 'loader' | 'rng'> & object,
+  extra?: Map<string, Tensor>,
+): Promise<void> {
+  await saveCheckpoint(path, {
+    model: w.model,
+    optimizer: w.optimizer,
+    extra,
+    meta: { ...meta, loader: w.loader.state(), rng: rngState(w.generator) },
+  });
 }
 
 /** Runs the onEpoch hook, then stops the run if the signal was raised. */
@@ -151,7 +207,12 @@ export async function runSgd(plan: Table1Plan, seed: number): Promise<SgdResult>
   await mkdir(paths.dir, { recursive: true });
   const w = workbench(plan, seed);
   try {
-    let meta: Omit<PhaseMeta<EpochRecord>, 'loader' | 'rng'> & { branchSeconds: number } = { epochsDone: 0, history: [], seconds: 0, branchSeconds: 0 };
+    let meta: Omit<PhaseMeta<EpochRecord>, 'loader' | 'rng'> & { branchSeconds: number } = {
+      epochsDone: 0,
+      history: [],
+      seconds: 0,
+      branchSeconds: 0,
+    };
     if (existsSync(paths.state)) {
       meta = (await restore<PhaseMeta<EpochRecord> & { branchSeconds: number }>(paths.state, w)).meta;
       log(plan, `seed ${seed} SGD: resuming after epoch ${meta.epochsDone}`);
@@ -160,7 +221,12 @@ export async function runSgd(plan: Table1Plan, seed: number): Promise<SgdResult>
     }
     for (let e = meta.epochsDone; e < plan.budget; e++) {
       const t0 = performance.now();
-      const r = await trainEpoch({ ...bench(plan, w), schedule: plan.sgdSchedule, epoch: e, label: `seed ${seed} SGD epoch ${e + 1}/${plan.budget}` });
+      const r = await trainEpoch({
+        ...bench(plan, w),
+        schedule: plan.sgdSchedule,
+        epoch: e,
+        label: `seed ${seed} SGD epoch ${e + 1}/${plan.budget}`,
+      });
       const test = await evalModel(w.model, plan);
       meta.history.push({ ...r, test });
       meta.epochsDone = e + 1;
@@ -174,7 +240,12 @@ export async function runSgd(plan: Table1Plan, seed: number): Promise<SgdResult>
       epochDone(plan, seed, 'sgd', e + 1);
     }
     const last = meta.history[meta.history.length - 1].test!;
-    const result: SgdResult = { history: meta.history, final: last, seconds: meta.seconds, branchSeconds: meta.branchSeconds };
+    const result: SgdResult = {
+      history: meta.history,
+      final: last,
+      seconds: meta.seconds,
+      branchSeconds: meta.branchSeconds,
+    };
     await writeJson(paths.result, result);
     return result;
   } finally {
@@ -220,7 +291,10 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
       const ipe = plan.itersPerEpoch;
       let capturedLast = false;
       const r = await trainEpoch({
-        ...bench(plan, w), schedule: plan.swaSchedule, epoch: e, label: `seed ${seed} SWA epoch ${e + 1}/${plan.swaEnd}`,
+        ...bench(plan, w),
+        schedule: plan.swaSchedule,
+        epoch: e,
+        label: `seed ${seed} SWA epoch ${e + 1}/${plan.swaEnd}`,
         afterStep: (i) => {
           const hit = plan.swaCapture.atIteration(i, ipe);
           if (hit) capture();
@@ -274,13 +348,22 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
 }
 
 /** SWAG's Bayesian model average over S samples, each with a BN refresh on `swagBnBatches` training batches. */
-async function evalSwag(plan: Table1Plan, model: Module, swag: Swag, seed: number, epoch: number): Promise<NonNullable<SwaPoint['swag']>> {
+async function evalSwag(
+  plan: Table1Plan,
+  model: Module,
+  swag: Swag,
+  seed: number,
+  epoch: number,
+): Promise<NonNullable<SwaPoint['swag']>> {
   const o = plan.options;
   const t0 = performance.now();
   const bar = new Progress(`seed ${seed} SWAG samples`, plan.swagSamples, o.progress ?? true);
   let k = 0;
   const r = await swag.evaluate(model, o.test, o.device, {
-    samples: plan.swagSamples, scale: plan.swagScale, seed: mixSeed([seed, 5, epoch]), normalize: o.normalize,
+    samples: plan.swagSamples,
+    scale: plan.swagScale,
+    seed: mixSeed([seed, 5, epoch]),
+    normalize: o.normalize,
     refreshBn: (m) => {
       updateBn(bnBatches(plan, [seed, 6, epoch, k], plan.swagBnBatches), m, { weighting: 'samples', device: o.device });
       bar.update(++k);
@@ -318,8 +401,13 @@ export async function runFge(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
     for (let e = meta.epochsDone; e < plan.budget; e++) {
       const t0 = performance.now();
       const r = await trainEpoch({
-        ...bench(plan, w), schedule: plan.fgeSchedule, epoch: e, label: `seed ${seed} FGE epoch ${e + 1}/${plan.budget}`,
-        afterStep: async (i) => { if (plan.fgeCapture.atIteration(i, plan.itersPerEpoch)) await fge.add(w.model); },
+        ...bench(plan, w),
+        schedule: plan.fgeSchedule,
+        epoch: e,
+        label: `seed ${seed} FGE epoch ${e + 1}/${plan.budget}`,
+        afterStep: async (i) => {
+          if (plan.fgeCapture.atIteration(i, plan.itersPerEpoch)) await fge.add(w.model);
+        },
       });
       if (plan.fgeCapture.atEpochEnd(e)) await fge.add(w.model);
       meta.history.push(r);
@@ -346,8 +434,17 @@ export async function runFge(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
 }
 
 /** The parts of a training-epoch call that come from the workbench and the plan. */
-function bench(plan: Table1Plan, w: Workbench): Pick<EpochLoop, 'model' | 'optimizer' | 'loader' | 'device' | 'progress'> {
-  return { model: w.model, optimizer: w.optimizer, loader: w.loader, device: plan.options.device, progress: plan.options.progress ?? true };
+function bench(
+  plan: Table1Plan,
+  w: Workbench,
+): Pick<EpochLoop, 'model' | 'optimizer' | 'loader' | 'device' | 'progress'> {
+  return {
+    model: w.model,
+    optimizer: w.optimizer,
+    loader: w.loader,
+    device: plan.options.device,
+    progress: plan.options.progress ?? true,
+  };
 }
 
 function skipped<T>(plan: Table1Plan, seed: number, what: string, result: T): T {

@@ -27,7 +27,12 @@ export interface PhasePaths {
 /** `<out>/seed-<seed>/<phase>/{state.safetensors, branch.safetensors, result.json}`. */
 export function phasePaths(out: string, seed: number, phase: PhaseName): PhasePaths {
   const dir = join(out, `seed-${seed}`, phase);
-  return { dir, state: join(dir, 'state.safetensors'), branch: join(dir, 'branch.safetensors'), result: join(dir, 'result.json') };
+  return {
+    dir,
+    state: join(dir, 'state.safetensors'),
+    branch: join(dir, 'branch.safetensors'),
+    result: join(dir, 'result.json'),
+  };
 }
 
 /** Writes `value` as indented JSON, atomically. */
@@ -68,8 +73,10 @@ export async function checkRunFolder(out: string, fingerprint: Record<string, un
     .filter((k) => JSON.stringify(old[k]) !== JSON.stringify(fingerprint[k]))
     .map((k) => `${k}: ${JSON.stringify(old[k])} there, ${JSON.stringify(fingerprint[k])} now`);
   if (diff.length) {
-    throw new RunFolderError(`${out} holds a run with other settings (${diff.join('; ')}); ` +
-      `use another --out folder, or delete ${path} and the seed folders`);
+    throw new RunFolderError(
+      `${out} holds a run with other settings (${diff.join('; ')}); ` +
+        `use another --out folder, or delete ${path} and the seed folders`,
+    );
   }
 }
 
@@ -109,7 +116,8 @@ export function unpackSwag(swag: Swag, extra: HostTensors, n: number, device: Ba
     const values = strip(extra, prefix);
     for (const [name, t] of targets) {
       const v = values.get(name);
-      if (!v || v.data.length !== t.size) throw new Error(`SWAG checkpoint: ${prefix}${name} is missing or has the wrong size`);
+      if (!v || v.data.length !== t.size)
+        throw new Error(`SWAG checkpoint: ${prefix}${name} is missing or has the wrong size`);
       t.copy_(v.data);
     }
   };

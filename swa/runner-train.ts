@@ -58,7 +58,9 @@ export interface EpochLoop {
 export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'>> {
   const ipe = o.loader.length;
   if (o.loader.epoch !== o.epoch || o.loader.position !== 0) {
-    throw new Error(`runner: the data loader stands at epoch ${o.loader.epoch} position ${o.loader.position}, expected the start of epoch ${o.epoch}`);
+    throw new Error(
+      `runner: the data loader stands at epoch ${o.loader.epoch} position ${o.loader.position}, expected the start of epoch ${o.epoch}`,
+    );
   }
   o.model.train();
   const metrics = new RunningMetrics(o.device);
@@ -83,7 +85,9 @@ export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'
     }
     const r = await metrics.read();
     const seconds = (performance.now() - t0) / 1000;
-    bar.done(`loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}% lr ${lr.toPrecision(3)} | ${seconds.toFixed(1)} s`);
+    bar.done(
+      `loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}% lr ${lr.toPrecision(3)} | ${seconds.toFixed(1)} s`,
+    );
     return { epoch: o.epoch + 1, lr, trainLoss: r.loss, trainAccuracy: r.accuracy, seconds };
   } finally {
     metrics.dispose();
@@ -110,7 +114,10 @@ export async function evalModel(model: Module, plan: Table1Plan): Promise<TestMe
 export function* bnBatches(plan: Table1Plan, key: readonly number[], limit = Infinity): IterableIterator<Batch> {
   const o = plan.options;
   const loader = new DataLoader(o.train, {
-    batchSize: plan.batchSize, shuffle: limit < plan.itersPerEpoch, augment: o.augment, normalize: o.normalize,
+    batchSize: plan.batchSize,
+    shuffle: limit < plan.itersPerEpoch,
+    augment: o.augment,
+    normalize: o.normalize,
     generator: new Generator(mixSeed(key)),
   });
   let k = 0;

@@ -3,8 +3,18 @@
 
 import type { LrScheduler } from '../nn/optim.ts';
 import {
-  annealFactor, checkCyclical, checkFgeCycle, checkInt, checkLr, cyclicalRate, fail, fgeCyclePosition,
-  fgeTriangularRate, swaReferenceLr, type AnnealStrategy, type LrSchedule,
+  annealFactor,
+  checkCyclical,
+  checkFgeCycle,
+  checkInt,
+  checkLr,
+  cyclicalRate,
+  fail,
+  fgeCyclePosition,
+  fgeTriangularRate,
+  swaReferenceLr,
+  type AnnealStrategy,
+  type LrSchedule,
 } from './schedules.ts';
 
 /** What a scheduler drives: any optimizer with a settable `lr` (SGD). */
@@ -50,7 +60,10 @@ export class SWALR implements LrScheduler {
   stepCount = 0;
   private last: number[] = [];
 
-  constructor(readonly optimizer: LrHolder, opts: SwalrOptions) {
+  constructor(
+    readonly optimizer: LrHolder,
+    opts: SwalrOptions,
+  ) {
     const name = 'SWALR';
     checkOptimizer(name, optimizer);
     const { swaLr, annealEpochs = 10, annealStrategy = 'cos' } = opts ?? ({} as SwalrOptions);
@@ -106,7 +119,10 @@ export class SwaCyclicalLR implements LrScheduler {
   /** Algorithm 1's i: the 1-based iteration the optimizer's current rate is for. */
   iteration = 0;
 
-  constructor(readonly optimizer: LrHolder, opts: { alpha1: number; alpha2: number; cycle: number }) {
+  constructor(
+    readonly optimizer: LrHolder,
+    opts: { alpha1: number; alpha2: number; cycle: number },
+  ) {
     checkOptimizer('SwaCyclicalLR', optimizer);
     checkCyclical('SwaCyclicalLR', opts?.alpha1, opts?.alpha2, opts?.cycle);
     this.alpha1 = opts.alpha1;
@@ -149,8 +165,10 @@ export class FgeCyclicalLR implements LrScheduler {
   /** Steps taken so far: the current rate is for step `steps + 1`. */
   steps = 0;
 
-  constructor(readonly optimizer: LrHolder,
-    opts: { alpha1: number; alpha2: number; cycle: number; itersPerEpoch: number }) {
+  constructor(
+    readonly optimizer: LrHolder,
+    opts: { alpha1: number; alpha2: number; cycle: number; itersPerEpoch: number },
+  ) {
     const name = 'FgeCyclicalLR';
     checkOptimizer(name, optimizer);
     checkLr(name, 'alpha1', opts?.alpha1);
@@ -207,8 +225,10 @@ export class SwaReferenceLR implements LrScheduler {
   epoch = 0;
   private readonly schedule: LrSchedule;
 
-  constructor(readonly optimizer: LrHolder,
-    opts: { lrInit: number; epochs: number; swaStart?: number; swaLr?: number }) {
+  constructor(
+    readonly optimizer: LrHolder,
+    opts: { lrInit: number; epochs: number; swaStart?: number; swaLr?: number },
+  ) {
     checkOptimizer('SwaReferenceLR', optimizer);
     this.schedule = swaReferenceLr(opts, 'SwaReferenceLR');
     this.set();

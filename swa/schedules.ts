@@ -132,14 +132,19 @@ export function constantLr(alpha: number): LrSchedule {
  *
  * @example swaReferenceLr({ lrInit: 0.05, epochs: 300, swaStart: 161, swaLr: 0.01 }) // VGG-16, CIFAR-100
  */
-export function swaReferenceLr(opts: { lrInit: number; epochs: number; swaStart?: number; swaLr?: number },
-  name = 'swaReferenceLr'): LrSchedule {
+export function swaReferenceLr(
+  opts: { lrInit: number; epochs: number; swaStart?: number; swaLr?: number },
+  name = 'swaReferenceLr',
+): LrSchedule {
   const { lrInit, epochs, swaStart, swaLr } = opts;
   checkLr(name, 'lrInit', lrInit);
   if (lrInit === 0) fail(name, `lrInit must be > 0 (the ratio r = swaLr / lrInit divides by it), got 0`);
   checkInt(name, 'epochs', epochs, 1);
   if (swaStart === undefined && swaLr !== undefined) {
-    fail(name, `swaLr=${swaLr} given without swaStart (an SGD-baseline run has r = 0.01); pass swaStart for an SWA run`);
+    fail(
+      name,
+      `swaLr=${swaLr} given without swaStart (an SGD-baseline run has r = 0.01); pass swaStart for an SWA run`,
+    );
   }
   let horizon = epochs;
   let ratio = 0.01;
@@ -176,7 +181,11 @@ export type AnnealStrategy = 'cos' | 'linear';
  * group's LR at SWALR's first `step()` (in the docs example, whatever the previous scheduler left).
  */
 export function swalrAnneal(opts: {
-  swaLr: number; lr0: number; startEpoch: number; annealEpochs?: number; strategy?: AnnealStrategy;
+  swaLr: number;
+  lr0: number;
+  startEpoch: number;
+  annealEpochs?: number;
+  strategy?: AnnealStrategy;
 }): LrSchedule {
   const name = 'swalrAnneal';
   const { swaLr, lr0, startEpoch, annealEpochs = 10, strategy = 'cos' } = opts;
@@ -186,7 +195,8 @@ export function swalrAnneal(opts: {
   if (!Number.isInteger(annealEpochs) || annealEpochs < 0) {
     fail(name, `annealEpochs must be an integer ≥ 0, got ${annealEpochs}`);
   }
-  if (strategy !== 'cos' && strategy !== 'linear') fail(name, `strategy must be 'cos' or 'linear', got ${String(strategy)}`);
+  if (strategy !== 'cos' && strategy !== 'linear')
+    fail(name, `strategy must be 'cos' or 'linear', got ${String(strategy)}`);
   return (p) => {
     checkProgress(name, p);
     let s = p.epoch - startEpoch + 1;
@@ -223,12 +233,15 @@ export function fgeCyclePosition(epoch: number, fraction: number, cycle: number)
  * epoch when the budget is a few epochs; then `t = ((e + fraction) mod cycle) / cycle` (`fgeCyclePosition`), the same
  * function continued. `e = epoch − startEpoch`: FGE counts epochs from its pretrained checkpoint.
  */
-export function fgeTriangularLr(opts: { alpha1: number; alpha2: number; cycle: number; startEpoch?: number },
-  name = 'fgeTriangularLr'): LrSchedule {
+export function fgeTriangularLr(
+  opts: { alpha1: number; alpha2: number; cycle: number; startEpoch?: number },
+  name = 'fgeTriangularLr',
+): LrSchedule {
   const { alpha1, alpha2, cycle, startEpoch = 0 } = opts;
   checkLr(name, 'alpha1', alpha1);
   checkLr(name, 'alpha2', alpha2);
-  if (alpha2 > alpha1) fail(name, `needs alpha1 ≥ alpha2 (mid-cycle is the minimum), got alpha1=${alpha1} < alpha2=${alpha2}`);
+  if (alpha2 > alpha1)
+    fail(name, `needs alpha1 ≥ alpha2 (mid-cycle is the minimum), got alpha1=${alpha1} < alpha2=${alpha2}`);
   checkFgeCycle(name, cycle);
   checkInt(name, 'startEpoch', startEpoch, 0);
   return (p) => {
@@ -250,7 +263,10 @@ export function userLr(fn: (p: LrProgress) => number, name = 'userLr'): LrSchedu
     checkProgress(name, p);
     const lr = fn(p);
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
-      fail(name, `returned ${String(lr)} at iteration ${p.iteration} (epoch ${p.epoch}); a learning rate must be finite and ≥ 0`);
+      fail(
+        name,
+        `returned ${String(lr)} at iteration ${p.iteration} (epoch ${p.epoch}); a learning rate must be finite and ≥ 0`,
+      );
     }
     return lr;
   };
@@ -279,7 +295,8 @@ export function piecewise(segments: readonly ScheduleSegment[]): LrSchedule {
     if (typeof seg.schedule !== 'function') fail(name, `segment ${k} has no schedule function`);
     const ok = seg.until === Infinity ? k === segments.length - 1 : Number.isInteger(seg.until);
     if (!ok) fail(name, `segment ${k}: until must be an integer epoch (Infinity only last), got ${seg.until}`);
-    if (!(seg.until > previous)) fail(name, `segment ${k}: until must be > ${previous} (strictly increasing), got ${seg.until}`);
+    if (!(seg.until > previous))
+      fail(name, `segment ${k}: until must be > ${previous} (strictly increasing), got ${seg.until}`);
     previous = seg.until;
   });
   return (p) => {

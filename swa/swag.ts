@@ -1,7 +1,21 @@
 // SWAG (Maddox et al., 2019): a Gaussian over the weights SGD visits, with the SWA mean, a diagonal variance and a
 // low-rank part from the last K deviations; Bayesian model averaging over samples, each with a BN refresh.
 
-import { add, Generator, keep, maximum, mul, noGrad, randn, scale, sqrt, sub, tidy, type Backend, type Tensor } from '../engine/index.ts';
+import {
+  add,
+  Generator,
+  keep,
+  maximum,
+  mul,
+  noGrad,
+  randn,
+  scale,
+  sqrt,
+  sub,
+  tidy,
+  type Backend,
+  type Tensor,
+} from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { deepcopy, type Module } from '../nn/module.ts';
 import { ensemblePredict, type EnsembleOptions, type EnsembleResult } from './ensemble.ts';
@@ -37,7 +51,8 @@ export class Swag {
   constructor(model: Module, opts: SwagOptions = {}) {
     this.maxRank = opts.maxRank ?? 20;
     this.varianceFloor = opts.varianceFloor ?? 1e-30;
-    if (!Number.isInteger(this.maxRank) || this.maxRank < 2) throw new Error(`Swag: maxRank must be an integer ≥ 2, got ${this.maxRank}`);
+    if (!Number.isInteger(this.maxRank) || this.maxRank < 2)
+      throw new Error(`Swag: maxRank must be an integer ≥ 2, got ${this.maxRank}`);
     for (const [name, p] of model.namedParameters()) {
       this.mean.set(name, keep(noGrad(() => scale(p.detach(), 0))));
       this.sqMean.set(name, keep(noGrad(() => scale(p.detach(), 0))));
@@ -56,10 +71,12 @@ export class Swag {
     for (const [name, p] of model.namedParameters()) {
       const m = this.mean.get(name)!;
       const sq = this.sqMean.get(name)!;
-      noGrad(() => tidy(() => {
-        m.lerp_(p, 1 / (k + 1));
-        sq.lerp_(mul(p, p), 1 / (k + 1));
-      }));
+      noGrad(() =>
+        tidy(() => {
+          m.lerp_(p, 1 / (k + 1));
+          sq.lerp_(mul(p, p), 1 / (k + 1));
+        }),
+      );
       const cols = this.deviations.get(name)!;
       const dev = noGrad(() => sub(p.detach(), m));
       if (cols.length < this.maxRank) {
@@ -83,17 +100,19 @@ export class Swag {
     for (const [name, p] of model.namedParameters()) {
       const m = this.mean.get(name)!;
       const sq = this.sqMean.get(name)!;
-      const theta = noGrad(() => tidy(() => {
-        const variance = maximum(sub(sq, mul(m, m)), this.varianceFloor);
-        let dev = mul(sqrt(variance), randn(p.shape, { device: p.backend, generator: g }));
-        if (!opts.diagonalOnly && rank > 1) {
-          const cols = this.deviations.get(name)!;
-          let low: Tensor = scale(cols[0], z2[0]);
-          for (let j = 1; j < rank; j++) low = add(low, scale(cols[j], z2[j]));
-          dev = add(dev, scale(low, 1 / Math.sqrt(rank - 1)));
-        }
-        return add(m, scale(dev, s));
-      }));
+      const theta = noGrad(() =>
+        tidy(() => {
+          const variance = maximum(sub(sq, mul(m, m)), this.varianceFloor);
+          let dev = mul(sqrt(variance), randn(p.shape, { device: p.backend, generator: g }));
+          if (!opts.diagonalOnly && rank > 1) {
+            const cols = this.deviations.get(name)!;
+            let low: Tensor = scale(cols[0], z2[0]);
+            for (let j = 1; j < rank; j++) low = add(low, scale(cols[j], z2[j]));
+            dev = add(dev, scale(low, 1 / Math.sqrt(rank - 1)));
+          }
+          return add(m, scale(dev, s));
+        }),
+      );
       noGrad(() => p.copy_(theta));
       theta.dispose();
     }
@@ -104,22 +123,38 @@ export class Swag {
    * updateBn over training data). The draws go into a copy of `model`; the model itself is never changed.
    * @example await swag.evaluate(model, test, device, { samples: 30, refreshBn: (m) => updateBn(trainLoader, m) });
    */
-  async evaluate(model: Module, data: Dataset, device: Backend, o: EnsembleOptions & {
-    samples?: number; scale?: number; seed?: number; refreshBn: (model: Module) => void;
-  }): Promise<EnsembleResult> {
+  async evaluate(
+    model: Module,
+    data: Dataset,
+    device: Backend,
+    o: EnsembleOptions & {
+      samples?: number;
+      scale?: number;
+      seed?: number;
+      refreshBn: (model: Module) => void;
+    },
+  ): Promise<EnsembleResult> {
     const copy = deepcopy(model);
     const g = new Generator(o.seed ?? 0);
     try {
-      return await ensemblePredict(copy, o.samples ?? 30, (m) => {
-        this.sample(m, { scale: o.scale, generator: g });
-        o.refreshBn(m);
-      }, data, device, o);
+      return await ensemblePredict(
+        copy,
+        o.samples ?? 30,
+        (m) => {
+          this.sample(m, { scale: o.scale, generator: g });
+          o.refreshBn(m);
+        },
+        data,
+        device,
+        o,
+      );
     } finally {
       copy.dispose();
     }
   }
 
   dispose(): void {
-    for (const t of [...this.mean.values(), ...this.sqMean.values(), ...[...this.deviations.values()].flat()]) t.dispose();
+    for (const t of [...this.mean.values(), ...this.sqMean.values(), ...[...this.deviations.values()].flat()])
+      t.dispose();
   }
 }

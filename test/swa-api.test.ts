@@ -5,9 +5,34 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AveragedModel, BatchNorm2d, Conv2d, DataLoader, deepcopy, Dropout, evaluate, FgeCyclicalLR, fit, Flatten, Generator,
-  Linear, noGrad, ReLU, Sequential, SGD, Subset, SwaCyclicalLR, SWALR, SwaReferenceLR, tensor, tidy, updateBn,
-  withBackend, type Backend, type Dataset, type Module, type Tensor,
+  AveragedModel,
+  BatchNorm2d,
+  Conv2d,
+  DataLoader,
+  deepcopy,
+  Dropout,
+  evaluate,
+  FgeCyclicalLR,
+  fit,
+  Flatten,
+  Generator,
+  Linear,
+  noGrad,
+  ReLU,
+  Sequential,
+  SGD,
+  Subset,
+  SwaCyclicalLR,
+  SWALR,
+  SwaReferenceLR,
+  tensor,
+  tidy,
+  updateBn,
+  withBackend,
+  type Backend,
+  type Dataset,
+  type Module,
+  type Tensor,
 } from '../index.ts';
 import { BatchNorm } from '../nn/layers.ts';
 import { captureCyclical, captureFgeMidCycle } from '../swa/capture.ts';
@@ -32,15 +57,24 @@ const close = (got: number[], want: number[], what: string): void => {
   assert.ok(ok, `${what}: ${got} vs ${want}`);
 };
 
-const net = (g: Generator): Sequential => new Sequential(new Conv2d(1, 2, 3, { padding: 1, generator: g }),
-  new BatchNorm2d(2), new ReLU(), new Flatten(), new Dropout(0.2, { generator: g }),
-  new Linear(32, 3, { generator: g }));
+const net = (g: Generator): Sequential =>
+  new Sequential(
+    new Conv2d(1, 2, 3, { padding: 1, generator: g }),
+    new BatchNorm2d(2),
+    new ReLU(),
+    new Flatten(),
+    new Dropout(0.2, { generator: g }),
+    new Linear(32, 3, { generator: g }),
+  );
 
 /** Every state value, the BN host counters and every module's mode. */
 async function fingerprint(m: Module): Promise<unknown> {
   const state: [string, number[]][] = [];
   for (const [k, t] of m.stateDict()) state.push([k, Array.from(await t.data())]);
-  const counters = [...m.walk()].map(([, x]) => x).filter((x) => x instanceof BatchNorm).map((x) => x.batchesTracked);
+  const counters = [...m.walk()]
+    .map(([, x]) => x)
+    .filter((x) => x instanceof BatchNorm)
+    .map((x) => x.batchesTracked);
   return { state, counters, modes: [...m.walk()].map(([, x]) => x.training) };
 }
 
@@ -67,7 +101,7 @@ for (const be of backends) {
     updateBn(new DataLoader(train, { batchSize: 16 }), swa, { device: be });
     updateBn(train, swa, { weighting: 'samples', batchSize: 7 });
     const x = on(() => tensor(train.images.slice(0, 5 * 16), [5, 1, 4, 4]));
-    tidy(() => swa.call(x));            // training mode: batch statistics, running statistics updated (of the copy)
+    tidy(() => swa.call(x)); // training mode: batch statistics, running statistics updated (of the copy)
     tidy(() => swa.eval().call(x));
     await evaluate(swa, data(12, 3), be);
     assert.equal(await fingerprint(model), before, 'every parameter, buffer, counter and mode of the model unchanged');
@@ -121,7 +155,10 @@ for (const be of backends) {
     throwsWith(() => model.loadStateDict(two), 'missing keys [0.weight]', '0.bias has shape [3]');
     assert.equal(await fingerprint(model), before);
     // Non-strict: PyTorch's missing/unexpected keys come back, the rest is written; counters load as integers.
-    const partial = variant((m) => { m.delete('5.bias'); m.set('extra', { shape: [1], data: new Float32Array(1) }); });
+    const partial = variant((m) => {
+      m.delete('5.bias');
+      m.set('extra', { shape: [1], data: new Float32Array(1) });
+    });
     partial.set('1.num_batches_tracked', { shape: [], data: BigInt64Array.of(7n), dtype: 'I64' } as never);
     const result = model.loadStateDict(partial, { strict: false });
     assert.equal(result, { missingKeys: ['5.bias'], unexpectedKeys: ['extra'] });
@@ -151,9 +188,23 @@ for (const be of backends) {
     const xs = [rows(0, 10), rows(10, 24)];
     assert.is(updateBn(xs, model), 2);
     const ref = await stats();
-    assert.is(updateBn(xs.map((x) => [x, 'label']), model), 2);
+    assert.is(
+      updateBn(
+        xs.map((x) => [x, 'label']),
+        model,
+      ),
+      2,
+    );
     assert.equal(await stats(), ref, '[x, y] arrays feed x');
-    assert.is(await updateBn((async function* () { yield* xs; })(), model), 2);
+    assert.is(
+      await updateBn(
+        (async function* () {
+          yield* xs;
+        })(),
+        model,
+      ),
+      2,
+    );
     assert.equal(await stats(), ref, 'async iterables');
     assert.is(updateBn([{ image: xs[0] }, { image: xs[1] }], model, { forward: (m, b) => m.call(b.image) }), 2);
     assert.equal(await stats(), ref, 'a custom forward');
@@ -172,7 +223,16 @@ for (const be of backends) {
     assert.is((model.layers[1] as BatchNorm2d).momentum, 0.1, 'momentum restored after an error');
     const plain = on(() => new Linear(2, 2));
     let read = false;
-    assert.is(updateBn((function* () { read = true; yield xs[0]; })(), plain), 0);
+    assert.is(
+      updateBn(
+        (function* () {
+          read = true;
+          yield xs[0];
+        })(),
+        plain,
+      ),
+      0,
+    );
     assert.not.ok(read, 'a model without BatchNorm: the loader is not read');
     for (const x of xs) x.dispose();
     plain.dispose();
@@ -186,19 +246,30 @@ for (const be of backends) {
     const loader = new DataLoader(ds, { batchSize: 8 });
     const swalr = new SWALR(opt, { swaLr: 0.02, annealEpochs: 2, annealStrategy: 'linear' });
     const h = await fit({ model, optimizer: opt, train: loader, device: be, epochs: 3, lr: swalr, progress: false });
-    close(h.map((m) => m.lr), [0.1, 0.06, 0.02], "each epoch's rate: lr0, then the linear anneal");
+    close(
+      h.map((m) => m.lr),
+      [0.1, 0.06, 0.02],
+      "each epoch's rate: lr0, then the linear anneal",
+    );
     const cyc = new SwaCyclicalLR(opt, { alpha1: 0.05, alpha2: 0.01, cycle: 2 });
     const h2 = await fit({ model, optimizer: opt, train: loader, device: be, epochs: 2, lr: cyc, progress: false });
     assert.is(cyc.iteration, 7, '6 steps (3 per epoch) after the constructor');
-    close(h2.map((m) => m.lr), [0.03, 0.01], "the rate of each epoch's last step: α(3), α(6)");
+    close(
+      h2.map((m) => m.lr),
+      [0.03, 0.01],
+      "the rate of each epoch's last step: α(3), α(6)",
+    );
     const bad: [unknown, string][] = [
-      [{ step() {} }, 'got an object with keys step'], [0.1, 'got number 0.1'],
+      [{ step() {} }, 'got an object with keys step'],
+      [0.1, 'got number 0.1'],
       [new SWALR({ lr: 1 }, { swaLr: 0.1 }), 'another optimizer'],
     ];
     for (const [lr, part] of bad) {
       let err: Error | undefined;
       const o = { model, optimizer: opt, train: loader, device: be, epochs: 1, lr: lr as never, progress: false };
-      await fit(o).catch((e: Error) => { err = e; });
+      await fit(o).catch((e: Error) => {
+        err = e;
+      });
       assert.ok(err?.message.startsWith('fit: ') && err.message.includes(part), `fit rejects ${part}: ${err?.message}`);
     }
     opt.dispose();

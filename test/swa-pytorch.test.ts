@@ -7,8 +7,24 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import {
-  AveragedModel, BatchNorm1d, BatchNorm2d, Conv2d, CosineAnnealingLR, Flatten, getEmaMultiAvgFn, Linear, ReLU,
-  Sequential, SGD, SWALR, tensor, tidy, updateBn, withBackend, type Backend, type Tensor,
+  AveragedModel,
+  BatchNorm1d,
+  BatchNorm2d,
+  Conv2d,
+  CosineAnnealingLR,
+  Flatten,
+  getEmaMultiAvgFn,
+  Linear,
+  ReLU,
+  Sequential,
+  SGD,
+  SWALR,
+  tensor,
+  tidy,
+  updateBn,
+  withBackend,
+  type Backend,
+  type Tensor,
 } from '../index.ts';
 import { decodeSafetensors, toFloat32 } from '../nn/safetensors.ts';
 import { trainStep } from '../nn/trainer.ts';
@@ -20,8 +36,16 @@ const file = decodeSafetensors(readFileSync(path), path);
 const fx = new Map<string, Host>([...file.tensors].map(([k, t]) => [k, { shape: t.shape, data: toFloat32(t) }]));
 const meta = file.metadata;
 const cfg = JSON.parse(meta.config) as {
-  lr: number; momentum: number; weightDecay: number; epochs: number; swaStart: number; swaLr: number;
-  annealEpochs: number; emaDecay: number; trainSizes: number[]; bnSizes: number[];
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  epochs: number;
+  swaStart: number;
+  swaLr: number;
+  annealEpochs: number;
+  emaDecay: number;
+  trainSizes: number[];
+  bnSizes: number[];
 };
 const get = (k: string): Host => {
   const v = fx.get(k);
@@ -32,8 +56,17 @@ const get = (k: string): Host => {
 const under = (prefix: string): Map<string, Host> =>
   new Map([...fx].filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, v]) => [k.slice(prefix.length + 1), v]));
 
-const network = (): Sequential => new Sequential(new Conv2d(1, 3, 3, { padding: 1 }), new BatchNorm2d(3), new ReLU(),
-  new Flatten(), new Linear(48, 5), new BatchNorm1d(5), new ReLU(), new Linear(5, 3));
+const network = (): Sequential =>
+  new Sequential(
+    new Conv2d(1, 3, 3, { padding: 1 }),
+    new BatchNorm2d(3),
+    new ReLU(),
+    new Flatten(),
+    new Linear(48, 5),
+    new BatchNorm1d(5),
+    new ReLU(),
+    new Linear(5, 3),
+  );
 
 /** Splits host rows [N, …] into consecutive device tensors of `sizes` rows. */
 function batches(h: Host, sizes: number[], be: Backend, shape?: number[]): Tensor[] {
@@ -68,7 +101,8 @@ test('SWALR: the rates of PyTorch 1.13 (constructor, another scheduler, 6 steps;
     const swalr = new SWALR(opt, { swaLr: 0.05, annealEpochs: Number(e), annealStrategy });
     const got = [opt.lr];
     for (let k = 0; k < 8; k++) {
-      if (k < 2) opt.lr *= 0.5; // MultiplicativeLR(opt, 0.5).step(), as the fixture
+      if (k < 2)
+        opt.lr *= 0.5; // MultiplicativeLR(opt, 0.5).step(), as the fixture
       else swalr.step();
       got.push(opt.lr);
     }
@@ -129,12 +163,22 @@ for (const be of backends) {
     lrs.forEach((lr, i) => assert.ok(Math.abs(lr - want[i]) <= 1e-12 * want[i], `epoch ${i} lr ${lr} vs ${want[i]}`));
     // update_bn(loader, swa_model) over [x, y] batches of 6, 2 and 4 samples, PyTorch's weighting.
     const bnX = batches(get('bn_x'), cfg.bnSizes, be);
-    assert.is(updateBn(bnX.map((x) => [x, null]), swaModel), 3);
+    assert.is(
+      updateBn(
+        bnX.map((x) => [x, null]),
+        swaModel,
+      ),
+      3,
+    );
     const n = JSON.parse(meta.n_averaged) as { swa: number; ema: number };
     assert.is(swaModel.nAveraged, n.swa);
     assert.is(ema.nAveraged, n.ema);
     const testX = tensor(get('test_x').data, get('test_x').shape, { device: be });
-    for (const [name, m] of [['swa', swaModel], ['swa_buffers', swaBuffers], ['ema', ema]] as const) {
+    for (const [name, m] of [
+      ['swa', swaModel],
+      ['swa_buffers', swaBuffers],
+      ['ema', ema],
+    ] as const) {
       for (const [k, t] of m.stateDict()) {
         // NOTE: with use_buffers PyTorch averages num_batches_tracked and truncates; ours follows the model's count.
         if (m.useBuffers && k.endsWith('num_batches_tracked')) {

@@ -30,7 +30,8 @@ function setParams(m: Module, g: Generator): Map<string, Float32Array> {
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void => {
   assert.is(a.length, b.length, `${what} length`);
   for (let i = 0; i < a.length; i++) {
-    if (!(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])))) assert.unreachable(`${what}[${i}] = ${a[i]}, expected ${b[i]}`);
+    if (!(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i]))))
+      assert.unreachable(`${what}[${i}] = ${a[i]}, expected ${b[i]}`);
   }
 };
 
@@ -85,7 +86,16 @@ for (const be of backends) {
   test(`${be.name}: BN update matches statistics computed over the whole data set (samples and batches weighting)`, async () => {
     const g = new Generator(2);
     const data = dataset(70, 3, 4, g);
-    const model = on(() => new Sequential(new BatchNorm2d(3), new Conv2d(3, 2, 3, { padding: 1, generator: g }), new BatchNorm2d(2), new Flatten(), new Linear(32, 3, { generator: g })));
+    const model = on(
+      () =>
+        new Sequential(
+          new BatchNorm2d(3),
+          new Conv2d(3, 2, 3, { padding: 1, generator: g }),
+          new BatchNorm2d(2),
+          new Flatten(),
+          new Linear(32, 3, { generator: g }),
+        ),
+    );
     model.eval();
     const bn1 = model.layers[0] as BatchNorm2d;
     const bn2 = model.layers[2] as BatchNorm2d;
@@ -110,7 +120,8 @@ for (const be of backends) {
         const variance = new Array<number>(c).fill(0);
         // NOTE: loader batches share two buffers, so copy each one while it is current.
         const batches: { x: Float32Array; size: number }[] = [];
-        for (const b of new DataLoader(data, { batchSize: 32 })) batches.push({ x: Float32Array.from(b.x), size: b.size });
+        for (const b of new DataLoader(data, { batchSize: 32 }))
+          batches.push({ x: Float32Array.from(b.x), size: b.size });
         for (const b of batches) {
           let vals: Float32Array = b.x;
           if (layer === 'bn2') {
@@ -129,7 +140,7 @@ for (const be of backends) {
             for (let i = 0; i < b.size; i++) for (let p = 0; p < 16; p++) v.push(vals[(i * c + ch) * 16 + p]);
             const m = v.reduce((s, x) => s + x, 0) / v.length;
             mean[ch] += w * m;
-            variance[ch] += w * v.reduce((s, x) => s + (x - m) ** 2, 0) / (v.length - 1);
+            variance[ch] += (w * v.reduce((s, x) => s + (x - m) ** 2, 0)) / (v.length - 1);
           }
         }
         return { mean, variance };
@@ -198,7 +209,10 @@ for (const be of backends) {
     const d = 8;
     const mean = Array.from({ length: d }, (_, i) => seen.reduce((s, v) => s + v[i], 0) / 6);
     const sq = Array.from({ length: d }, (_, i) => seen.reduce((s, v) => s + v[i] * v[i], 0) / 6);
-    const flat = async (m: Map<string, Tensor>): Promise<number[]> => [...(await m.get('weight')!.data()), ...(await m.get('bias')!.data())];
+    const flat = async (m: Map<string, Tensor>): Promise<number[]> => [
+      ...(await m.get('weight')!.data()),
+      ...(await m.get('bias')!.data()),
+    ];
     close(await flat(swag.mean), mean, 1e-5, 'θ̄');
     close(await flat(swag.sqMean), sq, 1e-5, 'θ²̄');
     assert.is(swag.rank, 4);
@@ -209,7 +223,9 @@ for (const be of backends) {
       const runMean = Array.from({ length: d }, (_, i) => seen.slice(0, k + 1).reduce((s, v) => s + v[i], 0) / (k + 1));
       devs.push(Array.from({ length: d }, (_, i) => seen[k][i] - runMean[i]));
     }
-    const expectVar = mean.map((m, i) => 0.5 * (Math.max(sq[i] - m * m, 1e-30) + devs.reduce((s, dv) => s + dv[i] ** 2, 0) / 3));
+    const expectVar = mean.map(
+      (m, i) => 0.5 * (Math.max(sq[i] - m * m, 1e-30) + devs.reduce((s, dv) => s + dv[i] ** 2, 0) / 3),
+    );
     const samples = 1500;
     const sum = new Float64Array(d);
     const sum2 = new Float64Array(d);
@@ -217,7 +233,10 @@ for (const be of backends) {
     for (let s = 0; s < samples; s++) {
       swag.sample(model, { scale: 0.5, generator: sg });
       const v = [...(await model.weight.data()), ...(await model.bias!.data())];
-      v.forEach((x, i) => { sum[i] += x; sum2[i] += x * x; });
+      v.forEach((x, i) => {
+        sum[i] += x;
+        sum2[i] += x * x;
+      });
     }
     for (let i = 0; i < d; i++) {
       const m = sum[i] / samples;

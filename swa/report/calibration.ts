@@ -98,7 +98,12 @@ export function brier(probs: Probs, labels: ArrayLike<number>, classes: number):
  * NOTE: a confidence of exactly 0 (only possible for all-zero rows) goes to the first bin. Bin edges are compared in
  * float64 against the given values, so a float32 confidence that prints as 0.2 (0.2000000030) lands in (0.2, 0.2667].
  */
-export function reliabilityBins(probs: Probs, labels: ArrayLike<number>, classes: number, bins = DEFAULT_BINS): CalibrationBin[] {
+export function reliabilityBins(
+  probs: Probs,
+  labels: ArrayLike<number>,
+  classes: number,
+  bins = DEFAULT_BINS,
+): CalibrationBin[] {
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`bins must be a positive integer, got ${bins}`);
   const n = checkInputs(probs, labels, classes);
   const count = new Float64Array(bins);
@@ -157,7 +162,12 @@ export function ece(probs: Probs, labels: ArrayLike<number>, classes: number, bi
  * const r = calibration(new Float32Array([0.9, 0.1, 0.3, 0.7]), [0, 0], 2);
  * // r.accuracy 0.5, r.nll (−ln 0.9 − ln 0.3)/2, r.ece |1 − 0.9|·½ + |0 − 0.7|·½ = 0.4
  */
-export function calibration(probs: Probs, labels: ArrayLike<number>, classes: number, bins = DEFAULT_BINS): CalibrationReport {
+export function calibration(
+  probs: Probs,
+  labels: ArrayLike<number>,
+  classes: number,
+  bins = DEFAULT_BINS,
+): CalibrationReport {
   const b = reliabilityBins(probs, labels, classes, bins);
   return {
     n: labels.length,
@@ -177,7 +187,8 @@ function argmaxRow(probs: Probs, row: number, classes: number): number {
 }
 
 function rowCount(values: Probs, classes: number): number {
-  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`classes must be a positive integer, got ${classes}`);
+  if (!Number.isInteger(classes) || classes < 1)
+    throw new RangeError(`classes must be a positive integer, got ${classes}`);
   if (values.length % classes !== 0) {
     throw new RangeError(`expected rows × ${classes} values, got ${values.length} (not a multiple of ${classes})`);
   }
@@ -191,7 +202,8 @@ function checkInputs(probs: Probs, labels: ArrayLike<number>, classes: number): 
   if (n === 0) throw new RangeError('no examples: metrics of an empty set are undefined');
   for (let i = 0; i < n; i++) {
     const y = labels[i];
-    if (!Number.isInteger(y) || y < 0 || y >= classes) throw new RangeError(`label ${i} is ${y}, expected an integer in [0, ${classes})`);
+    if (!Number.isInteger(y) || y < 0 || y >= classes)
+      throw new RangeError(`label ${i} is ${y}, expected an integer in [0, ${classes})`);
   }
   return n;
 }
