@@ -1,8 +1,48 @@
-// Node entry point: everything in index.ts plus file access (data sets from disk, atomic checkpoint files).
+// Node entry point: everything in index.ts plus file access (data sets from disk, atomic checkpoint files) and the
+// Table 1 runner.
 
 export * from './index.ts';
-export * from './nn/data/node-files.ts';
+
+// ---- data sets from disk --------------------------------------------------------------------------------------------
+export {
+  loadFashionMnist,
+  loadFashionMnistMini,
+  fashionMnistMiniDir,
+  loadCifar,
+  loadIdx,
+  loadDataSet,
+  dataFolder,
+  isDataSetName,
+  DATA_SETS,
+  FASHION_MNIST_DIR,
+  type FashionMnistOptions,
+  type FashionMnistMiniOptions,
+  type CifarLoadOptions,
+  type DataSetName,
+} from './nn/data/node-files.ts';
+
+// ---- checkpoint files (written atomically) -----------------------------------------------------------------------
 export { saveCheckpoint, loadCheckpoint } from './nn/checkpoint-node.ts';
-export { writeFileAtomic, readFileChecked } from './nn/atomic-file.ts';
-export * from './swa/runner.ts';
-export { writeReport } from './swa/report/files.ts';
+
+// ---- the SWA paper's Table 1 runner --------------------------------------------------------------------------------
+export {
+  runTable1,
+  planTable1,
+  TABLE1_BUDGETS,
+  RunInterrupted,
+  RunnerConfigError,
+  RunFolderError,
+  type Table1Options,
+  type Table1Plan,
+  type Table1Result,
+  type SwaScheduleKind,
+  type BudgetPoint,
+  type SeedResults,
+  type SgdResult,
+  type SwaResult,
+  type FgeResult,
+  type SwaPoint,
+  type SwaEvaluation,
+  type EpochRecord,
+  type TestMetrics,
+} from './swa/runner.ts';

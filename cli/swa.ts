@@ -3,12 +3,25 @@
 // Usage: node dist/cli/swa.js --model small-cnn --data fashion-mnist --budget 4 --seeds 0,1,2 --out runs/table1-small-cnn
 
 import { parseArgs } from 'node:util';
-import { defaultBackend, setDevice } from '../engine/index.ts';
-import { CIFAR_AUGMENT } from '../nn/data/augment.ts';
-import type { Dataset } from '../nn/data/dataset.ts';
-import { channelStats, FASHION_MNIST_STATS } from '../nn/data/normalize.ts';
-import { DATA_SETS, dataFolder, isDataSetName, loadDataSet, type DataSetName } from '../nn/data/node-files.ts';
-import { RunFolderError, RunInterrupted, RunnerConfigError, runTable1, type SwaScheduleKind } from '../swa/runner.ts';
+// NOTE: the CLI uses only the package's public API (node.ts), as a user's script would.
+import {
+  CIFAR_AUGMENT,
+  channelStats,
+  DATA_SETS,
+  dataFolder,
+  defaultBackend,
+  FASHION_MNIST_STATS,
+  isDataSetName,
+  loadDataSet,
+  RunFolderError,
+  RunInterrupted,
+  RunnerConfigError,
+  runTable1,
+  setDevice,
+  type Dataset,
+  type DataSetName,
+  type SwaScheduleKind,
+} from '../node.ts';
 
 const HELP = `swa-engine swa: reproduce Table 1 of the SWA paper (Izmailov et al., 2018) for one model and data set.
 

@@ -2,14 +2,15 @@
 // safetensors + load_state_dict), the optimizer's momentum buffers under `optimizer.`, and JSON metadata.
 
 import type { Tensor } from '../engine/index.ts';
-import { decodeSafetensors, encodeSafetensors, toFloat32, type SafeTensorEntry } from './safetensors.ts';
-import type { Module } from './module.ts';
+import { decodeSafetensors, encodeSafetensors, toFloat32, type Dtype, type SafeTensorEntry } from './safetensors.ts';
+import { counterOf, type Module } from './module.ts';
 import type { SGD } from './optim.ts';
 
 /** Keys under this prefix hold optimizer state; PyTorch users filter them out (or load with strict=False). */
 export const OPTIMIZER_PREFIX = 'optimizer.momentum_buffer.';
 const FORMAT = 'swa-engine-checkpoint-1';
 
+/** What a checkpoint holds: the model's state dict, the optimizer's momentum, extra tensors and JSON metadata. */
 export interface CheckpointContents {
   model: Module;
   optimizer?: SGD;
@@ -19,17 +20,20 @@ export interface CheckpointContents {
   meta?: unknown;
 }
 
-/** PyTorch stores BatchNorm's num_batches_tracked as int64; keep that dtype so load_state_dict accepts it as is. */
-const isCounter = (name: string): boolean => name.endsWith('num_batches_tracked');
-
+/**
+ * PyTorch stores its counters (BatchNorm's num_batches_tracked, AveragedModel's n_averaged) as int64; they are written
+ * as I64, from their exact host value, so load_state_dict accepts them as they are.
+ */
 async function entry(name: string, t: Tensor): Promise<SafeTensorEntry> {
-  const data = await t.data();
-  if (isCounter(name))
-    return { name, dtype: 'I64', shape: [...t.shape], data: BigInt64Array.from(data, (v) => BigInt(Math.round(v))) };
-  return { name, dtype: 'F32', shape: [...t.shape], data };
+  const counter = counterOf(t);
+  if (counter) return { name, dtype: 'I64', shape: [...t.shape], data: BigInt64Array.of(BigInt(counter.value)) };
+  return { name, dtype: 'F32', shape: [...t.shape], data: await t.data() };
 }
 
-/** Serialises model state, optimizer state and metadata to safetensors bytes (reads tensors back from the device). */
+/**
+ * Serialises model state, optimizer state and metadata to safetensors bytes (reads tensors back from the device).
+ * @example const bytes = await checkpointBytes({ model: swaModel, meta: { epoch } }); // n_averaged saved as I64
+ */
 export async function checkpointBytes(c: CheckpointContents): Promise<Uint8Array> {
   const entries: SafeTensorEntry[] = [];
   for (const [name, t] of c.model.stateDict()) entries.push(await entry(name, t));
@@ -54,15 +58,25 @@ export async function checkpointBytes(c: CheckpointContents): Promise<Uint8Array
   return encodeSafetensors(entries, metadata);
 }
 
+/** A tensor read from a checkpoint: float32 values, and the dtype it was stored with ('I64' for counters). */
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+  /** The dtype in the file; the values are widened to float32 in `data`. */
+  stored: Dtype;
+}
+
+/** What `restoreCheckpoint` returns besides loading the model: the metadata and the extra tensors. */
 export interface Restored {
   meta: unknown;
   /** Extra tensors found in the file (those not belonging to the model or optimizer), as host arrays. */
-  extra: Map<string, { shape: number[]; data: Float32Array }>;
+  extra: Map<string, HostTensor>;
 }
 
 /**
  * Loads checkpoint bytes into `model` (and `optimizer`) in place. Throws naming `source` and the key when a tensor
  * is missing, has the wrong shape, or the file is corrupt.
+ * @example const { meta } = restoreCheckpoint(bytes, { model, optimizer }, 'run.safetensors');
  */
 export function restoreCheckpoint(
   bytes: Uint8Array,
@@ -74,8 +88,8 @@ export function restoreCheckpoint(
     throw new Error(
       `${source}: not a swa-engine checkpoint (metadata format is ${JSON.stringify(file.metadata.format)})`,
     );
-  const host = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, t] of file.tensors) host.set(name, { shape: t.shape, data: toFloat32(t) });
+  const host = new Map<string, HostTensor>();
+  for (const [name, t] of file.tensors) host.set(name, { shape: t.shape, data: toFloat32(t), stored: t.dtype });
   const own = target.model.stateDict();
   const modelValues = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const name of own.keys()) {
@@ -104,7 +118,7 @@ export function restoreCheckpoint(
     o.loadState(saved.step, momentum);
     o.lr = saved.lr;
   }
-  const extra = new Map<string, { shape: number[]; data: Float32Array }>();
+  const extra = new Map<string, HostTensor>();
   for (const [name, v] of host) {
     if (!own.has(name) && !name.startsWith(OPTIMIZER_PREFIX)) extra.set(name, v);
   }

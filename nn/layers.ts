@@ -21,7 +21,7 @@ import {
   type Generator,
   type Tensor,
 } from '../engine/index.ts';
-import { Module } from './module.ts';
+import { Module, type Counter } from './module.ts';
 
 /** Where a layer's tensors live and where its initial values come from. */
 export interface LayerOptions {
@@ -85,6 +85,7 @@ export class Conv2d extends Module {
   }
 }
 
+/** torch.nn.BatchNorm's arguments: eps (1e-5), momentum (0.1, or null), affine (true); device and generator. */
 export interface BatchNormLayerOptions extends LayerOptions {
   eps?: number;
   /** Weight of each batch in the running statistics (0.1); null for a cumulative average, as PyTorch. */
@@ -95,6 +96,7 @@ export interface BatchNormLayerOptions extends LayerOptions {
 /**
  * Batch normalisation over channels (dimension 1), as torch.nn.BatchNorm1d/2d: batch statistics in training with
  * running_mean/running_var updated (unbiased variance), running statistics in eval.
+ * @example const bn = new BatchNorm2d(16); const y = bn.call(x); // x: [N, 16, H, W]
  */
 export class BatchNorm extends Module {
   readonly weight: Tensor;
@@ -103,9 +105,17 @@ export class BatchNorm extends Module {
   readonly runningVar: Tensor;
   readonly numBatchesTracked: Tensor;
   eps: number;
+  /** Weight of each new batch in the running statistics; null: a cumulative average (see `cumulative`). */
   momentum: number | null;
-  /** Host copy of num_batches_tracked, so the cumulative momentum needs no read-back. */
-  private tracked = 0;
+  /**
+   * How a null momentum averages: 'batches' (PyTorch: batch k weighs 1/num_batches_tracked, so every batch counts
+   * equally) or 'samples' (batch k of b samples weighs b/(samples so far), so the statistics are the exact mean over
+   * samples since `resetRunningStats`, as the SWA reference code's bn_update). `updateBn` sets it for its pass.
+   */
+  cumulative: 'batches' | 'samples' = 'batches';
+  /** num_batches_tracked, counted on the host so the cumulative momentum needs no read-back. */
+  private readonly batches: Counter;
+  private samplesSeen = 0;
   constructor(
     readonly numFeatures: number,
     opts: BatchNormLayerOptions = {},
@@ -124,14 +134,21 @@ export class BatchNorm extends Module {
     }
     this.runningMean = this.buffer('running_mean', full([numFeatures], 0, dev));
     this.runningVar = this.buffer('running_var', full([numFeatures], 1, dev));
-    this.numBatchesTracked = this.buffer('num_batches_tracked', full([], 0, dev));
+    this.batches = this.counter('num_batches_tracked', full([], 0, dev));
+    this.numBatchesTracked = this.batches.tensor;
   }
   forward(x: Tensor): Tensor {
     let momentum = 0;
     if (this.training) {
-      this.tracked++;
-      momentum = this.momentum ?? 1 / this.tracked;
-      this.numBatchesTracked.fill_(this.tracked);
+      this.batches.set(this.batches.value + 1);
+      if (this.momentum !== null) {
+        momentum = this.momentum;
+      } else if (this.cumulative === 'samples') {
+        this.samplesSeen += x.shape[0];
+        momentum = x.shape[0] / this.samplesSeen;
+      } else {
+        momentum = 1 / this.batches.value;
+      }
     }
     return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
@@ -139,27 +156,22 @@ export class BatchNorm extends Module {
       eps: this.eps,
     });
   }
-  /** Restarts the running statistics: mean 0, variance 1, no batches seen. */
+  /** Restarts the running statistics: mean 0, variance 1, no batches seen (PyTorch's reset_running_stats). */
   resetRunningStats(): void {
-    this.tracked = 0;
+    this.batches.set(0);
+    this.samplesSeen = 0;
     this.runningMean.zero_();
     this.runningVar.fill_(1);
-    this.numBatchesTracked.zero_();
   }
-  /** Sets the host copy of num_batches_tracked (after loading a state dict). */
-  setBatchesTracked(n: number): void {
-    this.tracked = n;
-  }
+  /** num_batches_tracked, as a number. */
   get batchesTracked(): number {
-    return this.tracked;
-  }
-  protected override onLoad(values: Map<string, { data: Float32Array }>): void {
-    const n = values.get('num_batches_tracked');
-    if (n) this.tracked = n.data[0];
+    return this.batches.value;
   }
 }
 
+/** BatchNorm over [N, C] or [N, C, L] inputs, as torch.nn.BatchNorm1d. @example new BatchNorm1d(128) */
 export class BatchNorm1d extends BatchNorm {}
+/** BatchNorm over [N, C, H, W] inputs, as torch.nn.BatchNorm2d. @example new BatchNorm2d(64, { momentum: null }) */
 export class BatchNorm2d extends BatchNorm {}
 
 export class ReLU extends Module {

@@ -1,5 +1,5 @@
-// Epoch loop: trains a model with SGD over a DataLoader, evaluates on a test set, shows a progress bar (loss,
-// accuracy, images/s, ETA) and records per-epoch metrics.
+// Epoch loop: trains a model with SGD over a DataLoader (learning rate from a function or a scheduler), evaluates on
+// a test set, shows a progress bar (loss, accuracy, images/s, ETA) and records per-epoch metrics.
 
 import { crossEntropy, noGrad, tidy, type Backend, type Tensor } from '../engine/index.ts';
 import { DataLoader } from './data/loader.ts';
@@ -7,10 +7,11 @@ import type { Dataset } from './data/dataset.ts';
 import type { ChannelStats } from './data/normalize.ts';
 import { toTensors } from './data/to-tensors.ts';
 import { RunningMetrics } from './metrics.ts';
-import type { Module } from './module.ts';
-import type { SGD } from './optim.ts';
+import { describe, type Module } from './module.ts';
+import type { LrScheduler, SGD } from './optim.ts';
 import { Progress } from './progress.ts';
 
+/** One epoch of `fit`: its rate (of the last step), training loss and accuracy, test metrics, time. */
 export interface EpochMetrics {
   epoch: number;
   lr: number;
@@ -22,7 +23,10 @@ export interface EpochMetrics {
   imagesPerSecond: number;
 }
 
-/** One training step on a batch: forward, cross-entropy, backward, SGD step; intermediates are freed. */
+/**
+ * One training step on a batch: forward, cross-entropy, backward, SGD step; intermediates are freed.
+ * @example for (const b of loader) tidy(() => { const { x, y } = toTensors(b); trainStep(model, opt, x, y); });
+ */
 export function trainStep(model: Module, opt: SGD, x: Tensor, y: Tensor, metrics?: RunningMetrics): void {
   tidy(() => {
     const logits = model.forward(x);
@@ -34,7 +38,10 @@ export function trainStep(model: Module, opt: SGD, x: Tensor, y: Tensor, metrics
   });
 }
 
-/** Mean cross-entropy and accuracy of `model` (in eval mode) on a dataset. */
+/**
+ * Mean cross-entropy and accuracy of `model` (in eval mode; its mode is restored) on a dataset.
+ * @example const { accuracy } = await evaluate(swaModel, test, device, { normalize: FASHION_MNIST_STATS });
+ */
 export async function evaluate(
   model: Module,
   data: Dataset,
@@ -63,14 +70,19 @@ export async function evaluate(
   }
 }
 
+/** What `fit` trains: model, optimizer, loader, device, epochs, and the learning rate (a function or a scheduler). */
 export interface FitOptions {
   model: Module;
   optimizer: SGD;
   train: DataLoader;
   device: Backend;
   epochs: number;
-  /** Learning rate for an epoch (0-based) and the fraction of it done; applied before every step. */
-  lr?: (epoch: number, fraction: number) => number;
+  /**
+   * The learning rate: a function of the epoch (0-based) and the fraction of it done, applied before every step; or a
+   * scheduler (SWALR, SwaCyclicalLR, …) of this optimizer, stepped after every epoch or every step as its `interval`
+   * says. Without it the optimizer's `lr` stays as it is.
+   */
+  lr?: ((epoch: number, fraction: number) => number) | LrScheduler;
   test?: Dataset;
   testNormalize?: ChannelStats;
   /** Read the running loss for the progress bar every this many steps (each read waits for the device). */
@@ -82,8 +94,34 @@ export interface FitOptions {
   startEpoch?: number;
 }
 
-/** Trains for `epochs` epochs; returns the metrics of each epoch. */
+/** Throws unless `lr` is a rate function or a scheduler of `optimizer`; returns which one it is. */
+type LrFunction = (epoch: number, fraction: number) => number;
+
+function lrSource(lr: FitOptions['lr'], optimizer: SGD): { fn?: LrFunction; scheduler?: LrScheduler } {
+  if (lr === undefined) return {};
+  if (typeof lr === 'function') return { fn: lr };
+  const s = lr as Partial<LrScheduler> | null;
+  const interval = s && typeof s === 'object' ? s.interval : undefined;
+  if (s && typeof s.step === 'function' && (interval === 'epoch' || interval === 'iteration')) {
+    if (s.optimizer !== undefined && s.optimizer !== optimizer) {
+      throw new Error("fit: the lr scheduler drives another optimizer than fit's");
+    }
+    return { scheduler: lr as LrScheduler };
+  }
+  throw new TypeError(
+    'fit: lr must be a function (epoch, fraction) => number or a scheduler with step() and ' +
+      `interval 'epoch' or 'iteration' (SWALR, SwaCyclicalLR, …); got ${describe(lr)}`,
+  );
+}
+
+/**
+ * Trains for `epochs` epochs; returns the metrics of each epoch.
+ * @example
+ * const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+ * await fit({ model, optimizer: opt, train: loader, device, epochs: 10, lr: new SWALR(opt, { swaLr: 0.01 }), test });
+ */
 export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
+  const { fn, scheduler } = lrSource(o.lr, o.optimizer);
   const history: EpochMetrics[] = [];
   const metrics = new RunningMetrics(o.device);
   const every = o.reportEvery ?? 20;
@@ -97,11 +135,12 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
       let step = 0;
       let lr = o.optimizer.lr;
       for (const b of o.train) {
-        if (o.lr) lr = o.optimizer.lr = o.lr(epoch, step / steps);
+        lr = fn ? (o.optimizer.lr = fn(epoch, step / steps)) : o.optimizer.lr;
         tidy(() => {
           const { x, y } = toTensors(b, o.device);
           trainStep(o.model, o.optimizer, x, y, metrics);
         });
+        if (scheduler?.interval === 'iteration') scheduler.step();
         step++;
         if (step % every === 0 || step === steps) {
           const r = await metrics.read();
@@ -132,6 +171,7 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
           ` | ${seconds.toFixed(1)} s, ${m.imagesPerSecond.toFixed(0)} img/s`,
       );
       history.push(m);
+      if (scheduler?.interval === 'epoch') scheduler.step();
       await o.onEpoch?.(m);
     }
   } finally {

@@ -6,9 +6,8 @@ import { DataLoader } from '../nn/data/loader.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import type { ChannelStats } from '../nn/data/normalize.ts';
 import { toTensors } from '../nn/data/to-tensors.ts';
-import type { Module } from '../nn/module.ts';
+import { Counter, counterOf, type Module, type StateValue } from '../nn/module.ts';
 import { accuracy, nll } from './report/calibration.ts';
-import { BatchNorm } from '../nn/layers.ts';
 
 /** Accuracy and mean negative log-likelihood of averaged class probabilities. */
 export interface EnsembleResult {
@@ -29,6 +28,7 @@ export function probabilityMetrics(
   return { accuracy: accuracy(probs, labels, classes), nll: nll(probs, labels, classes) };
 }
 
+/** How ensembles read the evaluation data: batch size (500) and the per-channel normalisation of training. */
 export interface EnsembleOptions {
   batchSize?: number;
   normalize?: ChannelStats;
@@ -77,33 +77,34 @@ export async function ensemblePredict(
 /** A weight snapshot: every parameter and buffer by state-dict name, on the device or in host memory. */
 export type Snapshot = Map<string, Tensor | Float32Array>;
 
-/** BatchNorm host batch counters at snapshot time, by module path, so loading restores them with the buffers. */
-const counters = new WeakMap<Snapshot, Map<string, number>>();
-
-/** Copies a model's state into a snapshot (device copies, or host arrays when `where` is 'host'). */
+/**
+ * Copies a model's state into a snapshot: device copies (counters keep their exact value), or host arrays when
+ * `where` is 'host'.
+ */
 export async function takeSnapshot(model: Module, where: 'device' | 'host' = 'device'): Promise<Snapshot> {
   const snap: Snapshot = new Map();
   for (const [name, t] of model.stateDict()) {
-    snap.set(name, where === 'host' ? await t.data() : keep(noGrad(() => t.detach().mul(1))));
+    const counter = counterOf(t);
+    if (where === 'host') {
+      snap.set(name, counter ? Float32Array.of(counter.value) : await t.data());
+    } else {
+      const copy = keep(t.newEmpty(t.shape));
+      noGrad(() => copy.copy_(t));
+      if (counter) new Counter(copy, counter.value);
+      snap.set(name, copy);
+    }
   }
-  const bn = new Map<string, number>();
-  for (const [prefix, m] of model.walk()) if (m instanceof BatchNorm) bn.set(prefix, m.batchesTracked);
-  counters.set(snap, bn);
   return snap;
 }
 
-/** Writes a snapshot into a model's tensors (they keep their identity), BatchNorm batch counters included. */
+/** Writes a snapshot into a model's tensors (they keep their identity), with every check of `loadStateDict`. */
 export function loadSnapshot(model: Module, snap: Snapshot): void {
-  const bn = counters.get(snap);
-  for (const [prefix, m] of model.walk()) {
-    const n = bn?.get(prefix);
-    if (m instanceof BatchNorm && n !== undefined) m.setBatchesTracked(n);
+  const own = model.stateDict();
+  const values = new Map<string, StateValue>();
+  for (const [name, v] of snap) {
+    values.set(name, v instanceof Float32Array ? { shape: own.get(name)?.shape ?? [v.length], data: v } : v);
   }
-  const targets = [...model.stateDict()];
-  for (const [name] of targets) if (!snap.get(name)) throw new Error(`loadSnapshot: ${name} is missing`);
-  noGrad(() => {
-    for (const [name, t] of targets) t.copy_(snap.get(name)!);
-  });
+  model.loadStateDict(values);
 }
 
 export function disposeSnapshot(snap: Snapshot): void {

@@ -3,7 +3,7 @@
 
 import type { Backend } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
-import type { Module } from '../nn/module.ts';
+import { deepcopy, type Module } from '../nn/module.ts';
 import {
   disposeSnapshot,
   ensemblePredict,
@@ -15,16 +15,21 @@ import {
 } from './ensemble.ts';
 
 /**
- * Holds FGE snapshots (on the device, or in host memory to save device memory). Snapshots are real SGD iterates,
- * so their BatchNorm statistics are used as they are.
+ * Fast Geometric Ensembling (Garipov et al., 2018): holds snapshots of the SGD iterates at the minima of FGE's cyclic
+ * rate (on the device, or in host memory to save device memory) and predicts with the mean of their softmax outputs.
+ * Snapshots are real SGD iterates, so their BatchNorm statistics are used as they are.
  * @see https://arxiv.org/abs/1802.10026
+ * @example
+ * const fge = new FgeEnsemble();
+ * // after each step: if (sched.snapshotNow) await fge.add(model);   (sched: FgeCyclicalLR)
+ * const { accuracy, nll } = await fge.evaluate(model, test, device);
  */
 export class FgeEnsemble {
   readonly snapshots: Snapshot[] = [];
 
   constructor(readonly where: 'device' | 'host' = 'device') {}
 
-  /** Adds the model's current weights (call at the LR minimum of each cycle). */
+  /** Adds a snapshot of the model's current state (call at the LR minimum of each cycle). */
   async add(model: Module): Promise<void> {
     this.snapshots.push(await takeSnapshot(model, this.where));
   }
@@ -34,23 +39,17 @@ export class FgeEnsemble {
   }
 
   /**
-   * Accuracy and NLL of the ensemble on a data set. The model's own weights are restored afterwards.
+   * Accuracy and NLL of the ensemble on a data set, computed on a copy of `model` (the model is never changed).
+   * @example const r = await fge.evaluate(model, test, device, { normalize: FASHION_MNIST_STATS });
    */
   async evaluate(model: Module, data: Dataset, device: Backend, opts: EnsembleOptions = {}): Promise<EnsembleResult> {
     if (!this.snapshots.length) throw new Error('FgeEnsemble.evaluate: no snapshots yet');
-    const own = await takeSnapshot(model, 'device');
+    const copy = deepcopy(model);
     try {
-      return await ensemblePredict(
-        model,
-        this.snapshots.length,
-        (m, k) => loadSnapshot(m, this.snapshots[k]),
-        data,
-        device,
-        opts,
-      );
+      const load = (m: Module, k: number): void => loadSnapshot(m, this.snapshots[k]);
+      return await ensemblePredict(copy, this.snapshots.length, load, data, device, opts);
     } finally {
-      loadSnapshot(model, own);
-      disposeSnapshot(own);
+      copy.dispose();
     }
   }
 
@@ -62,7 +61,7 @@ export class FgeEnsemble {
 
 /**
  * Ensemble of saved models (checkpoint state dicts as host arrays): the same mean-of-softmax prediction over a list
- * of checkpoints, e.g. the SWA runs of several seeds.
+ * of checkpoints, e.g. the SWA runs of several seeds; `model` gives the architecture and is never changed.
  */
 export async function evaluateStateEnsemble(
   model: Module,
@@ -71,10 +70,10 @@ export async function evaluateStateEnsemble(
   device: Backend,
   opts: EnsembleOptions = {},
 ): Promise<EnsembleResult> {
-  const own = await takeSnapshot(model, 'device');
+  const copy = deepcopy(model);
   try {
     return await ensemblePredict(
-      model,
+      copy,
       states.length,
       (m, k) => {
         loadSnapshot(m, new Map([...states[k]].map(([n, v]) => [n, v.data])));
@@ -84,7 +83,6 @@ export async function evaluateStateEnsemble(
       opts,
     );
   } finally {
-    loadSnapshot(model, own);
-    disposeSnapshot(own);
+    copy.dispose();
   }
 }

@@ -134,7 +134,10 @@ export interface Table1Plan {
   build: (spec: ModelSpec) => Module;
 }
 
-/** Hyperparameters that were rejected before training; `problems` lists every one found. */
+/**
+ * Hyperparameters that were rejected before training; `problems` lists every one found.
+ * @example try { await runTable1(o); } catch (e) { if (e instanceof RunnerConfigError) console.error(e.problems); }
+ */
 export class RunnerConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid SWA run settings:\n  - ${problems.join('\n  - ')}`);
@@ -142,7 +145,7 @@ export class RunnerConfigError extends Error {
   }
 }
 
-/** The SWA points of Table 1, in budgets. */
+/** The SWA points of Table 1, in budgets. @example TABLE1_BUDGETS.map((b) => Math.round(b * 4)) // epochs for B = 4 */
 export const TABLE1_BUDGETS: readonly number[] = [1, 1.25, 1.5];
 
 const isInt = (x: number, min: number): boolean => Number.isInteger(x) && x >= min;
@@ -152,6 +155,7 @@ const isLr = (x: number): boolean => Number.isFinite(x) && x >= 0;
  * Checks every option and derives the plan: schedules are built (their own checks run) and probed at the first and
  * last step of their phase, and the capture rules are counted so that FGE gets at least one snapshot and SWAG at least
  * two models. Throws one `RunnerConfigError` naming every problem; nothing is trained or written before this passes.
+ * @example const plan = planTable1({ ...options, budget: 4 }); console.log(plan.swaStart, plan.points);
  */
 export function planTable1(o: Table1Options): Table1Plan {
   const problems: string[] = [];

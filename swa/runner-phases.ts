@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { Generator, globalGenerator, type Tensor } from '../engine/index.ts';
+import type { Restored } from '../nn/checkpoint.ts';
 import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-node.ts';
 import { DataLoader, type LoaderState } from '../nn/data/loader.ts';
 import type { Module } from '../nn/module.ts';
@@ -28,7 +29,6 @@ import {
   bnBatches,
   evalAverage,
   evalModel,
-  keepBnCounters,
   metricsOf,
   mixSeed,
   rngState,
@@ -84,7 +84,12 @@ export interface FgeResult {
   seconds: number;
 }
 
-/** Thrown when `signal` stops a run at an epoch end; everything up to there is checkpointed. */
+/**
+ * Thrown when `signal` stops a run at an epoch end; everything up to there is checkpointed.
+ * @example
+ * const ac = new AbortController();
+ * await runTable1({ ...o, signal: ac.signal }).catch((e) => { if (!(e instanceof RunInterrupted)) throw e; });
+ */
 export class RunInterrupted extends Error {
   constructor(
     readonly seed: number,
@@ -156,7 +161,7 @@ function workbench(plan: Table1Plan, seed: number): Workbench {
 }
 
 /** Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams. */
-type HostTensors = Map<string, { shape: number[]; data: Float32Array }>;
+type HostTensors = Restored['extra'];
 
 async function restore<M extends PhaseMeta<unknown>>(
   path: string,
@@ -263,7 +268,7 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
   const avg = new AveragedModel(w.model);
   const swag = plan.swagSamples > 0 ? new Swag(w.model, { maxRank: plan.swagRank }) : null;
   const capture = (): void => {
-    avg.update(w.model);
+    avg.updateParameters(w.model);
     swag?.collect(w.model);
   };
   try {
@@ -279,7 +284,7 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
       const captured = capturesWhat(plan.swaCapture, plan.swaStart, plan.itersPerEpoch);
       if (captured) capture();
       const start = { ...r.meta.history[plan.swaStart - 1], captured };
-      meta = { epochsDone: plan.swaStart, history: [start], seconds: 0, n: avg.n, evaluations: [], points: [] };
+      meta = { epochsDone: plan.swaStart, history: [start], seconds: 0, n: avg.nAveraged, evaluations: [], points: [] };
     }
     for (let e = meta.epochsDone; e < plan.swaEnd; e++) {
       const t0 = performance.now();
@@ -305,9 +310,9 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
       const points = plan.points.filter((p) => p.epochs === e + 1);
       let line = `seed ${seed} SWA epoch ${e + 1}: iterate acc ${pct(test.accuracy)}`;
       if (plan.swaEval === 'epoch' || points.length) {
-        const swaTest = await evalAverage(w.model, avg, plan, [seed, 4, e]);
-        meta.evaluations.push({ epoch: e + 1, n: avg.n, test: swaTest });
-        line += ` | SWA (n=${avg.n}) acc ${pct(swaTest.accuracy)} nll ${swaTest.nll.toFixed(4)}`;
+        const swaTest = await evalAverage(avg, plan, [seed, 4, e]);
+        meta.evaluations.push({ epoch: e + 1, n: avg.nAveraged, test: swaTest });
+        line += ` | SWA (n=${avg.nAveraged}) acc ${pct(swaTest.accuracy)} nll ${swaTest.nll.toFixed(4)}`;
         let swagResult: SwaPoint['swag'];
         if (swag && points.some((p) => plan.swagBudgets.includes(p.budget))) {
           swagResult = await evalSwag(plan, w.model, swag, seed, e);
@@ -317,19 +322,14 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
         meta.seconds += (performance.now() - t0) / 1000 - (swagResult?.seconds ?? 0);
         for (const p of points) {
           const swagHere = plan.swagBudgets.includes(p.budget) ? swagResult : undefined;
-          meta.points.push({
-            ...p,
-            n: avg.n,
-            test: swaTest,
-            seconds: sgd.branchSeconds + meta.seconds,
-            ...(swagHere ? { swag: swagHere } : {}),
-          });
+          const seconds = sgd.branchSeconds + meta.seconds;
+          meta.points.push({ ...p, n: avg.nAveraged, test: swaTest, seconds, ...(swagHere ? { swag: swagHere } : {}) });
         }
       } else {
         meta.seconds += (performance.now() - t0) / 1000;
       }
       meta.epochsDone = e + 1;
-      meta.n = avg.n;
+      meta.n = avg.nAveraged;
       const extra = new Map<string, Tensor>();
       packAverage(avg, extra);
       if (swag) packSwag(swag, extra);
@@ -359,18 +359,16 @@ async function evalSwag(
   const t0 = performance.now();
   const bar = new Progress(`seed ${seed} SWAG samples`, plan.swagSamples, o.progress ?? true);
   let k = 0;
-  const counters = keepBnCounters(model);
   const r = await swag.evaluate(model, o.test, o.device, {
     samples: plan.swagSamples,
     scale: plan.swagScale,
     seed: mixSeed([seed, 5, epoch]),
     normalize: o.normalize,
     refreshBn: (m) => {
-      updateBn(m, bnBatches(plan, [seed, 6, epoch, k], plan.swagBnBatches), { device: o.device });
+      updateBn(bnBatches(plan, [seed, 6, epoch, k], plan.swagBnBatches), m, { weighting: 'samples', device: o.device });
       bar.update(++k);
     },
   });
-  counters();
   const test = metricsOf(r, o.test.classes);
   const seconds = (performance.now() - t0) / 1000;
   bar.done(`acc ${pct(test.accuracy)} nll ${test.nll.toFixed(4)} ece ${test.ece.toFixed(4)} | ${seconds.toFixed(1)} s`);

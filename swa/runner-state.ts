@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keep, tensor, type Backend, type Tensor } from '../engine/index.ts';
 import { writeFileAtomic } from '../nn/atomic-file.ts';
+import type { HostTensor } from '../nn/checkpoint.ts';
+import { Counter } from '../nn/module.ts';
 import type { AveragedModel } from './averaged-model.ts';
 import type { FgeEnsemble } from './fge.ts';
 import type { PhaseName } from './runner-config.ts';
@@ -48,7 +50,10 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** The output folder holds a run made with other settings. */
+/**
+ * The output folder holds a run made with other settings.
+ * @example if (e instanceof RunFolderError) console.error(`${e.message}: pick another --out`);
+ */
 export class RunFolderError extends Error {
   override name = 'RunFolderError';
 }
@@ -75,22 +80,27 @@ export async function checkRunFolder(out: string, fingerprint: Record<string, un
   }
 }
 
-const AVG = 'swa.avg.';
+const AVG = 'swa.';
 const SWAG_MEAN = 'swag.mean.';
 const SWAG_SQ = 'swag.sq.';
 const swagDev = (j: number): string => `swag.dev.${j}.`;
 const fgeSnap = (k: number): string => `fge.${k}.`;
 
-type HostTensors = Map<string, { shape: number[]; data: Float32Array }>;
+type HostTensors = Map<string, HostTensor>;
 
-/** Extra checkpoint tensors holding the SWA average (its `n` goes into the metadata). */
+/** Extra checkpoint tensors holding the averaged model's state dict (`swa.n_averaged`, `swa.module.…`). */
 export function packAverage(avg: AveragedModel, into: Map<string, Tensor>): void {
-  for (const [name, t] of avg.tensors) into.set(AVG + name, t);
+  for (const [name, t] of avg.stateDict()) into.set(AVG + name, t);
 }
 
-/** Restores an average packed by `packAverage`. */
+/** Restores an averaged model packed by `packAverage`; its n_averaged must be the `n` of the metadata. */
 export function unpackAverage(avg: AveragedModel, extra: HostTensors, n: number): void {
-  avg.load(strip(extra, AVG), n);
+  try {
+    avg.loadStateDict(strip(extra, AVG));
+  } catch (e) {
+    throw new Error(`SWA checkpoint: ${(e as Error).message}`);
+  }
+  if (avg.nAveraged !== n) throw new Error(`SWA checkpoint: n_averaged is ${avg.nAveraged}, the metadata says ${n}`);
 }
 
 /** Extra checkpoint tensors holding SWAG's moments and deviation columns (in ring order). */
@@ -136,11 +146,15 @@ export function packFge(fge: FgeEnsemble, into: Map<string, Tensor>): void {
   });
 }
 
-/** Restores `count` FGE snapshots packed by `packFge` onto `device`. */
+/** Restores `count` FGE snapshots packed by `packFge` onto `device` (counters, stored as I64, keep their value). */
 export function unpackFge(fge: FgeEnsemble, extra: HostTensors, count: number, device: Backend): void {
   for (let k = 0; k < count; k++) {
     const snap = new Map<string, Tensor>();
-    for (const [name, v] of strip(extra, fgeSnap(k))) snap.set(name, keep(tensor(v.data, v.shape, { device })));
+    for (const [name, v] of strip(extra, fgeSnap(k))) {
+      const t = keep(tensor(v.data, v.shape, { device }));
+      if (v.stored === 'I64') new Counter(t, v.data[0]);
+      snap.set(name, t);
+    }
     if (snap.size === 0) throw new Error(`FGE checkpoint: snapshot ${k} is missing`);
     fge.snapshots.push(snap);
   }

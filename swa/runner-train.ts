@@ -5,14 +5,13 @@ import { Generator, globalGenerator, tidy, type Backend } from '../engine/index.
 import { DataLoader, type Batch } from '../nn/data/loader.ts';
 import { toTensors } from '../nn/data/to-tensors.ts';
 import { RunningMetrics } from '../nn/metrics.ts';
-import { BatchNorm } from '../nn/layers.ts';
 import type { Module } from '../nn/module.ts';
 import type { SGD } from '../nn/optim.ts';
 import { Progress } from '../nn/progress.ts';
 import { trainStep } from '../nn/trainer.ts';
 import type { AveragedModel } from './averaged-model.ts';
 import { updateBn } from './bn-update.ts';
-import { disposeSnapshot, ensemblePredict, loadSnapshot, takeSnapshot, type EnsembleResult } from './ensemble.ts';
+import { ensemblePredict, type EnsembleResult } from './ensemble.ts';
 import { ece } from './report/calibration.ts';
 import type { Table1Plan } from './runner-config.ts';
 import type { LrSchedule } from './schedules.ts';
@@ -129,39 +128,12 @@ export function* bnBatches(plan: Table1Plan, key: readonly number[], limit = Inf
 }
 
 /**
- * Test metrics of w_SWA: swap the average in, recompute BN statistics with one pass over the training data
- * (sample-weighted, as the SWA reference code), evaluate, swap back. The model's own BN statistics are restored too,
- * so evaluating never changes the training run.
+ * Test metrics of w_SWA: recompute the averaged model's BN statistics with one pass over the training data
+ * (sample-weighted, as the SWA reference code), then evaluate it. The training model is not touched.
  */
-export async function evalAverage(
-  model: Module,
-  avg: AveragedModel,
-  plan: Table1Plan,
-  key: readonly number[],
-): Promise<TestMetrics> {
-  const own = await takeSnapshot(model, 'device');
-  const counters = keepBnCounters(model);
-  avg.swapInto(model);
-  try {
-    updateBn(model, bnBatches(plan, key), { device: plan.options.device });
-    return await evalModel(model, plan);
-  } finally {
-    avg.swapInto(model);
-    loadSnapshot(model, own);
-    disposeSnapshot(own);
-    counters();
-  }
-}
-
-/**
- * Remembers every BatchNorm's host-side batch counter and returns a function that puts them back.
- * NOTE: `loadSnapshot` restores the device copy of num_batches_tracked but not BatchNorm's host counter, which
- * `updateBn` resets; without this, a run that evaluates w_SWA would count batches differently from a resumed one.
- */
-export function keepBnCounters(model: Module): () => void {
-  const bns = [...model.walk()].map(([, m]) => m).filter((m): m is BatchNorm => m instanceof BatchNorm);
-  const counts = bns.map((bn) => bn.batchesTracked);
-  return () => bns.forEach((bn, i) => bn.setBatchesTracked(counts[i]));
+export async function evalAverage(avg: AveragedModel, plan: Table1Plan, key: readonly number[]): Promise<TestMetrics> {
+  updateBn(bnBatches(plan, key), avg, { weighting: 'samples', device: plan.options.device });
+  return evalModel(avg, plan);
 }
 
 /** A 32-bit seed from a list of integers (FNV-1a over their 32-bit words). */

@@ -19,16 +19,55 @@ export interface LrProgress {
 /** A learning-rate schedule: the LR for the step described by `p`. Pure; never negative, never NaN. */
 export type LrSchedule = (p: LrProgress) => number;
 
-function fail(name: string, message: string): never {
+/** Throws `name: message`. */
+export function fail(name: string, message: string): never {
   throw new Error(`${name}: ${message}`);
 }
 
-function checkLr(name: string, key: string, value: number): void {
-  if (!Number.isFinite(value) || value < 0) fail(name, `${key} must be a finite learning rate ≥ 0, got ${value}`);
+/** Throws unless `value` is a finite learning rate ≥ 0. */
+export function checkLr(name: string, key: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    fail(name, `${key} must be a finite learning rate ≥ 0, got ${value}`);
+  }
 }
 
-function checkInt(name: string, key: string, value: number, min: number): void {
+/** Throws unless `value` is an integer ≥ `min`. */
+export function checkInt(name: string, key: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) fail(name, `${key} must be an integer ≥ ${min}, got ${value}`);
+}
+
+/** Checks the paper's cyclical schedule's options (α1 ≥ α2 ≥ 0, an integer cycle c ≥ 1). */
+export function checkCyclical(name: string, alpha1: number, alpha2: number, c: number): void {
+  checkLr(name, 'alpha1', alpha1);
+  checkLr(name, 'alpha2', alpha2);
+  if (alpha2 > alpha1) {
+    fail(name, `needs alpha1 ≥ alpha2 (each cycle falls from α1 to α2), got alpha1=${alpha1} < alpha2=${alpha2}`);
+  }
+  checkInt(name, 'c (cycle length in iterations)', c, 1);
+}
+
+/** α(i) of the paper's cyclical schedule: `t = (((i − 1) mod c) + 1)/c`, `(1 − t)·α1 + t·α2` (i ≥ 1). */
+export function cyclicalRate(i: number, alpha1: number, alpha2: number, c: number): number {
+  const t = (((i - 1) % c) + 1) / c;
+  return (1 - t) * alpha1 + t * alpha2;
+}
+
+/** SWALR's anneal factor at t ∈ [0, 1]: `(1 − cos(π·t))/2` ('cos') or `t` ('linear'). */
+export function annealFactor(strategy: AnnealStrategy, t: number): number {
+  return strategy === 'cos' ? (1 - Math.cos(Math.PI * t)) / 2 : t;
+}
+
+/** The SWA reference code's factor at t: 1 to 0.5, linear to `ratio` at 0.9, then `ratio`. */
+export function swaReferenceFactor(t: number, ratio: number): number {
+  if (t <= 0.5) return 1.0;
+  if (t <= 0.9) return 1.0 - ((1.0 - ratio) * (t - 0.5)) / 0.4;
+  return ratio;
+}
+
+/** FGE's triangle at cycle position t: α1 → α2 (t = 0.5) → α1. */
+export function fgeTriangularRate(t: number, alpha1: number, alpha2: number): number {
+  if (t < 0.5) return alpha1 * (1.0 - 2.0 * t) + alpha2 * 2.0 * t;
+  return alpha1 * (2.0 * t - 1.0) + alpha2 * (2.0 - 2.0 * t);
 }
 
 function checkProgress(name: string, p: LrProgress): void {
@@ -55,11 +94,7 @@ function checkProgress(name: string, p: LrProgress): void {
 export function cyclicalLr(opts: { alpha1: number; alpha2: number; c: number; startEpoch?: number }): LrSchedule {
   const name = 'cyclicalLr';
   const { alpha1, alpha2, c, startEpoch = 0 } = opts;
-  checkLr(name, 'alpha1', alpha1);
-  checkLr(name, 'alpha2', alpha2);
-  if (alpha2 > alpha1)
-    fail(name, `needs alpha1 ≥ alpha2 (each cycle falls from α1 to α2), got alpha1=${alpha1} < alpha2=${alpha2}`);
-  checkInt(name, 'c (cycle length in iterations)', c, 1);
+  checkCyclical(name, alpha1, alpha2, c);
   checkInt(name, 'startEpoch', startEpoch, 0);
   return (p) => {
     checkProgress(name, p);
@@ -67,8 +102,7 @@ export function cyclicalLr(opts: { alpha1: number; alpha2: number; c: number; st
     if (i < 1 || p.epoch < startEpoch) {
       fail(name, `asked at iteration ${p.iteration} (epoch ${p.epoch}), before its startEpoch ${startEpoch}`);
     }
-    const t = (((i - 1) % c) + 1) / c;
-    return (1 - t) * alpha1 + t * alpha2;
+    return cyclicalRate(i, alpha1, alpha2, c);
   };
 }
 
@@ -98,13 +132,10 @@ export function constantLr(alpha: number): LrSchedule {
  *
  * @example swaReferenceLr({ lrInit: 0.05, epochs: 300, swaStart: 161, swaLr: 0.01 }) // VGG-16, CIFAR-100
  */
-export function swaReferenceLr(opts: {
-  lrInit: number;
-  epochs: number;
-  swaStart?: number;
-  swaLr?: number;
-}): LrSchedule {
-  const name = 'swaReferenceLr';
+export function swaReferenceLr(
+  opts: { lrInit: number; epochs: number; swaStart?: number; swaLr?: number },
+  name = 'swaReferenceLr',
+): LrSchedule {
   const { lrInit, epochs, swaStart, swaLr } = opts;
   checkLr(name, 'lrInit', lrInit);
   if (lrInit === 0) fail(name, `lrInit must be > 0 (the ratio r = swaLr / lrInit divides by it), got 0`);
@@ -127,12 +158,7 @@ export function swaReferenceLr(opts: {
   }
   return (p) => {
     checkProgress(name, p);
-    const t = p.epoch / horizon;
-    let factor: number;
-    if (t <= 0.5) factor = 1.0;
-    else if (t <= 0.9) factor = 1.0 - ((1.0 - ratio) * (t - 0.5)) / 0.4;
-    else factor = ratio;
-    return lrInit * factor;
+    return lrInit * swaReferenceFactor(p.epoch / horizon, ratio);
   };
 }
 
@@ -171,13 +197,12 @@ export function swalrAnneal(opts: {
   }
   if (strategy !== 'cos' && strategy !== 'linear')
     fail(name, `strategy must be 'cos' or 'linear', got ${String(strategy)}`);
-  const anneal = strategy === 'cos' ? (t: number) => (1 - Math.cos(Math.PI * t)) / 2 : (t: number) => t;
   return (p) => {
     checkProgress(name, p);
     let s = p.epoch - startEpoch + 1;
     if (annealEpochs === 0) s = Math.max(1, s);
     const t = Math.max(0, Math.min(1, s / Math.max(1, annealEpochs)));
-    const a = anneal(t);
+    const a = annealFactor(strategy, t);
     return swaLr * a + lr0 * (1 - a);
   };
 }
@@ -208,13 +233,10 @@ export function fgeCyclePosition(epoch: number, fraction: number, cycle: number)
  * epoch when the budget is a few epochs; then `t = ((e + fraction) mod cycle) / cycle` (`fgeCyclePosition`), the same
  * function continued. `e = epoch − startEpoch`: FGE counts epochs from its pretrained checkpoint.
  */
-export function fgeTriangularLr(opts: {
-  alpha1: number;
-  alpha2: number;
-  cycle: number;
-  startEpoch?: number;
-}): LrSchedule {
-  const name = 'fgeTriangularLr';
+export function fgeTriangularLr(
+  opts: { alpha1: number; alpha2: number; cycle: number; startEpoch?: number },
+  name = 'fgeTriangularLr',
+): LrSchedule {
   const { alpha1, alpha2, cycle, startEpoch = 0 } = opts;
   checkLr(name, 'alpha1', alpha1);
   checkLr(name, 'alpha2', alpha2);
@@ -225,9 +247,7 @@ export function fgeTriangularLr(opts: {
   return (p) => {
     checkProgress(name, p);
     if (p.epoch < startEpoch) fail(name, `asked at epoch ${p.epoch}, before its startEpoch ${startEpoch}`);
-    const t = fgeCyclePosition(p.epoch - startEpoch, p.fraction, cycle);
-    if (t < 0.5) return alpha1 * (1.0 - 2.0 * t) + alpha2 * 2.0 * t;
-    return alpha1 * (2.0 * t - 1.0) + alpha2 * (2.0 - 2.0 * t);
+    return fgeTriangularRate(fgeCyclePosition(p.epoch - startEpoch, p.fraction, cycle), alpha1, alpha2);
   };
 }
 

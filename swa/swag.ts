@@ -17,16 +17,10 @@ import {
   type Tensor,
 } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
-import type { Module } from '../nn/module.ts';
-import {
-  ensemblePredict,
-  loadSnapshot,
-  takeSnapshot,
-  disposeSnapshot,
-  type EnsembleOptions,
-  type EnsembleResult,
-} from './ensemble.ts';
+import { deepcopy, type Module } from '../nn/module.ts';
+import { ensemblePredict, type EnsembleOptions, type EnsembleResult } from './ensemble.ts';
 
+/** SWAG's rank K (maxRank, 20 as the paper) and the floor ε on its diagonal variance. */
 export interface SwagOptions {
   /** Number of deviation columns kept (K, 20 in the paper). */
   maxRank?: number;
@@ -39,6 +33,11 @@ export interface SwagOptions {
  * D = [θ_i − θ̄_i], all on the device.
  * Sample: θ = θ̄ + √scale·( √max(θ²̄ − θ̄², ε) ∘ z₁ + D·z₂/√(K − 1) ), z₁ ~ N(0, I_d), z₂ ~ N(0, I_K).
  * @see https://arxiv.org/abs/1902.02476
+ * @example
+ * const swag = new Swag(model, { maxRank: 20 });
+ * // at each SWA capture: swag.collect(model);
+ * const refreshBn = (m: Module) => updateBn(trainLoader, m);
+ * const r = await swag.evaluate(model, test, device, { samples: 30, scale: 0.5, refreshBn });
  */
 export class Swag {
   n = 0;
@@ -120,8 +119,9 @@ export class Swag {
   }
 
   /**
-   * Bayesian model averaging: the mean softmax over `samples` draws, each followed by `refreshBn(model)` (one pass
-   * of updateBn over training data). The model's own weights are restored afterwards.
+   * Bayesian model averaging: the mean softmax over `samples` draws, each followed by `refreshBn(copy)` (one pass of
+   * updateBn over training data). The draws go into a copy of `model`; the model itself is never changed.
+   * @example await swag.evaluate(model, test, device, { samples: 30, refreshBn: (m) => updateBn(trainLoader, m) });
    */
   async evaluate(
     model: Module,
@@ -134,11 +134,11 @@ export class Swag {
       refreshBn: (model: Module) => void;
     },
   ): Promise<EnsembleResult> {
-    const own = await takeSnapshot(model, 'device');
+    const copy = deepcopy(model);
     const g = new Generator(o.seed ?? 0);
     try {
       return await ensemblePredict(
-        model,
+        copy,
         o.samples ?? 30,
         (m) => {
           this.sample(m, { scale: o.scale, generator: g });
@@ -149,8 +149,7 @@ export class Swag {
         o,
       );
     } finally {
-      loadSnapshot(model, own);
-      disposeSnapshot(own);
+      copy.dispose();
     }
   }
 

@@ -245,9 +245,10 @@ if (selected('swa/update', only) || selected('swa/update-bn', only)) {
   if (selected('swa/update', only))
     await figure('swa/update', async () => {
       const swa = new AveragedModel(model);
-      swa.update(model);
+      swa.updateParameters(model);
       try {
-        const t = await timeLoop(() => swa.update(model), sync, { warmup: 2, reps: quick ? 5 : 20, capSeconds: 2 });
+        const loop = { warmup: 2, reps: quick ? 5 : 20, capSeconds: 2 };
+        const t = await timeLoop(() => swa.updateParameters(model), sync, loop);
         const ms = t.ms / t.iterations;
         const detail = `${ms.toFixed(3)} ms per update; ${epochNote}`;
         return { id: 'swa/update', value: (100 * ms) / epochMs, detail, extra: { msPerUpdate: ms, epochMs } };
@@ -262,15 +263,17 @@ if (selected('swa/update', only) || selected('swa/update-bn', only)) {
       /** updateBn over the first `limit` batches of the epoch, finished on the device; returns batches, images, ms. */
       const pass = async (limit: number): Promise<{ batches: number; seen: number; ms: number }> => {
         let batches = 0;
+        let seen = 0;
         function* first(): IterableIterator<Batch> {
           for (const b of new DataLoader(data, { batchSize: TRAIN_BATCH, normalize: FASHION_MNIST_STATS })) {
             if (batches === limit) return;
             batches++;
+            seen += b.size;
             yield b;
           }
         }
         const t0 = performance.now();
-        const seen = updateBn(model, first(), { device: be });
+        updateBn(first(), model, { weighting: 'samples', device: be });
         await sync();
         return { batches, seen, ms: performance.now() - t0 };
       };

@@ -20,6 +20,44 @@ export interface Dataset {
 }
 
 /**
+ * The examples of `dataset` at `indices`, in that order, as torch.utils.data.Subset(dataset, indices). Unlike
+ * PyTorch's lazy view, the images and labels are copied into arrays of their own (a DataLoader reads them directly).
+ * @example const small = new Subset(train, Array.from({ length: 1000 }, (_, i) => i)); // the first 1000 examples
+ */
+export class Subset implements Dataset {
+  readonly images: Float32Array;
+  readonly labels: Int32Array;
+  readonly n: number;
+  readonly shape: ImageShape;
+  readonly classes: number;
+  readonly classNames?: readonly string[];
+  /** The chosen indices into `dataset`. */
+  readonly indices: Int32Array;
+
+  constructor(readonly dataset: Dataset, indices: ArrayLike<number>) {
+    if (!indices || typeof indices.length !== 'number') {
+      throw new TypeError('Subset: indices must be an array of example indices');
+    }
+    const size = imageSize(dataset.shape);
+    this.indices = Int32Array.from(indices as ArrayLike<number>);
+    this.n = this.indices.length;
+    this.images = new Float32Array(this.n * size);
+    this.labels = new Int32Array(this.n);
+    for (let k = 0; k < this.n; k++) {
+      const i = indices[k];
+      if (!Number.isInteger(i) || i < 0 || i >= dataset.n) {
+        throw new RangeError(`Subset: index ${i} (position ${k}) is not an example of a data set of ${dataset.n}`);
+      }
+      this.images.set(dataset.images.subarray(i * size, (i + 1) * size), k * size);
+      this.labels[k] = dataset.labels[i];
+    }
+    this.shape = dataset.shape;
+    this.classes = dataset.classes;
+    if (dataset.classNames) this.classNames = dataset.classNames;
+  }
+}
+
+/**
  * A malformed or missing data file. The message names the file (`file`) and what is wrong with it.
  * @example new DataError('train-labels-idx1-ubyte', 'truncated: expected 60008 bytes, found 100')
  */

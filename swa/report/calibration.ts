@@ -145,7 +145,10 @@ export function eceFromBins(bins: readonly CalibrationBin[]): number {
   return n ? s / n : NaN;
 }
 
-/** Expected calibration error with `bins` equal-width confidence bins (15 by default); see `reliabilityBins`. */
+/**
+ * Expected calibration error with `bins` equal-width confidence bins (15 by default); see `reliabilityBins`.
+ * @example const r = await fge.evaluate(model, test, device); ece(r.probs, r.labels, test.classes);
+ */
 export function ece(probs: Probs, labels: ArrayLike<number>, classes: number, bins = DEFAULT_BINS): number {
   return eceFromBins(reliabilityBins(probs, labels, classes, bins));
 }
