@@ -1,7 +1,7 @@
 // Epoch loop: trains a model with SGD over a DataLoader (learning rate from a function or a scheduler), evaluates on
 // a test set, shows a progress bar (loss, accuracy, images/s, ETA) and records per-epoch metrics.
 
-import { crossEntropy, noGrad, tidy, type Backend, type Tensor } from '../engine/index.ts';
+import { crossEntropy, noGrad, synchronize, tidy, type Backend, type Tensor } from '../engine/index.ts';
 import { DataLoader } from './data/loader.ts';
 import type { Dataset } from './data/dataset.ts';
 import type { ChannelStats } from './data/normalize.ts';
@@ -147,7 +147,7 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
           bar.update(step, { loss: r.loss, acc: r.accuracy, 'img/s': r.count / ((performance.now() - t0) / 1000) });
         }
       }
-      await o.device.sync();
+      await synchronize(o.device);
       const seconds = (performance.now() - t0) / 1000;
       const r = await metrics.read();
       const m: EpochMetrics = {
