@@ -179,7 +179,7 @@ class WebGPUBackend implements Backend {
     if (++this.pending >= MAX_PENDING) this.flush();
   }
 
-  // ---- user kernels (custom ops, engine/custom-op.ts; pipelines in webgpu-custom.ts) ---------------------------------
+  // ---- user kernels (custom ops, engine/custom-op.ts; pipelines in webgpu-custom.ts) --------------------------------
 
   prepareCustom(kernel: CustomKernel): Promise<void> {
     this.check();
