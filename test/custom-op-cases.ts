@@ -29,6 +29,7 @@ import {
   swish,
   swishGrad,
   SWISH_WGSL,
+  twiceIgnoringB,
 } from './custom-op-defs.ts';
 
 export interface CustomOpCheck {
@@ -311,6 +312,11 @@ export const CUSTOM_OP_CHECKS: CustomOpCheck[] = [
         'binding 0 (x)',
         'var<storage, read>',
       );
+      await twiceIgnoringB.compile(be);
+      const [u, v] = [on(be, [1, -2, 3], [3]), on(be, [7], [1])];
+      const twice = twiceIgnoringB(u, v);
+      near(await twice.data(), [2, -4, 6], 0, 'an input the shader never reads');
+      for (const t of [u, v, twice]) t.dispose();
       const cpuOnly = customOp({ ...swish.spec, name: 'cpuOnly', forward: { wasm: swish.spec.forward.wasm } });
       const x = on(be, [1, 2], [2], true);
       if (be.name === 'webgpu')

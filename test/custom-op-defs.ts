@@ -262,3 +262,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   },
 });
 export const rowSum = (x: Tensor): Tensor => rowSumOp(x, { cols: x.shape[1] });
+
+/** out = 2x, from a shader that declares an input b it never reads (valid: the pipeline layout is explicit). */
+export const twiceIgnoringB = customOp({
+  name: 'twiceIgnoringB',
+  inputs: ['x', 'b'],
+  shape: ([x]) => x,
+  forward: {
+    webgpu: `struct Params {
+  size: u32,
+}
+${HEAD}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(wg)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i < params.size) {
+    out[i] = 2.0 * x[i];
+  }
+}
+`,
+    wasm: ([x], out) => out.set(x.map((v) => 2 * v)),
+  },
+  reference: ([x]) => map(x, (v) => 2 * v),
+});
