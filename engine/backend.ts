@@ -1,6 +1,8 @@
 // The small interface every backend implements: allocate, free, write, read and run a kernel.
 // Backends know nothing of autograd or broadcasting rules: the engine hands them fully resolved strides and sizes.
 
+import type { CustomKernel, CustomLaunch } from './custom-kernel.ts';
+
 /** Names of the devices a tensor can live on. */
 export type DeviceName = 'webgpu' | 'wasm';
 
@@ -235,6 +237,10 @@ export interface Backend {
   /** Reads `size` elements from the start of the buffer (submits pending work first). */
   read(buf: Buf, size: number): Promise<Float32Array>;
   run<K extends KernelName>(kernel: K, inputs: readonly Buf[], out: Buf, params: KernelParams[K]): void;
+  /** Gets a user kernel (custom op) ready to run: compiles its WGSL; rejects with a clear error. Optional. */
+  prepareCustom?(kernel: CustomKernel): Promise<void>;
+  /** Runs a user kernel made ready by `prepareCustom`, like `run` (batched with the built-in kernels). Optional. */
+  runCustom?(kernel: CustomKernel, inputs: readonly Buf[], out: Buf, launch: CustomLaunch): void;
   /** Submits recorded work without waiting for it. */
   flush(): void;
   /** Resolves when all submitted work has finished. */

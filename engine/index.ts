@@ -36,3 +36,19 @@ export { type Nd, type OpName, type OpParams, type OpDef, type PrimitiveDef, typ
 // The backends with explicit options, beside the default ones that setDevice opens.
 export { createWasmBackend, type WasmOptions } from './backends/wasm.ts';
 export { createWebGPUBackend } from './backends/webgpu.ts';
+// Custom ops: the user's own WGSL and CPU kernels under autograd, and the checks and timing that go with them.
+export { customOp, type CustomOp, type CustomOpArgs, type CustomOpSpec, type WgslKernelSpec } from './custom-op.ts';
+export type { CpuKernel, CpuKernelInfo } from './custom-kernel.ts';
+export type { FieldType as ParamType, Fields as ParamFields, Values as ParamValues } from './backends/layout.ts';
+export { gradcheck, GradcheckError, type GradcheckOptions, type TensorFn } from './gradcheck.ts';
+export {
+  opcheck,
+  OpcheckError,
+  EDGE_VALUES,
+  type OpcheckCase,
+  type OpcheckInput,
+  type OpcheckOptions,
+  type OpcheckReport,
+  type OpcheckResult,
+} from './opcheck.ts';
+export { benchKernel, type BenchOptions, type BenchResult } from './bench-kernel.ts';

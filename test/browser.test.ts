@@ -11,6 +11,7 @@ import { join, normalize } from 'node:path';
 import { OP_CASES } from './op-cases.ts';
 import { countCase } from './util/count.ts';
 import type { PageReport } from './browser/page.ts';
+import { CUSTOM_OP_CHECKS } from './custom-op-cases.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const root = new URL('../browser/', import.meta.url).pathname; // build/browser next to build/test
@@ -98,6 +99,45 @@ if (available) {
   });
 } else {
   test.skip('browser: Chromium not found at ' + CHROMIUM, () => {});
+}
+
+// ---- custom ops: test/custom-op-cases.ts in the page, on WebGPU (SwiftShader) and wasm ----------------------------
+if (available) {
+  test('browser: custom-op checks on WebGPU and wasm in headless Chromium', async () => {
+    const { chromium } = await import('playwright-core');
+    const { server, url } = await serve();
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--enable-unsafe-webgpu', '--disable-quic', '--disable-background-networking', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      const logs: string[] = [];
+      page.on('console', (m) => logs.push(m.text()));
+      page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+      await page.goto(url);
+      await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, undefined, {
+        timeout: 30000,
+      });
+      for (const device of ['webgpu', 'wasm'] as const) {
+        const run = (d: string): Promise<PageReport> =>
+          (globalThis as unknown as { runCustomOps(d: string): Promise<PageReport> }).runCustomOps(d);
+        const report = await page.evaluate(run, device).catch((e: Error) => {
+          throw new Error(`browser custom ops on ${device}: ${e.message}\n${logs.join('\n')}`);
+        });
+        console.log(`[browser] custom ops on ${device}: ${report.info}: ${report.passed}/${CUSTOM_OP_CHECKS.length}`);
+        assert.equal(report.failures, [], `browser ${device} custom-op failures`);
+        assert.is(report.passed, CUSTOM_OP_CHECKS.length);
+        assert.is(report.liveBuffers, 0, `browser ${device}: custom-op checks leaked buffers`);
+        if (device === 'webgpu') assert.match(report.info, /WebGPU/);
+        countCase(`browser-custom-${device}`, report.passed);
+      }
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  });
 }
 
 test.run();

@@ -14,7 +14,9 @@ import {
   type KernelParams,
   type KernelTable,
 } from '../backend.ts';
+import type { CustomKernel, CustomLaunch } from '../custom-kernel.ts';
 import { coreKernels } from './wasm-core.ts';
+import { runWasmCustom, wasmCustomMissing } from './wasm-custom.ts';
 import { bindExports, FUNCTION_INDEX, FUNCTIONS, type FunctionName, type KernelExports } from './wasm-exports.ts';
 import { ALIGN, MAX_PAGES, PAGE, Pool, WasmBuf, sharedMemory, sizeClass } from './wasm-memory.ts';
 import { nnKernels } from './wasm-nn.ts';
@@ -136,6 +138,17 @@ class WasmBackend implements Backend {
       this.own(out),
       params,
     );
+  }
+
+  // User kernels (custom ops, engine/custom-op.ts; wasm-custom.ts): nothing to compile, run on the calling thread.
+  prepareCustom(kernel: CustomKernel): Promise<void> {
+    const missing = wasmCustomMissing(kernel);
+    return missing ? Promise.reject(missing) : Promise.resolve();
+  }
+
+  runCustom(kernel: CustomKernel, inputs: readonly Buf[], out: Buf, launch: CustomLaunch): void {
+    const ins = inputs.map((b) => this.own(b));
+    runWasmCustom(kernel, this.heap(), this.ex.memory, ins, this.own(out), launch);
   }
 
   flush(): void {}

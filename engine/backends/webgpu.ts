@@ -2,6 +2,8 @@
 // readback through pooled staging buffers, and device errors surfaced on the next call instead of silent garbage.
 
 import { kernelInputs, type Backend, type Buf, type KernelName, type KernelParams } from '../backend.ts';
+import type { CustomKernel, CustomLaunch } from '../custom-kernel.ts';
+import { CustomPipelines, customGrid } from './webgpu-custom.ts';
 import { openDevice, type GpuContext } from './webgpu-device.ts';
 import { BufferPool } from './webgpu-pool.ts';
 import { PipelineCache, UniformArena } from './webgpu-pipelines.ts';
@@ -40,6 +42,7 @@ class WebGPUBackend implements Backend {
   private readonly staging: BufferPool;
   private readonly pipelines: PipelineCache;
   private readonly arena: UniformArena;
+  private readonly customs: CustomPipelines;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -72,6 +75,7 @@ class WebGPUBackend implements Backend {
     );
     this.pipelines = new PipelineCache(device);
     this.arena = new UniformArena(device, MAX_PENDING);
+    this.customs = new CustomPipelines(device);
     device.lost.then((lost) => {
       if (this.destroyed) return;
       this.fail(`WebGPU device lost (${lost.reason}): ${lost.message}`);
@@ -172,6 +176,32 @@ class WebGPUBackend implements Backend {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));
     pass.dispatchWorkgroups(...program.grid);
+    if (++this.pending >= MAX_PENDING) this.flush();
+  }
+
+  // ---- user kernels (custom ops, engine/custom-op.ts; pipelines in webgpu-custom.ts) --------------------------------
+
+  prepareCustom(kernel: CustomKernel): Promise<void> {
+    this.check();
+    return this.customs.prepare(kernel);
+  }
+
+  /** Records a custom kernel's dispatch into the current batch, like `run` does a built-in one. */
+  runCustom(kernel: CustomKernel, inputs: readonly Buf[], out: Buf, launch: CustomLaunch): void {
+    this.check();
+    const ins = inputs.map((x) => this.own(x, kernel.name));
+    const o = this.own(out, kernel.name);
+    const { pipeline, layout } = this.customs.get(kernel);
+    const grid = customGrid(kernel, launch);
+    if (this.arena.full) this.flush();
+    const pass = this.computePass();
+    const slot = this.arena.push(launch.uniforms);
+    const entries: GPUBindGroupEntry[] = [...ins, o].map((x, i) => ({ binding: i, resource: { buffer: x.buffer } }));
+    const params = { buffer: this.arena.buffer, offset: slot, size: this.arena.slotBytes };
+    entries.push({ binding: entries.length, resource: params });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));
+    pass.dispatchWorkgroups(...grid);
     if (++this.pending >= MAX_PENDING) this.flush();
   }
 

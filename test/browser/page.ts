@@ -3,6 +3,7 @@
 import { createWasmBackend, openBackend, type Backend } from '../../index.ts';
 import { OP_CASES } from '../op-cases.ts';
 import { checkCase } from '../util/check.ts';
+import { CUSTOM_OP_CHECKS } from '../custom-op-cases.ts';
 
 /** 'wasm-threads': a second wasm backend on 3 threads with every kernel split (the page is cross-origin isolated). */
 export type PageDevice = 'webgpu' | 'wasm' | 'wasm-threads';
@@ -39,4 +40,21 @@ async function runCases(device: PageDevice): Promise<PageReport> {
 }
 
 (globalThis as unknown as { runCases: typeof runCases }).runCases = runCases;
+
+// ---- custom ops: the checks of test/custom-op-cases.ts on a named device (run by test/browser.test.ts) ------------
+async function runCustomOps(device: 'webgpu' | 'wasm'): Promise<PageReport> {
+  const be = await openBackend(device);
+  const failures: string[] = [];
+  let passed = 0;
+  for (const c of CUSTOM_OP_CHECKS) {
+    try {
+      await c.run(be);
+      passed++;
+    } catch (e) {
+      failures.push(`${c.name}: ${(e as Error).message}`);
+    }
+  }
+  return { device, crossOriginIsolated, info: be.info, passed, failures, liveBuffers: be.liveBuffers() };
+}
+(globalThis as unknown as { runCustomOps: typeof runCustomOps }).runCustomOps = runCustomOps;
 (globalThis as unknown as { pageReady: boolean }).pageReady = true;
