@@ -15,8 +15,9 @@ import {
   type RunRecord,
 } from './report/table.ts';
 import { testErrorFigure, type EpochPoint } from './report/svg.ts';
-import { planFingerprint, type Table1Plan } from './runner-config.ts';
+import type { Table1Plan } from './runner-config.ts';
 import type { FgeResult, SgdResult, SwaResult } from './runner-phases.ts';
+import { planFingerprint } from './runner-plan.ts';
 import type { TestMetrics } from './runner-train.ts';
 
 /** Everything one seed produced. */

@@ -3,14 +3,14 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { RunRecord } from './report/table.ts';
-import { planFingerprint, planTable1, type Table1Options, type Table1Plan } from './runner-config.ts';
+import type { Table1Options, Table1Plan } from './runner-config.ts';
 import { runFge, runSgd, runSwa } from './runner-phases.ts';
+import { planFingerprint, planTable1 } from './runner-plan.ts';
 import { writeTable1Report, type SeedResults } from './runner-report.ts';
 import { checkRunFolder } from './runner-state.ts';
 
+export { planTable1, expectedCaptures } from './runner-plan.ts';
 export {
-  planTable1,
-  expectedCaptures,
   RunnerConfigError,
   TABLE1_BUDGETS,
   type Table1Options,
@@ -20,14 +20,8 @@ export {
   type PhaseName,
   type SwaScheduleKind,
 } from './runner-config.ts';
-export {
-  RunInterrupted,
-  type SgdResult,
-  type SwaResult,
-  type FgeResult,
-  type SwaPoint,
-  type SwaEvaluation,
-} from './runner-phases.ts';
+export { RunInterrupted } from './runner-workbench.ts';
+export { type SgdResult, type SwaResult, type FgeResult, type SwaPoint, type SwaEvaluation } from './runner-phases.ts';
 export { runRecords, reportColumns, type SeedResults } from './runner-report.ts';
 export type { EpochRecord, TestMetrics } from './runner-train.ts';
 export { RunFolderError } from './runner-state.ts';
