@@ -48,6 +48,10 @@ export interface Workbench {
   dispose(): void;
 }
 
+/**
+ * Builds a seed's workbench: the network from its own generator stream, SGD with the plan's settings, a shuffling
+ * loader with the training augmentation and normalisation.
+ */
 export function workbench(plan: Table1Plan, seed: number): Workbench {
   const o = plan.options;
   const generator = new Generator(mixSeed([seed, 1]));
@@ -76,9 +80,9 @@ export function workbench(plan: Table1Plan, seed: number): Workbench {
   };
 }
 
-/** Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams. */
-export type HostTensors = Restored['extra'];
+type HostTensors = Restored['extra'];
 
+/** Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams. */
 export async function restore<M extends PhaseMeta<unknown>>(
   path: string,
   w: Workbench,
@@ -90,6 +94,7 @@ export async function restore<M extends PhaseMeta<unknown>>(
   return { meta, extra: r.extra };
 }
 
+/** Saves a phase checkpoint: the workbench's weights and momentum, `meta` with the loader and random states. */
 export async function save<H>(
   path: string,
   w: Workbench,
@@ -110,6 +115,7 @@ export function epochDone(plan: Table1Plan, seed: number, phase: PhaseName, epoc
   if (plan.options.signal?.aborted) throw new RunInterrupted(seed, phase, epoch);
 }
 
+/** Writes a status line to the run's log (console.log by default). */
 export const log = (plan: Table1Plan, line: string): void => (plan.options.log ?? console.log)(line);
 
 /** The parts of a training-epoch call that come from the workbench and the plan. */
@@ -126,9 +132,11 @@ export function bench(
   };
 }
 
+/** Logs that a phase finished in an earlier run and hands back its saved result. */
 export function skipped<T>(plan: Table1Plan, seed: number, what: string, result: T): T {
   log(plan, `seed ${seed} ${what}: finished earlier, skipped`);
   return result;
 }
 
+/** A fraction as a percentage with two decimals. */
 export const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
