@@ -2,7 +2,7 @@
 // and the test and benchmark bundles that `npm test` and `npm run bench` execute.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('.', import.meta.url).pathname;
@@ -97,6 +97,7 @@ async function main() {
     tasks.push(worker('dist/node', 'node'), worker('dist/cli', 'node'), worker('dist/browser', 'browser'));
   }
   if (want('test')) {
+    rmSync(join(root, 'build/test'), { recursive: true, force: true }); // no bundle of a removed test file
     tasks.push(
       build({
         ...common,

@@ -1,5 +1,5 @@
-// Capture rules: when SWA's Algorithm 1 (and the SWA reference code, and FGE) takes the current weights into the average
-// or the ensemble. Pure predicates over the global clock (1-based iteration, 0-based epoch).
+// Capture rules: when SWA's Algorithm 1 (and the SWA reference code, and FGE) takes the current weights into the
+// average or the ensemble. Pure predicates over the global clock (1-based iteration, 0-based epoch).
 
 import { checkFgeCycle, fgeCyclePosition } from './schedules.ts';
 

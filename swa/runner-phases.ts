@@ -3,17 +3,14 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { Generator, globalGenerator, type Tensor } from '../engine/index.ts';
-import type { Restored } from '../nn/checkpoint.ts';
-import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-node.ts';
-import { DataLoader, type LoaderState } from '../nn/data/loader.ts';
+import { globalGenerator, type Tensor } from '../engine/index.ts';
 import type { Module } from '../nn/module.ts';
-import { SGD } from '../nn/optim.ts';
 import { Progress } from '../nn/progress.ts';
 import { AveragedModel } from './averaged-model.ts';
 import { updateBn } from './bn-update.ts';
 import { FgeEnsemble } from './fge.ts';
-import { capturesWhat, modelSpec, type PhaseName, type Table1Plan } from './runner-config.ts';
+import type { Table1Plan } from './runner-config.ts';
+import { capturesWhat } from './runner-plan.ts';
 import {
   packAverage,
   packFge,
@@ -31,14 +28,11 @@ import {
   evalModel,
   metricsOf,
   mixSeed,
-  rngState,
-  setRngState,
   trainEpoch,
-  type EpochLoop,
   type EpochRecord,
-  type RngState,
   type TestMetrics,
 } from './runner-train.ts';
+import { bench, epochDone, log, pct, restore, save, skipped, workbench, type PhaseMeta } from './runner-workbench.ts';
 import { Swag } from './swag.ts';
 
 /** The SGD run: one record per epoch (each with its test metrics); its result is the final model's. */
@@ -84,35 +78,6 @@ export interface FgeResult {
   seconds: number;
 }
 
-/**
- * Thrown when `signal` stops a run at an epoch end; everything up to there is checkpointed.
- * @example
- * const ac = new AbortController();
- * await runTable1({ ...o, signal: ac.signal }).catch((e) => { if (!(e instanceof RunInterrupted)) throw e; });
- */
-export class RunInterrupted extends Error {
-  constructor(
-    readonly seed: number,
-    readonly phase: PhaseName,
-    readonly epoch: number,
-  ) {
-    super(
-      `interrupted after epoch ${epoch} of seed ${seed}'s ${phase} phase; rerun the same command to resume from there`,
-    );
-    this.name = 'RunInterrupted';
-  }
-}
-
-/** What every phase checkpoint's metadata holds. */
-interface PhaseMeta<H> {
-  epochsDone: number;
-  loader: LoaderState;
-  rng: RngState;
-  history: H[];
-  /** Wall seconds spent in this phase so far (training and evaluation; SWAG's evaluations not counted). */
-  seconds: number;
-}
-
 interface SwaMeta extends PhaseMeta<EpochRecord & { captured: boolean }> {
   n: number;
   evaluations: SwaEvaluation[];
@@ -122,79 +87,6 @@ interface SwaMeta extends PhaseMeta<EpochRecord & { captured: boolean }> {
 interface FgeMeta extends PhaseMeta<EpochRecord> {
   snapshots: number;
 }
-
-/** A seed's network, optimizer and loader, freshly made (their states are then restored or trained). */
-interface Workbench {
-  model: Module;
-  optimizer: SGD;
-  loader: DataLoader;
-  generator: Generator;
-  dispose(): void;
-}
-
-function workbench(plan: Table1Plan, seed: number): Workbench {
-  const o = plan.options;
-  const generator = new Generator(mixSeed([seed, 1]));
-  const model = plan.build(modelSpec(o, generator));
-  const optimizer = new SGD(model.parameters(), {
-    lr: plan.lr,
-    momentum: plan.momentum,
-    weightDecay: plan.weightDecay,
-  });
-  const loader = new DataLoader(o.train, {
-    batchSize: plan.batchSize,
-    shuffle: true,
-    augment: o.augment,
-    normalize: o.normalize,
-    generator: new Generator(mixSeed([seed, 2])),
-  });
-  return {
-    model,
-    optimizer,
-    loader,
-    generator,
-    dispose: () => {
-      optimizer.dispose();
-      model.dispose();
-    },
-  };
-}
-
-/** Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams. */
-type HostTensors = Restored['extra'];
-
-async function restore<M extends PhaseMeta<unknown>>(
-  path: string,
-  w: Workbench,
-): Promise<{ meta: M; extra: HostTensors }> {
-  const r = await loadCheckpoint(path, { model: w.model, optimizer: w.optimizer });
-  const meta = r.meta as M;
-  w.loader.setState(meta.loader);
-  setRngState(w.generator, meta.rng);
-  return { meta, extra: r.extra };
-}
-
-async function save<H>(
-  path: string,
-  w: Workbench,
-  meta: Omit<PhaseMeta<H>, 'loader' | 'rng'> & object,
-  extra?: Map<string, Tensor>,
-): Promise<void> {
-  await saveCheckpoint(path, {
-    model: w.model,
-    optimizer: w.optimizer,
-    extra,
-    meta: { ...meta, loader: w.loader.state(), rng: rngState(w.generator) },
-  });
-}
-
-/** Runs the onEpoch hook, then stops the run if the signal was raised. */
-function epochDone(plan: Table1Plan, seed: number, phase: PhaseName, epoch: number): void {
-  plan.options.onEpoch?.({ seed, phase, epoch });
-  if (plan.options.signal?.aborted) throw new RunInterrupted(seed, phase, epoch);
-}
-
-const log = (plan: Table1Plan, line: string): void => (plan.options.log ?? console.log)(line);
 
 /**
  * The SGD baseline for B epochs at `sgdBaselineLr((epoch + fraction)/B, lr)`, evaluated on the test set after every
@@ -316,7 +208,8 @@ export async function runSwa(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
         let swagResult: SwaPoint['swag'];
         if (swag && points.some((p) => plan.swagBudgets.includes(p.budget))) {
           swagResult = await evalSwag(plan, w.model, swag, seed, e);
-          line += ` | SWAG acc ${pct(swagResult.test.accuracy)} nll ${swagResult.test.nll.toFixed(4)} ece ${swagResult.test.ece.toFixed(4)}`;
+          const t = swagResult.test;
+          line += ` | SWAG acc ${pct(t.accuracy)} nll ${t.nll.toFixed(4)} ece ${t.ece.toFixed(4)}`;
         }
         // The phase's time leaves SWAG's evaluations out (a SWAG record adds its own back).
         meta.seconds += (performance.now() - t0) / 1000 - (swagResult?.seconds ?? 0);
@@ -432,24 +325,3 @@ export async function runFge(plan: Table1Plan, seed: number, sgd: SgdResult): Pr
     w.dispose();
   }
 }
-
-/** The parts of a training-epoch call that come from the workbench and the plan. */
-function bench(
-  plan: Table1Plan,
-  w: Workbench,
-): Pick<EpochLoop, 'model' | 'optimizer' | 'loader' | 'device' | 'progress'> {
-  return {
-    model: w.model,
-    optimizer: w.optimizer,
-    loader: w.loader,
-    device: plan.options.device,
-    progress: plan.options.progress ?? true,
-  };
-}
-
-function skipped<T>(plan: Table1Plan, seed: number, what: string, result: T): T {
-  log(plan, `seed ${seed} ${what}: finished earlier, skipped`);
-  return result;
-}
-
-const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;

@@ -15,8 +15,9 @@ import {
   type RunRecord,
 } from './report/table.ts';
 import { testErrorFigure, type EpochPoint } from './report/svg.ts';
-import { planFingerprint, type Table1Plan } from './runner-config.ts';
+import type { Table1Plan } from './runner-config.ts';
 import type { FgeResult, SgdResult, SwaResult } from './runner-phases.ts';
+import { planFingerprint } from './runner-plan.ts';
 import type { TestMetrics } from './runner-train.ts';
 
 /** Everything one seed produced. */
@@ -107,9 +108,11 @@ export async function writeTable1Report(
   const columns = reportColumns(plan);
   const records = runRecords(plan, results);
   const budgets = plan.points.map((p) => `${p.budget}B = ${p.epochs} epochs`).join(', ');
+  const cyclical = plan.schedule === 'cyclical' ? `, α2 ${plan.alpha2}, c ${plan.cycle} iterations` : '';
   const note =
-    `SWA ${plan.schedule} (swa lr ${plan.swaLr}${plan.schedule === 'cyclical' ? `, α2 ${plan.alpha2}, c ${plan.cycle} iterations` : ''}) ` +
-    `from epoch ${plan.swaStart} of the SGD run; ${budgets}. FGE: cycle ${plan.fgeCycle} epochs, α1 ${plan.fgeAlpha1}, α2 ${plan.fgeAlpha2}. ` +
+    `SWA ${plan.schedule} (swa lr ${plan.swaLr}${cyclical}) ` +
+    `from epoch ${plan.swaStart} of the SGD run; ${budgets}. ` +
+    `FGE: cycle ${plan.fgeCycle} epochs, α1 ${plan.fgeAlpha1}, α2 ${plan.fgeAlpha2}. ` +
     (plan.swagSamples > 0
       ? `SWAG: ${plan.swagSamples} samples, scale ${plan.swagScale}, rank ${plan.swagRank}.`
       : 'SWAG: off.');

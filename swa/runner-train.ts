@@ -51,15 +51,17 @@ export interface EpochLoop {
 }
 
 /**
- * Trains one epoch: before step s the learning rate is `schedule({ iteration: epoch·ipe + s + 1, epoch, fraction: s/ipe })`,
- * the global clock of swa/schedules.ts, so a phase resumed at any epoch sets exactly the same rates.
+ * Trains one epoch: before step s the learning rate is
+ * `schedule({ iteration: epoch·ipe + s + 1, epoch, fraction: s/ipe })`, the global clock of swa/schedules.ts, so a
+ * phase resumed at any epoch sets exactly the same rates.
  * @throws when the loader is not at the start of `epoch` (a resumed run whose state does not line up).
  */
 export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'>> {
   const ipe = o.loader.length;
   if (o.loader.epoch !== o.epoch || o.loader.position !== 0) {
     throw new Error(
-      `runner: the data loader stands at epoch ${o.loader.epoch} position ${o.loader.position}, expected the start of epoch ${o.epoch}`,
+      `runner: the data loader stands at epoch ${o.loader.epoch} position ${o.loader.position}, ` +
+        `expected the start of epoch ${o.epoch}`,
     );
   }
   o.model.train();
@@ -86,7 +88,8 @@ export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'
     const r = await metrics.read();
     const seconds = (performance.now() - t0) / 1000;
     bar.done(
-      `loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}% lr ${lr.toPrecision(3)} | ${seconds.toFixed(1)} s`,
+      `loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}% lr ${lr.toPrecision(3)} ` +
+        `| ${seconds.toFixed(1)} s`,
     );
     return { epoch: o.epoch + 1, lr, trainLoss: r.loss, trainAccuracy: r.accuracy, seconds };
   } finally {
@@ -99,7 +102,10 @@ export function metricsOf(r: EnsembleResult, classes: number): TestMetrics {
   return { accuracy: r.accuracy, nll: r.nll, ece: ece(r.probs, r.labels, classes) };
 }
 
-/** Test metrics of the model as it stands (eval mode; one member of `ensemblePredict`, so NLL matches the ensembles'). */
+/**
+ * Test metrics of the model as it stands (eval mode; one member of `ensemblePredict`, so NLL matches the
+ * ensembles').
+ */
 export async function evalModel(model: Module, plan: Table1Plan): Promise<TestMetrics> {
   const o = plan.options;
   const r = await ensemblePredict(model, 1, () => undefined, o.test, o.device, { normalize: o.normalize });

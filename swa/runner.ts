@@ -3,14 +3,14 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { RunRecord } from './report/table.ts';
-import { planFingerprint, planTable1, type Table1Options, type Table1Plan } from './runner-config.ts';
+import type { Table1Options, Table1Plan } from './runner-config.ts';
 import { runFge, runSgd, runSwa } from './runner-phases.ts';
+import { planFingerprint, planTable1 } from './runner-plan.ts';
 import { writeTable1Report, type SeedResults } from './runner-report.ts';
 import { checkRunFolder } from './runner-state.ts';
 
+export { planTable1, expectedCaptures } from './runner-plan.ts';
 export {
-  planTable1,
-  expectedCaptures,
   RunnerConfigError,
   TABLE1_BUDGETS,
   type Table1Options,
@@ -20,14 +20,8 @@ export {
   type PhaseName,
   type SwaScheduleKind,
 } from './runner-config.ts';
-export {
-  RunInterrupted,
-  type SgdResult,
-  type SwaResult,
-  type FgeResult,
-  type SwaPoint,
-  type SwaEvaluation,
-} from './runner-phases.ts';
+export { RunInterrupted } from './runner-workbench.ts';
+export { type SgdResult, type SwaResult, type FgeResult, type SwaPoint, type SwaEvaluation } from './runner-phases.ts';
 export { runRecords, reportColumns, type SeedResults } from './runner-report.ts';
 export type { EpochRecord, TestMetrics } from './runner-train.ts';
 export { RunFolderError } from './runner-state.ts';
@@ -42,8 +36,8 @@ export interface Table1Result {
 }
 
 /**
- * Runs the Table 1 experiment for one model and data set (Izmailov et al., 2018, §4.1, https://arxiv.org/abs/1803.05407).
- * For each seed:
+ * Runs the Table 1 experiment for one model and data set (Izmailov et al., 2018, §4.1,
+ * https://arxiv.org/abs/1803.05407). For each seed:
  * 1. SGD for B epochs with the paper's baseline rate (α1 for 0.5B, linear decay to 0.01·α1 at 0.9B, then constant;
  *    per step), test-evaluated every epoch; it saves the branch checkpoint after epoch swaStart = ⌊0.75·B⌋.
  * 2. SWA continues from that checkpoint (weights, momentum, data order) with the constant rate swa_lr (captures once
@@ -55,8 +49,8 @@ export interface Table1Result {
  * Every phase checkpoints atomically at every epoch end into `out`; rerunning skips finished phases and resumes an
  * unfinished one from its last epoch, with the same numbers as an uninterrupted run. All settings are checked first.
  * @example
- * const r = await runTable1({ model: 'small-cnn', dataset: 'fashion-mnist', train, test, normalize: FASHION_MNIST_STATS,
- *   budget: 4, seeds: [0, 1, 2], lr: 0.05, device, out: 'runs/table1' });
+ * const r = await runTable1({ model: 'small-cnn', dataset: 'fashion-mnist', train, test,
+ *   normalize: FASHION_MNIST_STATS, budget: 4, seeds: [0, 1, 2], lr: 0.05, device, out: 'runs/table1' });
  * console.log(r.markdown);
  */
 export async function runTable1(options: Table1Options): Promise<Table1Result> {
@@ -65,8 +59,10 @@ export async function runTable1(options: Table1Options): Promise<Table1Result> {
   await checkRunFolder(options.out, planFingerprint(plan));
   const log = options.log ?? console.log;
   log(
-    `Table 1 run: ${options.model} on ${options.dataset}, budget ${plan.budget} epochs, seeds ${plan.seeds.join(', ')}; ` +
-      `SWA/FGE branch at epoch ${plan.swaStart}, SWA points ${plan.points.map((p) => `${p.budget}B=${p.epochs}`).join(' ')}; ` +
+    `Table 1 run: ${options.model} on ${options.dataset}, budget ${plan.budget} epochs, ` +
+      `seeds ${plan.seeds.join(', ')}; ` +
+      `SWA/FGE branch at epoch ${plan.swaStart}, ` +
+      `SWA points ${plan.points.map((p) => `${p.budget}B=${p.epochs}`).join(' ')}; ` +
       `${plan.itersPerEpoch} iterations per epoch; output in ${options.out}`,
   );
   const seeds: SeedResults[] = [];

@@ -164,41 +164,44 @@ for (const be of backends) {
     opt2.dispose();
   });
 
-  test(`${be.name}: PreResNet-20 trains on CIFAR-format files with decreasing loss, without leaking buffers`, async () => {
-    const dir = join(tmp, `cifar-${be.name}`);
-    cifarFiles(dir);
-    const data = loadCifar({ kind: 'cifar10', dir, split: 'train' });
-    assert.is(data.n, 80);
-    const model = on(() => new PreResNet({ depth: 20, generator: new Generator(4) }));
-    const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
-    const loader = new DataLoader(
-      { ...data, n: 16, images: data.images.subarray(0, 16 * 3072), labels: data.labels.subarray(0, 16) },
-      { batchSize: 16, shuffle: true, generator: new Generator(6) },
-    );
-    const losses: number[] = [];
-    let live = -1;
-    for (let i = 0; i < 8; i++) {
-      const loss = on(() =>
-        tidy(() => {
-          const { x, y } = toTensors(loader.next(), be);
-          const l = crossEntropy(model.forward(x), y);
-          l.backward();
-          opt.step();
-          opt.zeroGrad();
-          return l;
-        }),
+  test(
+    `${be.name}: PreResNet-20 trains on CIFAR-format files with decreasing loss, ` + 'without leaking buffers',
+    async () => {
+      const dir = join(tmp, `cifar-${be.name}`);
+      cifarFiles(dir);
+      const data = loadCifar({ kind: 'cifar10', dir, split: 'train' });
+      assert.is(data.n, 80);
+      const model = on(() => new PreResNet({ depth: 20, generator: new Generator(4) }));
+      const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+      const loader = new DataLoader(
+        { ...data, n: 16, images: data.images.subarray(0, 16 * 3072), labels: data.labels.subarray(0, 16) },
+        { batchSize: 16, shuffle: true, generator: new Generator(6) },
       );
-      losses.push(await loss.item());
-      loss.dispose();
-      if (i === 1) live = be.liveBuffers();
-      if (i > 1) assert.is(be.liveBuffers(), live, `live buffers after step ${i}`);
-    }
-    const first = (losses[0] + losses[1]) / 2;
-    const last = (losses[6] + losses[7]) / 2;
-    assert.ok(last < first * 0.8, `loss should fall: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
-    model.dispose();
-    opt.dispose();
-  });
+      const losses: number[] = [];
+      let live = -1;
+      for (let i = 0; i < 8; i++) {
+        const loss = on(() =>
+          tidy(() => {
+            const { x, y } = toTensors(loader.next(), be);
+            const l = crossEntropy(model.forward(x), y);
+            l.backward();
+            opt.step();
+            opt.zeroGrad();
+            return l;
+          }),
+        );
+        losses.push(await loss.item());
+        loss.dispose();
+        if (i === 1) live = be.liveBuffers();
+        if (i > 1) assert.is(be.liveBuffers(), live, `live buffers after step ${i}`);
+      }
+      const first = (losses[0] + losses[1]) / 2;
+      const last = (losses[6] + losses[7]) / 2;
+      assert.ok(last < first * 0.8, `loss should fall: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+      model.dispose();
+      opt.dispose();
+    },
+  );
 
   test(`${be.name}: fit trains, evaluates and reports per-epoch metrics`, async () => {
     const g = new Generator(8);

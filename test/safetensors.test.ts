@@ -1,12 +1,8 @@
-// Safetensors files: the reference library's golden bytes, round trips, every decode error, fuzzing, PyTorch interop
-// through test/fixtures/safetensors_io.py, and atomic checkpoint writes (failures midway, concurrent rewrites).
+// Safetensors files: the reference library's golden bytes, round trips, every encode and decode error, fuzzing, and
+// the dtype helpers. PyTorch interop is in safetensors-torch.test.ts, atomic checkpoint writes in atomic-file.test.ts.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -17,25 +13,8 @@ import {
   type SafeTensor,
   type SafeTensorEntry,
 } from '../nn/safetensors.ts';
-import { readFileChecked, writeFileAtomic } from '../nn/atomic-file.ts';
+import { f32, sameBytes, utf8 } from './util/bytes.ts';
 import { throwsWith } from './util/throws.ts';
-
-// The EFBIG test re-runs this file as a child that only performs one write under `ulimit -f`.
-if (process.argv[2] === '--atomic-write-child') {
-  await writeFileAtomic(process.argv[3], new Uint8Array(Number(process.argv[4])).fill(7)).then(
-    () => process.exit(0),
-    (e: Error) => {
-      console.log(e.message);
-      process.exit(3);
-    },
-  );
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'swa-safetensors-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-const f32 = (...v: number[]): Float32Array => new Float32Array(v);
 
 /** A file with this header text (or object) and `data` bytes; `n` overrides the length field. */
 function rawFile(header: string | object, data = 0, n?: number | bigint): Uint8Array {
@@ -46,7 +25,6 @@ function rawFile(header: string | object, data = 0, n?: number | bigint): Uint8A
   return out;
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const bytesOf = (t: SafeTensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
 test('golden bytes: matches the reference serializer byte for byte, and reads its output back', () => {
@@ -320,205 +298,6 @@ test('helpers: int64 to numbers, float32 widening of F16/BF16/ints, byte swappin
   new DataView(be.buffer).setFloat32(4, -2, false);
   swapByteOrder(le, 4);
   assert.equal(Array.from(le), Array.from(be));
-});
-
-// ---- PyTorch interop ----
-
-const python = ['python3', '/usr/bin/python3'].find(
-  (exe) => spawnSync(exe, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
-if (!python && process.env.CI !== 'true')
-  console.warn('[tests] no python3 with torch found; the PyTorch interop tests are skipped');
-const torchTest = python || process.env.CI === 'true' ? test : test.skip;
-const fixture = new URL('../../test/fixtures/safetensors_io.py', import.meta.url).pathname;
-
-interface PyTensor {
-  dtype: string;
-  shape: number[];
-  values: string[];
-}
-interface PyReport {
-  header_length?: number;
-  order?: string[];
-  metadata: Record<string, string>;
-  tensors: Record<string, PyTensor>;
-  linear?: string[];
-}
-
-function runPython(...args: string[]): PyReport {
-  if (!python) throw new Error('CI=true requires python3 with torch (python3-torch) for the safetensors interop tests');
-  const r = spawnSync(python, [fixture, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`safetensors_io.py ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
-  return JSON.parse(r.stdout) as PyReport;
-}
-
-const pyNumber = (s: string): number =>
-  (({ nan: NaN, inf: Infinity, '-inf': -Infinity, True: 1, False: 0 }) as Record<string, number>)[s] ?? Number(s);
-
-/** Element-wise exact comparison of our tensor with Python's printout of the same tensor. */
-function assertSameValues(name: string, ours: SafeTensor, py: PyTensor): void {
-  assert.is(py.dtype, ours.dtype, name);
-  assert.equal(py.shape, ours.shape, name);
-  const wide = ours.dtype === 'I64' || ours.dtype === 'U64';
-  const halves = ours.dtype === 'F16' || ours.dtype === 'BF16';
-  const mine = wide
-    ? Array.from(ours.data, String)
-    : Array.from(halves ? toFloat32(ours) : (ours.data as ArrayLike<number>));
-  const theirs = wide ? py.values : py.values.map(pyNumber);
-  assert.is(mine.length, theirs.length, name);
-  mine.forEach((v, i) =>
-    assert.ok(Object.is(v, theirs[i]), `${name}[${i}]: ours ${String(v)}, torch ${String(theirs[i])}`),
-  );
-}
-
-torchTest(
-  'pytorch reads our file: names, shapes, exact values, metadata; loads it as an nn.Linear state_dict',
-  async () => {
-    const w = f32(0.5, -1.25, 2, 1 / 3, -0, 7),
-      b = f32(0.1, -3);
-    const entries: SafeTensorEntry[] = [
-      { name: 'fc.weight', dtype: 'F32', shape: [2, 3], data: w },
-      { name: 'fc.bias', dtype: 'F32', shape: [2], data: b },
-      { name: 'edge', dtype: 'F32', shape: [7], data: f32(-2, -0.5, -0, 0, NaN, Infinity, 1e-45) },
-      { name: 'step', dtype: 'I64', shape: [], data: new BigInt64Array([2n ** 62n + 3n]) },
-      { name: 'swa.f64', dtype: 'F64', shape: [2, 1], data: new Float64Array([1 / 3, -1e300]) },
-      { name: 'counts', dtype: 'I32', shape: [3], data: new Int32Array([-(2 ** 31), 0, 2 ** 31 - 1]) },
-      { name: 'empty', dtype: 'F32', shape: [0, 3], data: new Float32Array(0) },
-    ];
-    const metadata = { format: 'pt', epoch: '12', note: 'swa ✓ "averaged"\n' };
-    const path = join(dir, 'ours.safetensors');
-    await writeFileAtomic(path, encodeSafetensors(entries, metadata));
-    const py = runPython('read', path, '--linear', 'fc');
-    assert.is(py.header_length! % 8, 0);
-    assert.equal(py.metadata, metadata);
-    assert.equal(Object.keys(py.tensors).sort(), entries.map((e) => e.name).sort());
-    for (const e of entries) assertSameValues(e.name, e, py.tensors[e.name]);
-    const x = [-1, 0, 1]; // the script's input: arange(in_features) - 1
-    const expected = [0, 1].map((i) => b[i] + x.reduce((s, xj, j) => s + w[i * 3 + j] * xj, 0));
-    py.linear!.map(Number).forEach((y, i) =>
-      assert.ok(Math.abs(y - expected[i]) < 1e-6, `linear[${i}] ${y} vs ${expected[i]}`),
-    );
-  },
-);
-
-torchTest(
-  'we read a state_dict PyTorch wrote (BatchNorm, I64 counter, F16/BF16, bool), and re-encode it byte for byte',
-  async () => {
-    const path = join(dir, 'torch.safetensors');
-    const py = runPython('write', path);
-    const original = await readFileChecked(path);
-    const file = decodeSafetensors(original, path);
-    assert.equal([...file.tensors.keys()], py.order);
-    assert.equal(file.metadata, py.metadata);
-    for (const [name, t] of file.tensors) assertSameValues(name, t, py.tensors[name]);
-    const steps = file.tensors.get('1.num_batches_tracked')!;
-    assert.equal(steps.dtype === 'I64' && int64ToNumbers(steps.data), [1]);
-    const again = encodeSafetensors(
-      [...file.tensors].map(([name, t]) => ({ name, ...t })),
-      file.metadata,
-    );
-    assert.ok(sameBytes(again, original), 'same bytes as the Python writer');
-  },
-);
-
-// ---- atomic writes ----
-
-const leftovers = (d: string): string[] => readdirSync(d).filter((f) => f.endsWith('.tmp'));
-
-test('writeFileAtomic replaces the file; readFileChecked names a missing file', async () => {
-  const d = mkdtempSync(join(dir, 'plain-'));
-  const path = join(d, 'model.safetensors');
-  await writeFileAtomic(path, utf8('first version, longer'));
-  await writeFileAtomic(path, utf8('second'));
-  assert.is(new TextDecoder().decode(await readFileChecked(path)), 'second');
-  assert.equal(readdirSync(d), ['model.safetensors']);
-  try {
-    await readFileChecked(join(d, 'nope.safetensors'));
-    assert.unreachable('missing file must throw');
-  } catch (e) {
-    assert.is((e as Error).message, `no such file: ${join(d, 'nope.safetensors')}`);
-    assert.is((e as { code?: string }).code, 'ENOENT');
-  }
-  try {
-    await readFileChecked(d);
-    assert.unreachable();
-  } catch (e) {
-    assert.ok((e as Error).message.includes(`${d} is a directory`));
-  }
-});
-
-test('a failed write names the path, leaves the previous file intact and no temporary file', async () => {
-  const d = mkdtempSync(join(dir, 'fail-'));
-  const missing = join(d, 'gone', 'model.safetensors');
-  try {
-    await writeFileAtomic(missing, utf8('x'));
-    assert.unreachable();
-  } catch (e) {
-    assert.ok((e as Error).message.startsWith(`could not write ${missing}: `), (e as Error).message);
-  }
-  // Fails at the rename, after the temp file was written and fsynced: the target is a non-empty directory.
-  const target = join(d, 'taken');
-  mkdirSync(target);
-  writeFileSync(join(target, 'keep'), 'kept');
-  try {
-    await writeFileAtomic(target, utf8('new'));
-    assert.unreachable();
-  } catch (e) {
-    assert.ok((e as Error).message.includes(target));
-  }
-  assert.equal(readdirSync(d).sort(), ['taken']);
-  assert.is(readFileSync(join(target, 'keep'), 'utf8'), 'kept');
-  // Fails midway through writing the data (EFBIG under `ulimit -f`), over an existing checkpoint.
-  if (process.platform === 'linux' && existsSync('/bin/bash')) {
-    const path = join(d, 'model.safetensors');
-    const before = encodeSafetensors([{ name: 'w', dtype: 'F32', shape: [2], data: f32(1, 2) }]);
-    await writeFileAtomic(path, before);
-    const r = spawnSync(
-      '/bin/bash',
-      [
-        '-c',
-        'ulimit -f 16; exec "$0" "$@"',
-        process.execPath,
-        process.argv[1],
-        '--atomic-write-child',
-        path,
-        String(1 << 20),
-      ],
-      { encoding: 'utf8' },
-    );
-    assert.is(r.status, 3, `child should fail: ${r.stdout}${r.stderr}`);
-    assert.ok(r.stdout.includes(`could not write ${path}`) && r.stdout.includes('EFBIG'), r.stdout);
-    assert.ok(sameBytes(await readFileChecked(path), before), 'previous checkpoint intact');
-    assert.equal(leftovers(d), []);
-  }
-});
-
-test('concurrent rewrites: every read sees one complete version, never a partial file', async () => {
-  const d = mkdtempSync(join(dir, 'race-'));
-  const path = join(d, 'ckpt.safetensors');
-  const versions = [1, 200_000, 30].map((size, v) =>
-    encodeSafetensors([{ name: 'w', dtype: 'F32', shape: [size], data: new Float32Array(size).fill(v) }], {
-      v: String(v),
-    }),
-  );
-  await writeFileAtomic(path, versions[0]);
-  let writing = 2,
-    reads = 0;
-  const writer = async (k: number): Promise<void> => {
-    for (let i = 0; i < 40; i++) await writeFileAtomic(path, versions[(i + k) % versions.length]);
-    writing--;
-  };
-  const reader = async (): Promise<void> => {
-    while (writing > 0) {
-      const bytes = await readFileChecked(path);
-      const v = Number(decodeSafetensors(bytes, path).metadata.v);
-      assert.ok(sameBytes(bytes, versions[v]), `read a torn version ${v}`);
-      reads++;
-    }
-  };
-  await Promise.all([writer(0), writer(1), reader(), reader()]);
-  assert.ok(reads > 0);
-  assert.equal(leftovers(d), []);
 });
 
 test.run();

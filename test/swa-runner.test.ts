@@ -25,7 +25,10 @@ import { testBackends } from './util/backends.ts';
 const backends: Backend[] = await testBackends();
 const root = mkdtempSync(join(tmpdir(), 'swa-runner-'));
 
-/** n images 1×8×8 of 3 classes: class k lights a 2×4 bar (symmetric, so flips keep it) in rows 2k + 1, 2k + 2, on noise. */
+/**
+ * n images 1×8×8 of 3 classes: class k lights a 2×4 bar (symmetric, so flips keep it) in rows 2k + 1, 2k + 2, on
+ * noise.
+ */
 function tinyData(n: number, seed: number): Dataset {
   const g = new Generator(seed);
   const images = new Float32Array(n * 64);
@@ -196,36 +199,40 @@ for (const be of backends) {
     assert.equal(numbers(again), numbers(r));
   });
 
-  test(`${be.name}: interrupted after every epoch, the reruns reproduce the uninterrupted run bit for bit`, async () => {
-    const full = join(root, `${be.name}-full`);
-    const reference = await runTable1(options(be, full, { log: () => undefined }));
-    const out = join(root, `${be.name}-resumed`);
-    let stops = 0;
-    let result: Table1Result | undefined;
-    while (!result) {
-      const ac = new AbortController();
-      try {
-        result = await runTable1(options(be, out, { signal: ac.signal, onEpoch: () => ac.abort() }));
-      } catch (e) {
-        if (!(e instanceof RunInterrupted)) throw e;
-        stops++;
+  test(
+    `${be.name}: interrupted after every epoch, ` + 'the reruns reproduce the uninterrupted run bit for bit',
+    async () => {
+      const full = join(root, `${be.name}-full`);
+      const reference = await runTable1(options(be, full, { log: () => undefined }));
+      const out = join(root, `${be.name}-resumed`);
+      let stops = 0;
+      let result: Table1Result | undefined;
+      while (!result) {
+        const ac = new AbortController();
+        try {
+          result = await runTable1(options(be, out, { signal: ac.signal, onEpoch: () => ac.abort() }));
+        } catch (e) {
+          if (!(e instanceof RunInterrupted)) throw e;
+          stops++;
+        }
+        assert.ok(stops < 20, 'terminates');
       }
-      assert.ok(stops < 20, 'terminates');
-    }
-    assert.is(stops, 2 * (2 + 2 + 1), 'one stop after each epoch of SGD (2), SWA (2) and FGE (1), per seed');
-    assert.equal(numbers(result), numbers(reference));
-    for (const seed of [0, 1]) {
-      for (const phase of ['sgd', 'swa', 'fge']) {
-        const a = tensors(join(full, `seed-${seed}`, phase, 'state.safetensors'));
-        const b = tensors(join(out, `seed-${seed}`, phase, 'state.safetensors'));
-        assert.equal([...b.keys()].sort(), [...a.keys()].sort(), `${phase} checkpoint tensors`);
-        for (const [name, v] of a) assert.equal(b.get(name), v, `seed ${seed} ${phase} ${name} bit-identical`);
+      assert.is(stops, 2 * (2 + 2 + 1), 'one stop after each epoch of SGD (2), SWA (2) and FGE (1), per seed');
+      assert.equal(numbers(result), numbers(reference));
+      for (const seed of [0, 1]) {
+        for (const phase of ['sgd', 'swa', 'fge']) {
+          const a = tensors(join(full, `seed-${seed}`, phase, 'state.safetensors'));
+          const b = tensors(join(out, `seed-${seed}`, phase, 'state.safetensors'));
+          assert.equal([...b.keys()].sort(), [...a.keys()].sort(), `${phase} checkpoint tensors`);
+          for (const [name, v] of a) assert.equal(b.get(name), v, `seed ${seed} ${phase} ${name} bit-identical`);
+        }
       }
-    }
-  });
+    },
+  );
 
   test(`${be.name}: FGE with a cycle shorter than an epoch snapshots mid-epoch`, async () => {
-    // 4 iterations per epoch, FGE from epoch 1 to 2 with cycle 0.5: two cycles of 2 steps, snapshots after steps 1 and 3.
+    // 4 iterations per epoch, FGE from epoch 1 to 2 with cycle 0.5: two cycles of 2 steps, snapshots after steps 1
+    // and 3.
     const out = join(root, `${be.name}-fge-half`);
     const r = await runTable1(options(be, out, { seeds: [0], swagSamples: 0, fgeCycle: 0.5 }));
     assert.is(r.plan.fgeCapture.kind, 'iteration');

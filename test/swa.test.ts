@@ -83,85 +83,88 @@ for (const be of backends) {
     model.dispose();
   });
 
-  test(`${be.name}: BN update matches statistics computed over the whole data set (samples and batches weighting)`, async () => {
-    const g = new Generator(2);
-    const data = dataset(70, 3, 4, g);
-    const model = on(
-      () =>
-        new Sequential(
-          new BatchNorm2d(3),
-          new Conv2d(3, 2, 3, { padding: 1, generator: g }),
-          new BatchNorm2d(2),
-          new Flatten(),
-          new Linear(32, 3, { generator: g }),
-        ),
-    );
-    model.eval();
-    const bn1 = model.layers[0] as BatchNorm2d;
-    const bn2 = model.layers[2] as BatchNorm2d;
-    bn2.momentum = 0.3;
-    // Independent statistics: per-channel values of each BN's input over every sample, batch by batch.
-    const convOut = async (x: Tensor): Promise<Float32Array> => {
-      const y = noGrad(() => tidy(() => model.layers[1].forward(model.layers[0].forward(x))));
-      const d = await y.data();
-      y.dispose();
-      return d;
-    };
-    for (const weighting of ['samples', 'batches'] as const) {
-      const loader = new DataLoader(data, { batchSize: 32 });
-      const batches = updateBn(loader, model, { weighting, device: be });
-      assert.is(batches, 3);
-      assert.is(model.training, false, 'mode restored');
-      assert.is(bn2.momentum, 0.3, 'momentum restored');
-      // Expected: weighted average of per-batch means and unbiased variances (weights b/N, or 1/#batches).
-      const expect = async (layer: 'bn1' | 'bn2'): Promise<{ mean: number[]; variance: number[] }> => {
-        const c = layer === 'bn1' ? 3 : 2;
-        const mean = new Array<number>(c).fill(0);
-        const variance = new Array<number>(c).fill(0);
-        // NOTE: loader batches share two buffers, so copy each one while it is current.
-        const batches: { x: Float32Array; size: number }[] = [];
-        for (const b of new DataLoader(data, { batchSize: 32 }))
-          batches.push({ x: Float32Array.from(b.x), size: b.size });
-        for (const b of batches) {
-          let vals: Float32Array = b.x;
-          if (layer === 'bn2') {
-            // bn2 sees conv(bn1(x)) with bn1 normalising by the batch's own statistics (training mode).
-            const x = tensor(b.x, [b.size, 3, 4, 4], { device: be });
-            const [mom, mode] = [bn1.momentum, bn1.training];
-            bn1.momentum = 0;
-            bn1.training = true;
-            vals = await convOut(x);
-            [bn1.momentum, bn1.training] = [mom, mode];
-            x.dispose();
-          }
-          const w = weighting === 'samples' ? b.size / 70 : 1 / batches.length;
-          for (let ch = 0; ch < c; ch++) {
-            const v: number[] = [];
-            for (let i = 0; i < b.size; i++) for (let p = 0; p < 16; p++) v.push(vals[(i * c + ch) * 16 + p]);
-            const m = v.reduce((s, x) => s + x, 0) / v.length;
-            mean[ch] += w * m;
-            variance[ch] += (w * v.reduce((s, x) => s + (x - m) ** 2, 0)) / (v.length - 1);
-          }
-        }
-        return { mean, variance };
+  test(
+    `${be.name}: BN update matches statistics computed over the whole data set ` + '(samples and batches weighting)',
+    async () => {
+      const g = new Generator(2);
+      const data = dataset(70, 3, 4, g);
+      const model = on(
+        () =>
+          new Sequential(
+            new BatchNorm2d(3),
+            new Conv2d(3, 2, 3, { padding: 1, generator: g }),
+            new BatchNorm2d(2),
+            new Flatten(),
+            new Linear(32, 3, { generator: g }),
+          ),
+      );
+      model.eval();
+      const bn1 = model.layers[0] as BatchNorm2d;
+      const bn2 = model.layers[2] as BatchNorm2d;
+      bn2.momentum = 0.3;
+      // Independent statistics: per-channel values of each BN's input over every sample, batch by batch.
+      const convOut = async (x: Tensor): Promise<Float32Array> => {
+        const y = noGrad(() => tidy(() => model.layers[1].forward(model.layers[0].forward(x))));
+        const d = await y.data();
+        y.dispose();
+        return d;
       };
-      const e1 = await expect('bn1');
-      close(await bn1.runningMean.data(), e1.mean, 2e-5, `${weighting} bn1 mean`);
-      close(await bn1.runningVar.data(), e1.variance, 2e-5, `${weighting} bn1 var`);
-      const e2 = await expect('bn2');
-      close(await bn2.runningMean.data(), e2.mean, 2e-4, `${weighting} bn2 mean`);
-      close(await bn2.runningVar.data(), e2.variance, 2e-4, `${weighting} bn2 var`);
-      if (weighting === 'samples') {
-        const m = [0, 1, 2].map((ch) => {
-          let s = 0;
-          for (let i = 0; i < 70; i++) for (let p = 0; p < 16; p++) s += data.images[(i * 3 + ch) * 16 + p];
-          return s / 1120;
-        });
-        close(await bn1.runningMean.data(), m, 2e-5, 'sample-weighted mean is the exact data-set mean');
+      for (const weighting of ['samples', 'batches'] as const) {
+        const loader = new DataLoader(data, { batchSize: 32 });
+        const batches = updateBn(loader, model, { weighting, device: be });
+        assert.is(batches, 3);
+        assert.is(model.training, false, 'mode restored');
+        assert.is(bn2.momentum, 0.3, 'momentum restored');
+        // Expected: weighted average of per-batch means and unbiased variances (weights b/N, or 1/#batches).
+        const expect = async (layer: 'bn1' | 'bn2'): Promise<{ mean: number[]; variance: number[] }> => {
+          const c = layer === 'bn1' ? 3 : 2;
+          const mean = new Array<number>(c).fill(0);
+          const variance = new Array<number>(c).fill(0);
+          // NOTE: loader batches share two buffers, so copy each one while it is current.
+          const batches: { x: Float32Array; size: number }[] = [];
+          for (const b of new DataLoader(data, { batchSize: 32 }))
+            batches.push({ x: Float32Array.from(b.x), size: b.size });
+          for (const b of batches) {
+            let vals: Float32Array = b.x;
+            if (layer === 'bn2') {
+              // bn2 sees conv(bn1(x)) with bn1 normalising by the batch's own statistics (training mode).
+              const x = tensor(b.x, [b.size, 3, 4, 4], { device: be });
+              const [mom, mode] = [bn1.momentum, bn1.training];
+              bn1.momentum = 0;
+              bn1.training = true;
+              vals = await convOut(x);
+              [bn1.momentum, bn1.training] = [mom, mode];
+              x.dispose();
+            }
+            const w = weighting === 'samples' ? b.size / 70 : 1 / batches.length;
+            for (let ch = 0; ch < c; ch++) {
+              const v: number[] = [];
+              for (let i = 0; i < b.size; i++) for (let p = 0; p < 16; p++) v.push(vals[(i * c + ch) * 16 + p]);
+              const m = v.reduce((s, x) => s + x, 0) / v.length;
+              mean[ch] += w * m;
+              variance[ch] += (w * v.reduce((s, x) => s + (x - m) ** 2, 0)) / (v.length - 1);
+            }
+          }
+          return { mean, variance };
+        };
+        const e1 = await expect('bn1');
+        close(await bn1.runningMean.data(), e1.mean, 2e-5, `${weighting} bn1 mean`);
+        close(await bn1.runningVar.data(), e1.variance, 2e-5, `${weighting} bn1 var`);
+        const e2 = await expect('bn2');
+        close(await bn2.runningMean.data(), e2.mean, 2e-4, `${weighting} bn2 mean`);
+        close(await bn2.runningVar.data(), e2.variance, 2e-4, `${weighting} bn2 var`);
+        if (weighting === 'samples') {
+          const m = [0, 1, 2].map((ch) => {
+            let s = 0;
+            for (let i = 0; i < 70; i++) for (let p = 0; p < 16; p++) s += data.images[(i * 3 + ch) * 16 + p];
+            return s / 1120;
+          });
+          close(await bn1.runningMean.data(), m, 2e-5, 'sample-weighted mean is the exact data-set mean');
+        }
       }
-    }
-    model.dispose();
-  });
+      model.dispose();
+    },
+  );
 
   test(`${be.name}: FGE ensemble predicts the mean of its snapshots' softmax outputs`, async () => {
     const g = new Generator(3);

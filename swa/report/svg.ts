@@ -67,7 +67,8 @@ export function escapeXml(s: string): string {
  * `xmlns` and `viewBox`, all text escaped.
  *
  * @example
- * lineChart([{ name: 'SGD', colour: '#1f77b4', points: [[1, 40], [2, 30]] }], { xLabel: 'Epoch', yLabel: 'Test error (%)' })
+ * lineChart([{ name: 'SGD', colour: '#1f77b4', points: [[1, 40], [2, 30]] }],
+ *   { xLabel: 'Epoch', yLabel: 'Test error (%)' })
  */
 export function lineChart(series: readonly Series[], options: ChartOptions = {}): string {
   const W = options.width ?? 640;
@@ -115,7 +116,8 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
 
   const plotRect = `x="${box.left}" y="${box.top}" width="${box.right - box.left}" height="${box.bottom - box.top}"`;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
+      `${FONT} font-size="12">`,
   ];
   if (options.title) out.push(`<title>${escapeXml(options.title)}</title>`);
   out.push(
@@ -139,7 +141,8 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
   for (const t of yTicks) {
     if (inY(t))
       out.push(
-        `<text x="${box.left - 6}" y="${r(sy(t))}" dy="0.32em" text-anchor="end">${escapeXml(formatTick(t, yStep))}</text>`,
+        `<text x="${box.left - 6}" y="${r(sy(t))}" dy="0.32em" ` +
+          `text-anchor="end">${escapeXml(formatTick(t, yStep))}</text>`,
       );
   }
   out.push('</g>');
@@ -148,7 +151,8 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
     if (!Number.isFinite(v.x) || !inX(v.x)) continue;
     const x = r(sx(v.x));
     out.push(
-      `<line x1="${x}" y1="${box.top}" x2="${x}" y2="${box.bottom}" stroke="#777777" stroke-width="1" stroke-dasharray="2 3"/>`,
+      `<line x1="${x}" y1="${box.top}" x2="${x}" y2="${box.bottom}" ` +
+        `stroke="#777777" stroke-width="1" stroke-dasharray="2 3"/>`,
     );
     if (v.label)
       out.push(`<text x="${r(x + 4)}" y="${box.top + 14}" fill="#555555" font-size="11">${escapeXml(v.label)}</text>`);
@@ -174,18 +178,21 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
   // Labels and legend.
   if (options.title) {
     out.push(
-      `<text x="${r(W / 2)}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(options.title)}</text>`,
+      `<text x="${r(W / 2)}" y="24" text-anchor="middle" font-size="15" ` +
+        `font-weight="bold">${escapeXml(options.title)}</text>`,
     );
   }
   if (options.xLabel) {
     out.push(
-      `<text x="${r((box.left + box.right) / 2)}" y="${H - 12}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+      `<text x="${r((box.left + box.right) / 2)}" y="${H - 12}" ` +
+        `text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
     );
   }
   if (options.yLabel) {
     const cy = r((box.top + box.bottom) / 2);
     out.push(
-      `<text x="18" y="${cy}" text-anchor="middle" transform="rotate(-90 18 ${cy})">${escapeXml(options.yLabel)}</text>`,
+      `<text x="18" y="${cy}" text-anchor="middle" ` +
+        `transform="rotate(-90 18 ${cy})">${escapeXml(options.yLabel)}</text>`,
     );
   }
   const named = series.filter((s) => s.name !== '');
@@ -194,7 +201,10 @@ export function lineChart(series: readonly Series[], options: ChartOptions = {})
   return `${out.join('\n')}\n`;
 }
 
-/** One evaluation of a model: `epoch` (may be fractional) and test accuracy as a fraction; points without one are skipped. */
+/**
+ * One evaluation of a model: `epoch` (may be fractional) and test accuracy as a fraction; points without one are
+ * skipped.
+ */
 export interface EpochPoint {
   epoch: number;
   testAccuracy?: number;
@@ -267,7 +277,8 @@ function legend(series: readonly Series[], right: number, top: number): string[]
     if (s.line ?? true) {
       const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
       out.push(
-        `<line x1="${r(x + 8)}" y1="${y}" x2="${r(x + 32)}" y2="${y}" stroke="${colour}" stroke-width="${s.width ?? 2}"${dash}/>`,
+        `<line x1="${r(x + 8)}" y1="${y}" x2="${r(x + 32)}" y2="${y}" ` +
+          `stroke="${colour}" stroke-width="${s.width ?? 2}"${dash}/>`,
       );
     }
     if (s.markers) out.push(`<circle cx="${r(x + 20)}" cy="${y}" r="${MARKER_R}" fill="${colour}"/>`);
