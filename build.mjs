@@ -43,6 +43,8 @@ async function main() {
     tasks.push(build({ ...common, entryPoints: [join(root, 'cli/train.ts')], outfile: join(root, 'dist/cli/train.js'),
       platform: 'node', external: ['webgpu'] }));
     tasks.push(build({ ...common, entryPoints: [join(root, 'cli/swa.ts')], outfile: join(root, 'dist/cli/swa.js'), platform: 'node', external: ['webgpu'] }));
+    tasks.push(build({ ...common, entryPoints: [join(root, 'cli/analyze.ts')], outfile: join(root, 'dist/cli/analyze.js'),
+      platform: 'node', external: ['webgpu'] }));
     tasks.push(build({ ...common, entryPoints: [join(root, 'index.ts')], outfile: join(root, 'dist/browser/swa-engine.js'),
       platform: 'browser', external: ['webgpu', 'node:*'] }));
   }

@@ -1,0 +1,15 @@
+// The analysis library's one call of `updateBn`: BatchNorm statistics recomputed for the weights being evaluated.
+// NOTE: `updateBn` is moving to PyTorch's argument order (loader, model, opts); adapt this one line when it does.
+
+import type { Backend } from '../../engine/index.ts';
+import type { Batch } from '../../nn/data/loader.ts';
+import type { Module } from '../../nn/module.ts';
+import { updateBn } from '../bn-update.ts';
+
+/**
+ * Recomputes every BatchNorm's running statistics of `model` with one pass over `batches` (sample-weighted, as the
+ * SWA reference code and Garipov et al.'s plane script do); returns the number of images seen.
+ */
+export function refreshBn(model: Module, batches: Iterable<Batch>, device: Backend): number {
+  return updateBn(model, batches, { device });
+}
