@@ -3,11 +3,11 @@
 // Usage: node dist/cli/analyze.js runs/table1-small-cnn [--quick] [--analyses rays,line,planes,fge] [--seed 0]
 
 import { parseArgs } from 'node:util';
-import { defaultBackend, setDevice } from '../engine/index.ts';
+import { defaultBackend, setDevice, type Backend } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { dataFolder, isDataSetName, loadDataSet, DATA_SETS } from '../nn/data/node-files.ts';
 import {
-  AnalysisConfigError, AnalysisInterrupted, analyzeRun, readRunSettings, RunFolderProblem, StoreMismatchError,
+  AnalysisConfigError, AnalysisInterrupted, analyzeRun, planAnalysis, readRunSettings, RunFolderProblem, StoreMismatchError,
   type AnalysisName, type PlaneCase,
 } from '../swa/analysis/index.ts';
 
@@ -103,6 +103,19 @@ const options = {
   plane: { grid: num('plane-grid'), margin: num('plane-margin') },
 };
 
+const request = {
+  run, out: a.out, quick: a.quick, analyses: analyses as AnalysisName[] | undefined, planes: list(a.planes) as PlaneCase[] | undefined,
+  fresh: a.fresh, progress: a.progress, ...options,
+};
+/** The library's option problems, named by their flags, on one line. */
+const optionProblems = (e: AnalysisConfigError): string => e.problems.map((p) => `${FLAGS[p.option] ?? p.option} ${p.problem}`).join('; ');
+try {
+  planAnalysis({ ...request, train: undefined as unknown as Dataset, test: undefined as unknown as Dataset, device: undefined as unknown as Backend });
+} catch (e) {
+  if (e instanceof AnalysisConfigError) fail(optionProblems(e));
+  throw e;
+}
+
 let settings;
 try {
   settings = await readRunSettings(run);
@@ -138,14 +151,11 @@ process.on('SIGINT', () => {
 });
 
 try {
-  const r = await analyzeRun({
-    run, out: a.out, quick: a.quick, analyses: analyses as AnalysisName[] | undefined, planes: list(a.planes) as PlaneCase[] | undefined,
-    train, test, device: defaultBackend(), fresh: a.fresh, progress: a.progress, signal: ac.signal, ...options,
-  });
+  const r = await analyzeRun({ ...request, train, test, device: defaultBackend(), signal: ac.signal });
   console.log(`wrote ${r.files.join(', ')}`);
   for (const n of r.notes) console.log(`note: ${n}`);
 } catch (e) {
-  if (e instanceof AnalysisConfigError) fail(e.problems.map((p) => `${FLAGS[p.option] ?? p.option} ${p.problem}`).join('; '));
+  if (e instanceof AnalysisConfigError) fail(optionProblems(e));
   if (e instanceof RunFolderProblem || e instanceof StoreMismatchError) fail(e.message);
   if (e instanceof AnalysisInterrupted) {
     console.error(`analyze: ${e.message}`);

@@ -107,7 +107,7 @@ export async function analyzeRun(o: AnalyzeOptions): Promise<AnalysisReport> {
       const named: NamedWeights[] = [{ name: 'SGD', weights: sol.sgd }, { name: 'SWA', weights: sol.swa }, { name: 'SWA start', weights: sol.start }];
       const fgeMean = sol.fge.length ? combine(sol.fge.map((s) => [1 / sol.fge.length, s.weights] as const)) : undefined;
       if (fgeMean) named.push({ name: 'FGE average', weights: fgeMean });
-      const own = await evaluatePoints(ctx, 'solutions', named.map((n) => ({ label: n.name, weights: () => n.weights })));
+      const own = await evaluatePoints(ctx, 'solutions', named.map((n) => ({ label: n.name, weights: () => n.weights })), { probs: true });
       const solutions = named.map((n, k) => ({ name: n.name, metrics: own[k] }));
       const report: AnalysisReport = { out, seed, files, solutions, planes: [], stats: { computed: 0, reused: 0, seconds: 0, pointsPerSecond: null, wallSeconds: 0 }, notes: [...sol.notes, ...todo.notes] };
       if (todo.analyses.includes('line')) {

@@ -6,7 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../nn/atomic-file.ts';
 import { Progress } from '../../nn/progress.ts';
-import type { PointEvaluator, PointMetrics } from './evaluate.ts';
+import { METRICS, type PointEvaluator, type PointMetrics } from './evaluate.ts';
 import type { PointStore } from './store.ts';
 import { contentKey, type HostTensors } from './weights.ts';
 
@@ -52,15 +52,16 @@ export function pointKey(w: Float32Array, buffers?: HostTensors): string {
 
 /**
  * Metrics of every point, in order: those in the store are reused, the others evaluated and stored. Shows a progress
- * bar titled `title` with the rate of newly evaluated points.
+ * bar titled `title` with the rate of newly evaluated points. With `probs`, the test-set probabilities are cached too
+ * (for points that `predictPoint` will ask for again).
  */
-export async function evaluatePoints(ctx: AnalysisContext, title: string, points: readonly PointSpec[]): Promise<PointMetrics[]> {
+export async function evaluatePoints(ctx: AnalysisContext, title: string, points: readonly PointSpec[], opts: { probs?: boolean } = {}): Promise<PointMetrics[]> {
   const bar = new Progress(title, points.length, ctx.progress ?? true);
   const out: PointMetrics[] = [];
   let fresh = 0;
   let seconds = 0;
   for (const p of points) {
-    const r = await evaluateOne(ctx, p, false);
+    const r = await evaluateOne(ctx, p, opts.probs ?? false);
     out.push(r.metrics);
     if (r.seconds !== undefined) {
       fresh++;
@@ -98,7 +99,7 @@ async function evaluateOne(ctx: AnalysisContext, p: PointSpec, withProbs: boolea
     ctx.stats.reused++;
     ctx.onPoint?.({ label: p.label, key, computed: false });
     checkSignal(ctx);
-    return { metrics: stored, probs };
+    return { metrics: Object.fromEntries(METRICS.map((k) => [k, stored[k]])) as unknown as PointMetrics, probs };
   }
   const t0 = performance.now();
   const r = await ctx.evaluator.evaluate(w, { buffers: p.buffers, probs: withProbs });
