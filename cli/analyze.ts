@@ -22,11 +22,11 @@ const HELP = `swa-engine analyze: the geometry of a Table 1 run (Izmailov et al.
   --quick               smoke settings (128 images each, 2 rays of 4 points, 3+2 line points, 4×4 planes)
  Every point: BN statistics recomputed on a training subset, metrics on train and test subsets
   --bn-images N [2000]  --train-images N [5000]  --test-images N [10000]  --subset-seed N [0]
-  --bn-batch N          BN pass batch size                                [the run's batch size]
+  --bn-batch N          BN pass batch size (barely changes the statistics) [128]
   --eval-batch N        metric pass batch size                            [500]
  Rays (Figure 4)
   --directions K [10]   --ray-steps S [11]   --direction-seed N [0]
-  --ray-distance T      largest distance                                  [2·‖w_SGD − w_SWA‖]
+  --ray-distance T      largest distance                                  [3·max(‖w_SGD‖, ‖w_SWA‖)]
   --width-margin M      width = distance where test error rises by M (0.05 = 5 points)  [0.05]
   --loss-margin M       … and where the L2 train loss rises by M (nats)   [0.1]
  Line (Figure 5):  --line-steps S [11] points over [0, 1];  --line-margin A [0.5]: t ∈ [−A, 1 + A]

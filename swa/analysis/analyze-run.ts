@@ -18,7 +18,7 @@ import { readRunSettings, readRunSolutions, RunFolderProblem, runSeeds, type Run
 import { PointStore } from './store.ts';
 import { fgeCsv, lineCsv, planeCsv, rayWidthsCsv, raysCsv, summaryMarkdown } from './tables.ts';
 import { mixSeed } from '../runner-train.ts';
-import { combine, distance, paramLayout } from './weights.ts';
+import { combine, distance, norm, paramLayout } from './weights.ts';
 
 /** What `analyzeRun` found and wrote. */
 export interface AnalysisReport {
@@ -76,7 +76,7 @@ export async function analyzeRun(o: AnalyzeOptions): Promise<AnalysisReport> {
       train: subset(o.train, plan.trainImages, mixSeed([plan.subsetSeed, 2])),
       test: subset(o.test, plan.testImages, mixSeed([plan.subsetSeed, 3])),
     };
-    const bnBatchSize = plan.bnBatchSize ?? settings.batchSize;
+    const bnBatchSize = plan.bnBatchSize ?? 128;
     const evaluator = new PointEvaluator(model, layout, sets, {
       device: o.device, normalize: settings.normalize ?? undefined, bnBatchSize, evalBatchSize: plan.evalBatchSize,
       weightDecay: settings.weightDecay, generator, seed: mixSeed([seed, 8]),
@@ -117,7 +117,7 @@ export async function analyzeRun(o: AnalyzeOptions): Promise<AnalysisReport> {
         await write('line.svg', lineFigure(report.line));
       }
       if (todo.analyses.includes('rays')) {
-        const distanceT = plan.rays.distance ?? roundTo2(2 * distance(sol.sgd, sol.swa));
+        const distanceT = plan.rays.distance ?? roundTo2(3 * Math.max(norm(sol.sgd), norm(sol.swa)));
         report.rays = await rays(ctx, named.slice(0, 2), { ...plan.rays, distance: distanceT });
         await write('rays.json', json({ ...meta, ...report.rays }));
         await write('rays.csv', raysCsv(report.rays));
@@ -152,6 +152,7 @@ export async function analyzeRun(o: AnalyzeOptions): Promise<AnalysisReport> {
         `${report.stats.wallSeconds.toFixed(1)} s; files in ${out}`);
       return report;
     } finally {
+      evaluator.dispose();
       await store.flush();
     }
   } finally {

@@ -1,11 +1,10 @@
 // Evaluates one point of weight space: the weights go into the model, BatchNorm statistics are recomputed on a fixed
 // set of training images, then train loss/error and test loss/error are measured on fixed subsets, batch by batch.
 
-import { Generator, globalGenerator, keep, noGrad, tidy, type Backend } from '../../engine/index.ts';
+import { Generator, globalGenerator, keep, noGrad, tensor, tidy, type Backend, type Tensor } from '../../engine/index.ts';
 import { DataLoader } from '../../nn/data/loader.ts';
 import { imageSize, type Dataset } from '../../nn/data/dataset.ts';
 import type { ChannelStats } from '../../nn/data/normalize.ts';
-import { toTensors } from '../../nn/data/to-tensors.ts';
 import type { Module } from '../../nn/module.ts';
 import { refreshBn } from './bn-refresh.ts';
 import { dot, loadFlat, type HostTensors, type ParamLayout } from './weights.ts';
@@ -33,7 +32,10 @@ export interface EvalSets {
 export interface EvaluatorOptions {
   device: Backend;
   normalize?: ChannelStats;
-  /** Batch size of the BN pass (the training batch size, so batch statistics are the ones training saw) [128]. */
+  /**
+   * Batch size of the BN pass [128]. With sample weighting the running mean is the exact mean over the images and the
+   * running variance the mean of per-batch unbiased variances, so the batch size barely matters (larger is faster).
+   */
   bnBatchSize?: number;
   /** Batch size of the metric passes (forward only, eval mode) [500]. */
   evalBatchSize?: number;
@@ -61,6 +63,8 @@ export class PointEvaluator {
   private readonly bnBatch: number;
   private readonly evalBatch: number;
   private readonly weightDecay: number;
+  /** Each set's normalised batches, uploaded once and kept on the device (the images never change). */
+  private resident: { bn: Tensor[]; train: Tensor[]; test: Tensor[] } | null = null;
 
   constructor(readonly model: Module, readonly layout: ParamLayout, readonly sets: EvalSets, readonly options: EvaluatorOptions) {
     this.bnBatch = options.bnBatchSize ?? 128;
@@ -80,6 +84,7 @@ export class PointEvaluator {
    */
   async evaluate(w: Float32Array, opts: { buffers?: HostTensors; probs?: boolean } = {}): Promise<Evaluation> {
     const { model, options: o } = this;
+    const data = this.upload();
     loadFlat(model, this.layout, w);
     if (opts.buffers) {
       loadBuffers(model, opts.buffers);
@@ -88,7 +93,7 @@ export class PointEvaluator {
       globalGenerator.seed(o.seed ?? 0);
       o.generator?.seed(o.seed ?? 0);
       try {
-        refreshBn(model, new DataLoader(this.sets.bn, { batchSize: this.bnBatch, normalize: o.normalize }), o.device);
+        refreshBn(model, data.bn);
       } finally {
         globalGenerator.setState(saved);
       }
@@ -96,8 +101,8 @@ export class PointEvaluator {
     const wasTraining = model.training;
     model.eval();
     try {
-      const train = await this.pass(this.sets.train, false);
-      const test = await this.pass(this.sets.test, opts.probs ?? false);
+      const train = await this.pass(this.sets.train, data.train, false);
+      const test = await this.pass(this.sets.test, data.test, opts.probs ?? false);
       this.count++;
       const l2 = (this.weightDecay / 2) * dot(w, w);
       const metrics: PointMetrics = {
@@ -109,24 +114,45 @@ export class PointEvaluator {
     }
   }
 
+  /** The sets' batches on the device, made on first use. */
+  private upload(): { bn: Tensor[]; train: Tensor[]; test: Tensor[] } {
+    if (this.resident) return this.resident;
+    const { device, normalize } = this.options;
+    const batches = (data: Dataset, batchSize: number): Tensor[] => {
+      const out: Tensor[] = [];
+      // NOTE: loader batches are views of reused buffers: upload each one before asking for the next.
+      for (const b of new DataLoader(data, { batchSize, normalize })) out.push(keep(tensor(b.x, [b.size, ...b.shape], { device })));
+      return out;
+    };
+    this.resident = { bn: batches(this.sets.bn, this.bnBatch), train: batches(this.sets.train, this.evalBatch), test: batches(this.sets.test, this.evalBatch) };
+    return this.resident;
+  }
+
+  /** Frees the batches kept on the device (the model stays the caller's). */
+  dispose(): void {
+    for (const list of Object.values(this.resident ?? {})) for (const t of list) t.dispose();
+    this.resident = null;
+  }
+
   /** Mean cross-entropy and error of the model as it stands on `data` (float64 on the host, from the logits). */
-  private async pass(data: Dataset, probs: boolean): Promise<{ loss: number; error: number; probs?: Float32Array }> {
+  private async pass(data: Dataset, batches: readonly Tensor[], probs: boolean): Promise<{ loss: number; error: number; probs?: Float32Array }> {
     const c = data.classes;
     const out = probs ? new Float32Array(data.n * c) : undefined;
     let loss = 0;
     let wrong = 0;
     let row = 0;
-    for (const b of new DataLoader(data, { batchSize: this.evalBatch, normalize: this.options.normalize })) {
-      const logits = noGrad(() => tidy(() => keep(this.model.forward(toTensors(b, this.options.device).x))));
+    for (const x of batches) {
+      const size = x.shape[0];
+      const logits = noGrad(() => tidy(() => keep(this.model.forward(x))));
       let z: Float32Array;
       try {
         z = await logits.data();
       } finally {
         logits.dispose();
       }
-      if (z.length !== b.size * c) throw new Error(`PointEvaluator: the model gives ${z.length / b.size} outputs per image, the data has ${c} classes`);
-      for (let i = 0; i < b.size; i++, row++) {
-        const r = rowStats(z, i * c, c, b.y[i], out, row * c);
+      if (z.length !== size * c) throw new Error(`PointEvaluator: the model gives ${z.length / size} outputs per image, the data has ${c} classes`);
+      for (let i = 0; i < size; i++, row++) {
+        const r = rowStats(z, i * c, c, data.labels[row], out, row * c);
         loss += r.loss;
         if (!r.correct) wrong++;
       }

@@ -40,10 +40,14 @@ export interface AnalyzeOptions {
   testImages?: number;
   /** Seed of the three subsets [0]. */
   subsetSeed?: number;
-  /** BN pass batch size [the run's batch size]; metric pass batch size [500]. */
+  /** BN pass batch size [128] (see EvaluatorOptions.bnBatchSize); metric pass batch size [500]. */
   bnBatchSize?: number;
   evalBatchSize?: number;
-  /** Ray settings; distance [2·‖w_SGD − w_SWA‖, two significant digits]. */
+  /**
+   * Ray settings; distance [3·max(‖w_SGD‖, ‖w_SWA‖), two significant digits: a random unit direction spreads over all
+   * weights, so it takes a distance of the order of ‖w‖ to change the network (the small CNN's test error rises by
+   * 5 points near 2.5·‖w‖)].
+   */
   rays?: Partial<RayOptions>;
   line?: Partial<LineOptions>;
   plane?: Partial<PlaneOptions>;
