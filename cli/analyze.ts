@@ -7,8 +7,15 @@ import { defaultBackend, setDevice, type Backend } from '../engine/index.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import { dataFolder, isDataSetName, loadDataSet, DATA_SETS } from '../nn/data/node-files.ts';
 import {
-  AnalysisConfigError, AnalysisInterrupted, analyzeRun, planAnalysis, readRunSettings, RunFolderProblem, StoreMismatchError,
-  type AnalysisName, type PlaneCase,
+  AnalysisConfigError,
+  AnalysisInterrupted,
+  analyzeRun,
+  planAnalysis,
+  readRunSettings,
+  RunFolderProblem,
+  StoreMismatchError,
+  type AnalysisName,
+  type PlaneCase,
 } from '../swa/analysis/index.ts';
 
 const HELP = `swa-engine analyze: the geometry of a Table 1 run (Izmailov et al., 2018, §3.4–3.5, Figures 1, 3, 4, 5).
@@ -44,11 +51,26 @@ Rerunning the same command resumes: stored points are not evaluated again. Ctrl-
 
 /** The command-line flag of each option key that the library's checks name. */
 const FLAGS: Readonly<Record<string, string>> = {
-  bnImages: '--bn-images', trainImages: '--train-images', testImages: '--test-images', subsetSeed: '--subset-seed',
-  evalBatchSize: '--eval-batch', bnBatchSize: '--bn-batch', 'rays.directions': '--directions', 'rays.steps': '--ray-steps',
-  'rays.seed': '--direction-seed', 'rays.errorMargin': '--width-margin', 'rays.lossMargin': '--loss-margin',
-  'rays.distance': '--ray-distance', 'line.steps': '--line-steps', 'line.margin': '--line-margin', 'plane.grid': '--plane-grid',
-  'plane.margin': '--plane-margin', flushSeconds: '--flush-seconds', analyses: '--analyses', planes: '--planes', seed: '--seed',
+  bnImages: '--bn-images',
+  trainImages: '--train-images',
+  testImages: '--test-images',
+  subsetSeed: '--subset-seed',
+  evalBatchSize: '--eval-batch',
+  bnBatchSize: '--bn-batch',
+  'rays.directions': '--directions',
+  'rays.steps': '--ray-steps',
+  'rays.seed': '--direction-seed',
+  'rays.errorMargin': '--width-margin',
+  'rays.lossMargin': '--loss-margin',
+  'rays.distance': '--ray-distance',
+  'line.steps': '--line-steps',
+  'line.margin': '--line-margin',
+  'plane.grid': '--plane-grid',
+  'plane.margin': '--plane-margin',
+  flushSeconds: '--flush-seconds',
+  analyses: '--analyses',
+  planes: '--planes',
+  seed: '--seed',
 };
 
 function fail(message: string): never {
@@ -63,11 +85,33 @@ try {
     allowPositionals: true,
     allowNegative: true,
     options: {
-      seed: str, analyses: str, planes: str, out: str, quick: { type: 'boolean' }, 'bn-images': str, 'train-images': str,
-      'test-images': str, 'subset-seed': str, 'bn-batch': str, 'eval-batch': str, directions: str, 'ray-steps': str,
-      'direction-seed': str, 'ray-distance': str, 'width-margin': str, 'loss-margin': str, 'line-steps': str, 'line-margin': str,
-      'plane-grid': str, 'plane-margin': str, fresh: { type: 'boolean' }, 'flush-seconds': str, 'data-dir': str,
-      device: { type: 'string', default: 'auto' }, threads: str, progress: { type: 'boolean', default: true },
+      seed: str,
+      analyses: str,
+      planes: str,
+      out: str,
+      quick: { type: 'boolean' },
+      'bn-images': str,
+      'train-images': str,
+      'test-images': str,
+      'subset-seed': str,
+      'bn-batch': str,
+      'eval-batch': str,
+      directions: str,
+      'ray-steps': str,
+      'direction-seed': str,
+      'ray-distance': str,
+      'width-margin': str,
+      'loss-margin': str,
+      'line-steps': str,
+      'line-margin': str,
+      'plane-grid': str,
+      'plane-margin': str,
+      fresh: { type: 'boolean' },
+      'flush-seconds': str,
+      'data-dir': str,
+      device: { type: 'string', default: 'auto' },
+      threads: str,
+      progress: { type: 'boolean', default: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,38 +123,73 @@ if (a.help) {
   console.log(HELP);
   process.exit(0);
 }
-if (positionals.length !== 1) fail(positionals.length ? `give one run folder, got ${positionals.length}: ${positionals.join(' ')}` : 'give the run folder (RUN_DIR)');
+if (positionals.length !== 1)
+  fail(
+    positionals.length
+      ? `give one run folder, got ${positionals.length}: ${positionals.join(' ')}`
+      : 'give the run folder (RUN_DIR)',
+  );
 const run = positionals[0];
 
 /** A number option: undefined when absent; the library's checks reject NaN with the option's name. */
 function num(name: keyof typeof a): number | undefined {
   const v = a[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(Number(v))) fail(`--${name} must be a number, got '${String(v)}'`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(Number(v)))
+    fail(`--${name} must be a number, got '${String(v)}'`);
   return Number(v);
 }
-const list = (v: string | undefined): string[] | undefined => v?.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string | undefined): string[] | undefined =>
+  v
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const analyses = a.analyses === 'all' ? ['rays', 'line', 'planes', 'fge'] : list(a.analyses);
 if (!['auto', 'webgpu', 'wasm'].includes(a.device!)) fail(`--device must be auto, webgpu or wasm, got '${a.device}'`);
 const threads = num('threads');
-if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail(`--threads must be an integer in [1, 64], got '${a.threads}'`);
+if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64))
+  fail(`--threads must be an integer in [1, 64], got '${a.threads}'`);
 const options = {
-  seed: num('seed'), bnImages: num('bn-images'), trainImages: num('train-images'), testImages: num('test-images'),
-  subsetSeed: num('subset-seed'), bnBatchSize: num('bn-batch'), evalBatchSize: num('eval-batch'), flushSeconds: num('flush-seconds'),
-  rays: { directions: num('directions'), steps: num('ray-steps'), seed: num('direction-seed'), distance: num('ray-distance'),
-    errorMargin: num('width-margin'), lossMargin: num('loss-margin') },
+  seed: num('seed'),
+  bnImages: num('bn-images'),
+  trainImages: num('train-images'),
+  testImages: num('test-images'),
+  subsetSeed: num('subset-seed'),
+  bnBatchSize: num('bn-batch'),
+  evalBatchSize: num('eval-batch'),
+  flushSeconds: num('flush-seconds'),
+  rays: {
+    directions: num('directions'),
+    steps: num('ray-steps'),
+    seed: num('direction-seed'),
+    distance: num('ray-distance'),
+    errorMargin: num('width-margin'),
+    lossMargin: num('loss-margin'),
+  },
   line: { steps: num('line-steps'), margin: num('line-margin') },
   plane: { grid: num('plane-grid'), margin: num('plane-margin') },
 };
 
 const request = {
-  run, out: a.out, quick: a.quick, analyses: analyses as AnalysisName[] | undefined, planes: list(a.planes) as PlaneCase[] | undefined,
-  fresh: a.fresh, progress: a.progress, ...options,
+  run,
+  out: a.out,
+  quick: a.quick,
+  analyses: analyses as AnalysisName[] | undefined,
+  planes: list(a.planes) as PlaneCase[] | undefined,
+  fresh: a.fresh,
+  progress: a.progress,
+  ...options,
 };
 /** The library's option problems, named by their flags, on one line. */
-const optionProblems = (e: AnalysisConfigError): string => e.problems.map((p) => `${FLAGS[p.option] ?? p.option} ${p.problem}`).join('; ');
+const optionProblems = (e: AnalysisConfigError): string =>
+  e.problems.map((p) => `${FLAGS[p.option] ?? p.option} ${p.problem}`).join('; ');
 try {
-  planAnalysis({ ...request, train: undefined as unknown as Dataset, test: undefined as unknown as Dataset, device: undefined as unknown as Backend });
+  planAnalysis({
+    ...request,
+    train: undefined as unknown as Dataset,
+    test: undefined as unknown as Dataset,
+    device: undefined as unknown as Backend,
+  });
 } catch (e) {
   if (e instanceof AnalysisConfigError) fail(optionProblems(e));
   throw e;
@@ -123,10 +202,13 @@ try {
   fail((e as Error).message);
 }
 const name = settings.dataset;
-if (!isDataSetName(name)) fail(`${run}/settings.json names data set '${name}', which this command cannot load (${DATA_SETS.join(', ')})`);
-if (name.startsWith('cifar') && !a['data-dir']) fail(`the run used ${name}: give --data-dir (the folder with the binary batches)`);
+if (!isDataSetName(name))
+  fail(`${run}/settings.json names data set '${name}', which this command cannot load (${DATA_SETS.join(', ')})`);
+if (name.startsWith('cifar') && !a['data-dir'])
+  fail(`the run used ${name}: give --data-dir (the folder with the binary batches)`);
 const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads } });
-console.log(`device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`);
+const fallback = report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : '';
+console.log(`device: ${report.device} (${report.info})${fallback}`);
 /** The first `n` examples, as the swa command's --limit took them. */
 const head = (ds: Dataset, n: number): Dataset => {
   if (!(n < ds.n)) return ds;
@@ -138,7 +220,8 @@ let test: Dataset;
 try {
   train = head(loadDataSet(name, { dir: a['data-dir'], split: 'train' }), settings.train.n);
   test = head(loadDataSet(name, { dir: a['data-dir'], split: 'test' }), settings.test.n);
-  console.log(`data: ${name} from ${dataFolder(name, a['data-dir'])}, ${train.n} train / ${test.n} test images (as the run used them)`);
+  const from = dataFolder(name, a['data-dir']);
+  console.log(`data: ${name} from ${from}, ${train.n} train / ${test.n} test images (as the run used them)`);
 } catch (e) {
   fail((e as Error).message);
 }

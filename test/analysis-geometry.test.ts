@@ -10,9 +10,35 @@ import { join } from 'node:path';
 import { Generator } from '../engine/random.ts';
 import type { Dataset } from '../nn/data/dataset.ts';
 import {
-  AnalysisConfigError, bandOf, combine, contentKey, contourLevels, contourMap, csv, distance, dot, isolines, lineGrid, linePoint,
-  norm, planAnalysis, planeBasis, planeGrid, planePoint, PointStore, project, QUICK, rayGrid, rayPoint, seededDirection,
-  sideBySide, StoreMismatchError, subset, widthAt, type AnalyzeOptions, type PointMetrics,
+  AnalysisConfigError,
+  bandOf,
+  combine,
+  contentKey,
+  contourLevels,
+  contourMap,
+  csv,
+  distance,
+  dot,
+  isolines,
+  lineGrid,
+  linePoint,
+  norm,
+  planAnalysis,
+  planeBasis,
+  planeGrid,
+  planePoint,
+  PointStore,
+  project,
+  QUICK,
+  rayGrid,
+  rayPoint,
+  seededDirection,
+  sideBySide,
+  StoreMismatchError,
+  subset,
+  widthAt,
+  type AnalyzeOptions,
+  type PointMetrics,
 } from '../swa/analysis/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'swa-analysis-'));
@@ -27,8 +53,14 @@ const bitsEqual = (a: Float32Array, b: Float32Array): boolean =>
 // Weight vectors like a trained net's: a common offset (the three solutions are close) and different spreads.
 const N = 20011;
 const w1 = randomVector(N, 1, 0.05, 0.3);
-const w2 = combine([[1, w1], [1, randomVector(N, 2, 0.01)]]);
-const w3 = combine([[1, w1], [1, randomVector(N, 3, 0.02)]]);
+const w2 = combine([
+  [1, w1],
+  [1, randomVector(N, 2, 0.01)],
+]);
+const w3 = combine([
+  [1, w1],
+  [1, randomVector(N, 3, 0.02)],
+]);
 
 test('plane basis: u and v are orthonormal, w1 is the origin and w2 lies on the x axis', () => {
   const p = planeBasis(w1, w2, w3);
@@ -44,7 +76,10 @@ test('plane basis: the three points project back onto themselves and their proje
   const p = planeBasis(w1, w2, w3);
   [w1, w2, w3].forEach((w, k) => {
     const at = project(p, w);
-    assert.ok(Math.abs(at.x - p.coords[k][0]) < 1e-6 && Math.abs(at.y - p.coords[k][1]) < 1e-6, `point ${k + 1} projects onto its coordinates`);
+    assert.ok(
+      Math.abs(at.x - p.coords[k][0]) < 1e-6 && Math.abs(at.y - p.coords[k][1]) < 1e-6,
+      `point ${k + 1} projects onto its coordinates`,
+    );
     assert.ok(at.offPlane < 1e-5 * norm(w), `point ${k + 1} is on the plane (off by ${at.offPlane})`);
     const back = planePoint(p, at.x, at.y);
     assert.ok(distance(back, w) < 1e-5 * distance(w2, w1), `point ${k + 1} rebuilt within ${distance(back, w)}`);
@@ -55,9 +90,18 @@ test('plane basis: a point off the plane projects to its in-plane part, with its
   const p = planeBasis(w1, w2, w3);
   // n: a direction orthogonal to u and v, by Gram–Schmidt on a random vector.
   const r = randomVector(N, 9);
-  const n0 = combine([[1, r], [-dot(r, p.u), p.u], [-dot(r, p.v), p.v]]);
+  const n0 = combine([
+    [1, r],
+    [-dot(r, p.u), p.u],
+    [-dot(r, p.v), p.v],
+  ]);
   const n = combine([[1 / norm(n0), n0]]);
-  const w = combine([[1, w1], [0.7, p.u], [-0.2, p.v], [0.5, n]]);
+  const w = combine([
+    [1, w1],
+    [0.7, p.u],
+    [-0.2, p.v],
+    [0.5, n],
+  ]);
   const at = project(p, w);
   assert.ok(Math.abs(at.x - 0.7) < 1e-5 && Math.abs(at.y + 0.2) < 1e-5, `(${at.x}, ${at.y})`);
   assert.ok(Math.abs(at.offPlane - 0.5) < 1e-5, `off the plane by ${at.offPlane}`);
@@ -65,11 +109,14 @@ test('plane basis: a point off the plane projects to its in-plane part, with its
 
 test('plane basis: rejects coincident and collinear points', () => {
   assert.throws(() => planeBasis(w1, w1, w3), /same point/);
-  const mid = combine([[0.5, w1], [0.5, w2]]);
+  const mid = combine([
+    [0.5, w1],
+    [0.5, w2],
+  ]);
   assert.throws(() => planeBasis(w1, w2, mid), /line through w1 and w2/);
 });
 
-test('line: t = 0 is w_SWA and t = 1 is w_SGD bit for bit; the grid holds 0 and 1 exactly and spans [−a, 1 + a]', () => {
+test('line: t = 0 is w_SWA and t = 1 is w_SGD bit for bit; the grid holds 0 and 1 exactly, spans [−a, 1 + a]', () => {
   assert.ok(bitsEqual(linePoint(w2, w1, 0), w1), 't = 0 gives w_SWA');
   assert.ok(bitsEqual(linePoint(w2, w1, 1), w2), 't = 1 gives w_SGD');
   const mid = linePoint(w2, w1, 0.5);
@@ -119,9 +166,22 @@ test('random directions: uniform on the sphere (on S², each coordinate is unifo
 test('combine: sums in float64 rounded once; zero coefficients are skipped, so −0 survives', () => {
   const big = new Float32Array([1e7, -1e7, 3e7]);
   const small = new Float32Array([0.1, 0.3, -0.7]);
-  assert.ok(bitsEqual(combine([[1, big], [1, small], [-1, big]]), small), '(big + small) − big = small exactly');
+  assert.ok(
+    bitsEqual(
+      combine([
+        [1, big],
+        [1, small],
+        [-1, big],
+      ]),
+      small,
+    ),
+    '(big + small) − big = small exactly',
+  );
   const z = new Float32Array([-0, 2]);
-  const r = combine([[1, z], [0, new Float32Array([5, 5])]]);
+  const r = combine([
+    [1, z],
+    [0, new Float32Array([5, 5])],
+  ]);
   assert.ok(Object.is(r[0], -0) && r[1] === 2);
   assert.throws(() => combine([[NaN, z]]), /not finite/);
 });
@@ -144,8 +204,16 @@ test('width: linear interpolation to the first crossing of value(0) + margin; nu
   assert.is(widthAt([0, 1], [0.3, 0.1], 0.05), null, 'falling error never widens');
 });
 
-test('plane grid: the points\' bounding box widened by the margin on both axes, ends exact', () => {
-  const g = planeGrid([[0, 0], [2, 0], [1, 1]], 5, 0.25);
+test("plane grid: the points' bounding box widened by the margin on both axes, ends exact", () => {
+  const g = planeGrid(
+    [
+      [0, 0],
+      [2, 0],
+      [1, 1],
+    ],
+    5,
+    0.25,
+  );
   assert.equal(g.xs, [-0.5, 0.25, 1, 1.75, 2.5]);
   assert.equal(g.ys, [-0.25, 0.125, 0.5, 0.875, 1.25]);
 });
@@ -171,11 +239,33 @@ test('isolines: a linear field gives a straight isoline; a saddle cell gives two
   const seg = isolines(xs, ys, z, 1.5);
   assert.is(seg.length, 2);
   for (const [x1, , x2] of seg) assert.ok(x1 === 1.5 && x2 === 1.5);
-  assert.is(seg.reduce((s, [, y1, , y2]) => s + Math.abs(y2 - y1), 0), 2, 'spans the whole y range');
+  assert.is(
+    seg.reduce((s, [, y1, , y2]) => s + Math.abs(y2 - y1), 0),
+    2,
+    'spans the whole y range',
+  );
   // Corners (0,0)=1, (1,0)=0, (1,1)=1, (0,1)=0: centre 0.5 ≥ 0.4 joins the high corners, cutting off the low ones.
-  const saddle = isolines([0, 1], [0, 1], [[1, 0], [0, 1]], 0.4);
+  const saddle = isolines(
+    [0, 1],
+    [0, 1],
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    0.4,
+  );
   assert.is(saddle.length, 2);
-  const ends = saddle.map(([a, b, c, d]) => [[a, b], [c, d]].map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`).sort().join(' ')).sort();
+  const ends = saddle
+    .map(([a, b, c, d]) =>
+      [
+        [a, b],
+        [c, d],
+      ]
+        .map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`)
+        .sort()
+        .join(' '),
+    )
+    .sort();
   assert.equal(ends, ['0.00,0.60 0.40,1.00', '0.60,0.00 1.00,0.40']);
 });
 
@@ -183,20 +273,43 @@ test('contour map: bands in every level colour, isolines, marks, colour scale la
   const xs = [0, 1, 2, 3, 4];
   const ys = [0, 1, 2];
   const z = ys.map((y) => xs.map((x) => (x - 2) ** 2 + y));
-  const svg = contourMap(xs, ys, z, { title: 'T <1>', marks: [{ label: 'SWA & co', x: 2, y: 0 }, { label: 'p', x: 1, y: 1, shape: 'circle' }], valueLabel: 'Loss' });
+  const svg = contourMap(xs, ys, z, {
+    title: 'T <1>',
+    marks: [
+      { label: 'SWA & co', x: 2, y: 0 },
+      { label: 'p', x: 1, y: 1, shape: 'circle' },
+    ],
+    valueLabel: 'Loss',
+  });
   assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') && svg.trim().endsWith('</svg>'));
-  assert.ok(svg.includes('T &lt;1&gt;') && svg.includes('SWA &amp; co') && svg.includes('<circle'), 'escaped title and marks');
+  assert.ok(
+    svg.includes('T &lt;1&gt;') && svg.includes('SWA &amp; co') && svg.includes('<circle'),
+    'escaped title and marks',
+  );
   assert.ok(svg.includes('fill="#440154"') && svg.includes('fill="#fde725"'), 'lowest and highest colours used');
   assert.ok((svg.match(/stroke-opacity="0.45"/g) ?? []).length >= 3, 'isolines at inner levels');
   assert.ok(svg.includes('>6</text>') && svg.includes('>0</text>'), 'colour scale ends labelled');
   assert.throws(() => contourMap(xs, ys, [[1, 2]]), /rows of/);
   const both = sideBySide([svg, svg], 'Both');
-  assert.ok(both.includes('<svg x="0" y="30" ') && /<svg x="480" y="30" /.test(both), 'second panel offset by the first one\'s width');
+  assert.ok(
+    both.includes('<svg x="0" y="30" ') && /<svg x="480" y="30" /.test(both),
+    "second panel offset by the first one's width",
+  );
   assert.is((both.match(/<svg /g) ?? []).length, 3);
 });
 
 test('csv: quotes cells with commas or quotes, leaves non-finite numbers empty', () => {
-  assert.is(csv(['a', 'b'], [['x,y', 1], ['say "hi"', NaN], [null, Infinity]]), 'a,b\n"x,y",1\n"say ""hi""",\n,\n');
+  assert.is(
+    csv(
+      ['a', 'b'],
+      [
+        ['x,y', 1],
+        ['say "hi"', NaN],
+        [null, Infinity],
+      ],
+    ),
+    'a,b\n"x,y",1\n"say ""hi""",\n,\n',
+  );
 });
 
 test('subset: n examples without replacement, reproducible from the seed, labels kept with their images', () => {
@@ -214,7 +327,13 @@ test('subset: n examples without replacement, reproducible from the seed, labels
   assert.is(subset(ds, 80, 7), ds);
 });
 
-const m = (v: number): PointMetrics => ({ trainLoss: v, trainLossL2: v + 1, trainError: 0.5, testLoss: v * 2, testError: 0.25 });
+const m = (v: number): PointMetrics => ({
+  trainLoss: v,
+  trainLossL2: v + 1,
+  trainError: 0.5,
+  testLoss: v * 2,
+  testError: 0.25,
+});
 
 test('point store: puts are written atomically, reloaded, kept apart by fingerprint, dropped with fresh', async () => {
   const path = join(tmp, 'points.json');
@@ -235,7 +354,10 @@ test('point store: puts are written atomically, reloaded, kept apart by fingerpr
   }
   assert.is((await PointStore.open(path, { a: 2 }, { fresh: true })).loaded, 0);
   writeFileSync(join(tmp, 'bad.json'), '{');
-  await PointStore.open(join(tmp, 'bad.json'), {}).then(() => assert.unreachable(), (e) => assert.match(e.message, /cannot read it as JSON/));
+  await PointStore.open(join(tmp, 'bad.json'), {}).then(
+    () => assert.unreachable(),
+    (e) => assert.match(e.message, /cannot read it as JSON/),
+  );
   assert.ok(readFileSync(path, 'utf8').includes('"diverged"'));
 });
 
@@ -248,7 +370,13 @@ test('options: defaults, --quick defaults, and every bad option named at once', 
   assert.is(quick.rays.directions, QUICK.rays.directions);
   assert.is(quick.bnImages, 64, 'explicit options override --quick');
   try {
-    planAnalysis({ ...base, bnImages: 0, rays: { steps: 1.5 }, plane: { margin: -1 }, analyses: ['rays', 'nope' as 'rays'] });
+    planAnalysis({
+      ...base,
+      bnImages: 0,
+      rays: { steps: 1.5 },
+      plane: { margin: -1 },
+      analyses: ['rays', 'nope' as 'rays'],
+    });
     assert.unreachable();
   } catch (e) {
     assert.instance(e, AnalysisConfigError);

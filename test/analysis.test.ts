@@ -18,8 +18,16 @@ import { loadFashionMnistMini } from '../nn/data/node-files.ts';
 import { FASHION_MNIST_STATS } from '../nn/data/normalize.ts';
 import { SmallCnn } from '../nn/models/small-cnn.ts';
 import {
-  AnalysisInterrupted, analyzeRun, flatFromModel, line, paramLayout, PointEvaluator, PointStore, rays,
-  type AnalysisContext, type PointMetrics,
+  AnalysisInterrupted,
+  analyzeRun,
+  flatFromModel,
+  line,
+  paramLayout,
+  PointEvaluator,
+  PointStore,
+  rays,
+  type AnalysisContext,
+  type PointMetrics,
 } from '../swa/analysis/index.ts';
 import { runTable1 } from '../swa/runner.ts';
 import { testBackends } from './util/backends.ts';
@@ -47,65 +55,126 @@ const norm = { mean: [0.2], std: [0.4] };
 const sameMetrics = (a: PointMetrics, b: PointMetrics, what: string): void => assert.equal(a, b, what);
 
 function bench(be: Backend): { evaluator: PointEvaluator; model: SmallCnn; w: Float32Array[] } {
-  const model = new SmallCnn({ inChannels: 1, size: 8, classes: 3, widths: [4, 4, 8], device: be, generator: new Generator(1) });
+  const model = new SmallCnn({
+    inChannels: 1,
+    size: 8,
+    classes: 3,
+    widths: [4, 4, 8],
+    device: be,
+    generator: new Generator(1),
+  });
   const layout = paramLayout(model);
-  const evaluator = new PointEvaluator(model, layout, sets, { device: be, normalize: norm, bnBatchSize: 8, evalBatchSize: 7, weightDecay: 5e-4 });
+  const evaluator = new PointEvaluator(model, layout, sets, {
+    device: be,
+    normalize: norm,
+    bnBatchSize: 8,
+    evalBatchSize: 7,
+    weightDecay: 5e-4,
+  });
   // Three weight vectors: the initial ones and two random perturbations of them.
   const g = new Generator(5);
   const w0 = new Float32Array(layout.size);
-  model.namedParameters().forEach(([, t], i) => w0.set(new Float32Array(t.size).map(() => 0.3 * g.normal()), layout.offsets[i]));
+  model.namedParameters().forEach(([, t], i) =>
+    w0.set(
+      new Float32Array(t.size).map(() => 0.3 * g.normal()),
+      layout.offsets[i],
+    ),
+  );
   const w = [0, 1, 2].map((k) => w0.map((v) => v + 0.05 * k * g.normal()));
   return { evaluator, model, w };
 }
 
 function context(evaluator: PointEvaluator, store: PointStore): AnalysisContext {
-  return { evaluator, store, predictionsDir: join(root, 'pred'), progress: false, stats: { computed: 0, reused: 0, seconds: 0 } };
+  return {
+    evaluator,
+    store,
+    predictionsDir: join(root, 'pred'),
+    progress: false,
+    stats: { computed: 0, reused: 0, seconds: 0 },
+  };
 }
 
 for (const be of backends) {
-  test(`${be.name}: BN statistics are recomputed on the BN images; metrics match an independent forward; equal weights, equal metrics`, async () => {
+  test(`${be.name}: BN recomputed, metrics as an independent forward, equal weights equal metrics`, async () => {
     const { evaluator, model, w } = bench(be);
     const first = await evaluator.evaluate(w[0]);
     // The first BN layer's running mean is the exact mean of the first conv's output over all BN images.
     const bnX = new DataLoader(sets.bn, { batchSize: sets.bn.n, normalize: norm }).next();
     const conv = model.features.modules()[0][1];
-    const want = await noGrad(() => tidy(() => keep(mean(conv.forward(tensor(bnX.x, [sets.bn.n, 1, 8, 8], { device: be })), [0, 2, 3])))).data();
+    const want = await noGrad(() =>
+      tidy(() => keep(mean(conv.forward(tensor(bnX.x, [sets.bn.n, 1, 8, 8], { device: be })), [0, 2, 3]))),
+    ).data();
     const got = await model.stateDict().get('features.1.running_mean')!.data();
     want.forEach((v, k) => assert.ok(Math.abs(got[k] - v) < 1e-5, `channel ${k}: running mean ${got[k]} vs ${v}`));
     // The test loss by one eval-mode forward over the whole test set and the engine's crossEntropy.
     model.eval();
     const testX = new DataLoader(sets.test, { batchSize: sets.test.n, normalize: norm }).next();
-    const loss = noGrad(() => tidy(() => keep(crossEntropy(model.forward(tensor(testX.x, [sets.test.n, 1, 8, 8], { device: be })), Array.from(sets.test.labels)))));
+    const loss = noGrad(() =>
+      tidy(() =>
+        keep(
+          crossEntropy(
+            model.forward(tensor(testX.x, [sets.test.n, 1, 8, 8], { device: be })),
+            Array.from(sets.test.labels),
+          ),
+        ),
+      ),
+    );
     const ce = await loss.item();
     loss.dispose();
     model.train();
-    assert.ok(Math.abs(first.metrics.testLoss - ce) < 2e-5 * Math.max(1, ce), `test loss ${first.metrics.testLoss} vs ${ce}`);
+    assert.ok(
+      Math.abs(first.metrics.testLoss - ce) < 2e-5 * Math.max(1, ce),
+      `test loss ${first.metrics.testLoss} vs ${ce}`,
+    );
     const l2 = (5e-4 / 2) * w[0].reduce((s, v) => s + v * v, 0);
     assert.ok(Math.abs(first.metrics.trainLossL2 - first.metrics.trainLoss - l2) < 1e-9, 'L2 term is (λ/2)·‖w‖²');
-    assert.equal([...(await flatFromModel(model, evaluator.layout))], [...w[0]], 'the model holds the point\'s weights');
+    assert.equal([...(await flatFromModel(model, evaluator.layout))], [...w[0]], "the model holds the point's weights");
     await evaluator.evaluate(w[1]);
-    sameMetrics((await evaluator.evaluate(w[0])).metrics, first.metrics, 'recomputed from scratch, whatever came before');
+    sameMetrics(
+      (await evaluator.evaluate(w[0])).metrics,
+      first.metrics,
+      'recomputed from scratch, whatever came before',
+    );
     evaluator.dispose();
     model.dispose();
   });
 
-  test(`${be.name}: the line at t = 0 and t = 1 and the rays at t = 0 reproduce the solutions' metrics exactly`, async () => {
+  test(`${be.name}: the line at t = 0 and 1 and the rays at t = 0 give the solutions' metrics exactly`, async () => {
     const { evaluator, model, w } = bench(be);
     const [sgd, swa] = [w[1], w[2]];
     const store = await PointStore.open(join(root, `${be.name}-line.json`), {});
     const ctx = context(evaluator, store);
     const l = await line(ctx, sgd, swa, { steps: 3, margin: 0.5 });
-    const r = await rays(ctx, [{ name: 'SGD', weights: sgd }, { name: 'SWA', weights: swa }], {
-      directions: 2, distance: 3, steps: 3, seed: 4, errorMargin: 0.05, lossMargin: 0.1,
-    });
+    const r = await rays(
+      ctx,
+      [
+        { name: 'SGD', weights: sgd },
+        { name: 'SWA', weights: swa },
+      ],
+      {
+        directions: 2,
+        distance: 3,
+        steps: 3,
+        seed: 4,
+        errorMargin: 0.05,
+        lossMargin: 0.1,
+      },
+    );
     // The solutions evaluated afresh, outside the store.
     const own = { sgd: (await evaluator.evaluate(sgd)).metrics, swa: (await evaluator.evaluate(swa)).metrics };
     sameMetrics(l.metrics[l.t.indexOf(0)], own.swa, 'line t = 0 is w_SWA');
     sameMetrics(l.metrics[l.t.indexOf(1)], own.sgd, 'line t = 1 is w_SGD');
-    assert.equal(l.marks.map((mk) => mk.distance), [0, l.length]);
+    assert.equal(
+      l.marks.map((mk) => mk.distance),
+      [0, l.length],
+    );
     for (const s of r.solutions) {
-      for (const c of s.curves) sameMetrics(c.metrics[0], s.name === 'SGD' ? own.sgd : own.swa, `${s.name} ray ${c.direction} at t = 0`);
-      assert.ok(s.curves[0].metrics[2].testLoss !== s.curves[1].metrics[2].testLoss, 'different directions lead elsewhere');
+      for (const c of s.curves)
+        sameMetrics(c.metrics[0], s.name === 'SGD' ? own.sgd : own.swa, `${s.name} ray ${c.direction} at t = 0`);
+      assert.ok(
+        s.curves[0].metrics[2].testLoss !== s.curves[1].metrics[2].testLoss,
+        'different directions lead elsewhere',
+      );
     }
     // t = 0 of all four rays and both line ends are two points: 5 line + 2·2·2 ray points evaluated, 6 reused.
     assert.is(ctx.stats.computed, 5 + 8);
@@ -120,36 +189,73 @@ for (const be of backends) {
 const dataDir = join(repo, 'data/fashion-mnist-mini');
 const fullTrain = loadFashionMnistMini({ split: 'train', dir: dataDir });
 const fullTest = loadFashionMnistMini({ split: 'test', dir: dataDir });
-const head = (ds: Dataset, n: number): Dataset => ({ ...ds, n, images: ds.images.subarray(0, n * 784), labels: ds.labels.subarray(0, n) });
+const head = (ds: Dataset, n: number): Dataset => ({
+  ...ds,
+  n,
+  images: ds.images.subarray(0, n * 784),
+  labels: ds.labels.subarray(0, n),
+});
 const run = join(root, 'run');
 const wasm = backends.find((b) => b.name === 'wasm')!;
-const QUICK_FLAGS = ['--quick', '--bn-images', '64', '--train-images', '64', '--test-images', '64', '--device', 'wasm', '--no-progress'];
+const QUICK_FLAGS = [
+  '--quick',
+  '--bn-images',
+  '64',
+  '--train-images',
+  '64',
+  '--test-images',
+  '64',
+  '--device',
+  'wasm',
+  '--no-progress',
+];
 
-function cli(args: string[], onLine?: (line: string, kill: () => void) => void): Promise<{ code: number | null; out: string; err: string }> {
+function cli(
+  args: string[],
+  onLine?: (line: string, kill: () => void) => void,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repo, 'dist/cli/analyze.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(repo, 'dist/cli/analyze.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => {
       out += d;
       if (onLine) for (const l of String(d).split('\n')) onLine(l, () => child.kill('SIGKILL'));
     });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('close', (code) => resolve({ code, out, err }));
   });
 }
-const storeSize = (dir: string): number => Object.keys(JSON.parse(readFileSync(join(dir, 'points.json'), 'utf8')).points).length;
+const storeSize = (dir: string): number =>
+  Object.keys(JSON.parse(readFileSync(join(dir, 'points.json'), 'utf8')).points).length;
 const doneLine = (out: string): { computed: number; reused: number } => {
   const m = /analysis done: (\d+) points evaluated .*?, (\d+) from the store/.exec(out);
   assert.ok(m, `summary line in:\n${out}`);
   return { computed: Number(m![1]), reused: Number(m![2]) };
 };
 
-test('end to end: the runner on the mini set, then the CLI with --quick settings writes every figure, JSON and CSV', async () => {
+test('end to end: the runner on the mini set, then the CLI with --quick writes all figures, JSON and CSV', async () => {
   await runTable1({
-    model: 'small-cnn', dataset: 'fashion-mnist-mini', train: head(fullTrain, 256), test: head(fullTest, 200), normalize: FASHION_MNIST_STATS,
-    budget: 2, seeds: [0], lr: 0.05, batchSize: 32, fgeCycle: 0.25, swagSamples: 0, swaEval: 'budget', device: wasm, out: run,
-    progress: false, log: () => undefined,
+    model: 'small-cnn',
+    dataset: 'fashion-mnist-mini',
+    train: head(fullTrain, 256),
+    test: head(fullTest, 200),
+    normalize: FASHION_MNIST_STATS,
+    budget: 2,
+    seeds: [0],
+    lr: 0.05,
+    batchSize: 32,
+    fgeCycle: 0.25,
+    swagSamples: 0,
+    swaEval: 'budget',
+    device: wasm,
+    out: run,
+    progress: false,
+    log: () => undefined,
   });
   const r = await cli([run, ...QUICK_FLAGS]);
   assert.is(r.code, 0, r.err);
@@ -159,7 +265,8 @@ test('end to end: the runner on the mini set, then the CLI with --quick settings
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') && svg.trim().endsWith('</svg>'), `${f}.svg`);
     assert.ok(existsSync(join(out, `${f}.json`)) && existsSync(join(out, `${f}.csv`)), `${f} JSON and CSV`);
   }
-  for (const f of ['fge-vs-swa.json', 'fge-vs-swa.csv', 'rays-widths.csv', 'summary.md', 'summary.json', 'points.json']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['fge-vs-swa.json', 'fge-vs-swa.csv', 'rays-widths.csv', 'summary.md', 'summary.json', 'points.json'])
+    assert.ok(existsSync(join(out, f)), f);
   assert.ok(readFileSync(join(out, 'plane-fge.svg'), 'utf8').includes('FGE avg'), 'the FGE average is marked');
   assert.ok(readFileSync(join(out, 'plane-sgd-swa.svg'), 'utf8').includes('>start</text>'), 'the SWA start is marked');
   // rays.csv: header + 2 solutions × 2 directions × 4 distances; plane CSVs: 4×4 grid + marked points.
@@ -169,7 +276,9 @@ test('end to end: the runner on the mini set, then the CLI with --quick settings
   assert.is(summary.fgeSnapshots, 4);
   assert.ok(summary.stats.pointsPerSecond > 0, 'points per second reported');
   const line = JSON.parse(readFileSync(join(out, 'line.json'), 'utf8'));
-  const sol = Object.fromEntries(summary.solutions.map((s: { name: string; metrics: PointMetrics }) => [s.name, s.metrics]));
+  const sol = Object.fromEntries(
+    summary.solutions.map((s: { name: string; metrics: PointMetrics }) => [s.name, s.metrics]),
+  );
   assert.equal(line.metrics[line.t.indexOf(0)], sol.SWA);
   assert.equal(line.metrics[line.t.indexOf(1)], sol.SGD);
   const fge = JSON.parse(readFileSync(join(out, 'fge-vs-swa.json'), 'utf8'));
@@ -185,8 +294,17 @@ test('end to end: the runner on the mini set, then the CLI with --quick settings
 test('end to end: a library run interrupted after 7 points resumes without evaluating any point twice', async () => {
   const out = join(root, 'interrupted');
   const opts = {
-    run, out, train: head(fullTrain, 256), test: head(fullTest, 200), device: wasm, quick: true, bnImages: 64, trainImages: 64,
-    testImages: 64, progress: false, log: () => undefined,
+    run,
+    out,
+    train: head(fullTrain, 256),
+    test: head(fullTest, 200),
+    device: wasm,
+    quick: true,
+    bnImages: 64,
+    trainImages: 64,
+    testImages: 64,
+    progress: false,
+    log: () => undefined,
   };
   const ac = new AbortController();
   const seen: string[] = [];
@@ -209,7 +327,8 @@ test('end to end: a library run interrupted after 7 points resumes without evalu
   // The same numbers as the uninterrupted CLI run.
   const cliLine = JSON.parse(readFileSync(join(run, 'analysis', 'seed-0', 'line.json'), 'utf8'));
   r.line!.metrics.forEach((m, i) => {
-    for (const k of Object.keys(m) as (keyof PointMetrics)[]) assert.ok(Math.abs(m[k] - cliLine.metrics[i][k]) < 1e-9, `line point ${i} ${k}`);
+    for (const k of Object.keys(m) as (keyof PointMetrics)[])
+      assert.ok(Math.abs(m[k] - cliLine.metrics[i][k]) < 1e-9, `line point ${i} ${k}`);
   });
 });
 

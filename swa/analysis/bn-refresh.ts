@@ -11,5 +11,11 @@ import { updateBn } from '../bn-update.ts';
  * images seen.
  */
 export function refreshBn(model: Module, batches: readonly Tensor[]): number {
-  return updateBn(model, batches, { forward: (m, x) => tidy(() => { m.forward(x); return x.shape[0]; }) });
+  return updateBn(model, batches, {
+    forward: (m, x) =>
+      tidy(() => {
+        m.forward(x);
+        return x.shape[0];
+      }),
+  });
 }

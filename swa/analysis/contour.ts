@@ -28,7 +28,18 @@ export interface ContourOptions {
 }
 
 /** Viridis (van der Walt & Smith, matplotlib) at ten evenly spaced stops, dark (low) to yellow (high). */
-const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725'];
+const VIRIDIS = [
+  '#440154',
+  '#482878',
+  '#3e4989',
+  '#31688e',
+  '#26828e',
+  '#1f9e89',
+  '#35b779',
+  '#6ece58',
+  '#b5de2b',
+  '#fde725',
+];
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 const NO_VALUE = '#d9d9d9';
 
@@ -39,19 +50,29 @@ export function colourMap(t: number): string {
   const f = u - k;
   const rgb = (hex: string): number[] => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
   const [a, b] = [rgb(VIRIDIS[k]), rgb(VIRIDIS[k + 1])];
-  return `#${a.map((v, i) => Math.round(v + f * (b[i] - v)).toString(16).padStart(2, '0')).join('')}`;
+  return `#${a
+    .map((v, i) =>
+      Math.round(v + f * (b[i] - v))
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 /**
- * `count` bands from min to max whose boundaries crowd towards the minimum: min + (max − min)·exp(−spread·(1 − k/count)),
- * k = 1 … count, after min itself. Like the log-spaced levels of Garipov et al.'s plane plots (dnn-mode-connectivity),
- * but relative to the range, so losses (nats) and errors (%) get the same resolution near their minimum; with the
- * default spread 4.5 the first band holds the lowest 2% of the range and each next one is about twice as wide.
+ * `count` bands from min to max whose boundaries crowd towards the minimum:
+ * min + (max − min)·exp(−spread·(1 − k/count)), k = 1 … count, after min itself. Like the log-spaced levels of
+ * Garipov et al.'s plane plots (dnn-mode-connectivity), but relative to the range, so losses (nats) and errors (%)
+ * get the same resolution near their minimum; with the default spread 4.5 the first band holds the lowest 2% of the
+ * range and each next one is about twice as wide.
  */
 export function contourLevels(min: number, max: number, count = 7, spread = 4.5): number[] {
-  if (!(Number.isFinite(min) && Number.isFinite(max) && min <= max)) throw new RangeError(`contourLevels: bad range [${min}, ${max}]`);
-  if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`contourLevels: count must be an integer ≥ 1, got ${count}`);
-  if (!(Number.isFinite(spread) && spread >= 0)) throw new RangeError(`contourLevels: spread must be a number ≥ 0, got ${spread}`);
+  if (!(Number.isFinite(min) && Number.isFinite(max) && min <= max))
+    throw new RangeError(`contourLevels: bad range [${min}, ${max}]`);
+  if (!(Number.isInteger(count) && count >= 1))
+    throw new RangeError(`contourLevels: count must be an integer ≥ 1, got ${count}`);
+  if (!(Number.isFinite(spread) && spread >= 0))
+    throw new RangeError(`contourLevels: spread must be a number ≥ 0, got ${spread}`);
   if (max === min) return [min, min + (Math.abs(min) || 1) * 1e-6];
   const out = [min];
   for (let k = 1; k < count; k++) out.push(min + (max - min) * Math.exp(-spread * (1 - k / count)));
@@ -74,7 +95,12 @@ export type Segment = [number, number, number, number];
  * The isoline z = level through the grid by marching squares: z[j][i] is the value at (xs[i], ys[j]); crossings are
  * placed on cell edges by linear interpolation, and saddle cells are split by their centre value.
  */
-export function isolines(xs: readonly number[], ys: readonly number[], z: readonly (readonly number[])[], level: number): Segment[] {
+export function isolines(
+  xs: readonly number[],
+  ys: readonly number[],
+  z: readonly (readonly number[])[],
+  level: number,
+): Segment[] {
   const out: Segment[] = [];
   for (let j = 0; j + 1 < ys.length; j++) {
     for (let i = 0; i + 1 < xs.length; i++) {
@@ -87,7 +113,7 @@ export function isolines(xs: readonly number[], ys: readonly number[], z: readon
       for (let e = 0; e < 4; e++) {
         const a = c[e];
         const b = c[(e + 1) % 4];
-        if ((a < level) !== (b < level)) {
+        if (a < level !== b < level) {
           const f = (level - a) / (b - a);
           const n = (e + 1) % 4;
           cross.push([px[e] + f * (px[n] - px[e]), py[e] + f * (py[n] - py[e])]);
@@ -98,9 +124,12 @@ export function isolines(xs: readonly number[], ys: readonly number[], z: readon
       } else if (cross.length === 4) {
         const centre = (c[0] + c[1] + c[2] + c[3]) / 4;
         // Corner 0 above the level and the centre too: its region joins corners 0 and 2, so pair edges (0,1),(2,3).
-        const joined = (c[0] >= level) === (centre >= level);
+        const joined = c[0] >= level === centre >= level;
         const [p, q, r, s] = joined ? [0, 1, 2, 3] : [0, 3, 1, 2];
-        out.push([cross[p][0], cross[p][1], cross[q][0], cross[q][1]], [cross[r][0], cross[r][1], cross[s][0], cross[s][1]]);
+        out.push(
+          [cross[p][0], cross[p][1], cross[q][0], cross[q][1]],
+          [cross[r][0], cross[r][1], cross[s][0], cross[s][1]],
+        );
       }
     }
   }
@@ -108,7 +137,13 @@ export function isolines(xs: readonly number[], ys: readonly number[], z: readon
 }
 
 /** The bilinear interpolant of the grid at (x, y) (x, y inside the grid's range). */
-export function bilinear(xs: readonly number[], ys: readonly number[], z: readonly (readonly number[])[], x: number, y: number): number {
+export function bilinear(
+  xs: readonly number[],
+  ys: readonly number[],
+  z: readonly (readonly number[])[],
+  x: number,
+  y: number,
+): number {
   const i = cellOf(xs, x);
   const j = cellOf(ys, y);
   const fx = (x - xs[i]) / (xs[i + 1] - xs[i]);
@@ -129,29 +164,51 @@ function cellOf(v: readonly number[], x: number): number {
  * are) unless a side would get under 35% of the space, which it then gets; the document's height shrinks to the plot's.
  * Non-finite values are drawn grey. Returns a standalone SVG document.
  */
-export function contourMap(xs: readonly number[], ys: readonly number[], z: readonly (readonly number[])[], options: ContourOptions = {}): string {
-  if (xs.length < 2 || ys.length < 2) throw new RangeError(`contourMap: needs at least a 2×2 grid, got ${xs.length}×${ys.length}`);
-  if (z.length !== ys.length || z.some((row) => row.length !== xs.length)) throw new RangeError(`contourMap: values must be ${ys.length} rows of ${xs.length}`);
+export function contourMap(
+  xs: readonly number[],
+  ys: readonly number[],
+  z: readonly (readonly number[])[],
+  options: ContourOptions = {},
+): string {
+  if (xs.length < 2 || ys.length < 2)
+    throw new RangeError(`contourMap: needs at least a 2×2 grid, got ${xs.length}×${ys.length}`);
+  if (z.length !== ys.length || z.some((row) => row.length !== xs.length))
+    throw new RangeError(`contourMap: values must be ${ys.length} rows of ${xs.length}`);
   const W = options.width ?? 480;
   const H = options.height ?? 420;
   const id = (options.id ?? 'contour').replace(/[^A-Za-z0-9_-]/g, '_');
   const finite = z.flat().filter(Number.isFinite);
   const levels = options.levels ?? (finite.length ? contourLevels(Math.min(...finite), Math.max(...finite)) : [0, 1]);
-  if (levels.length < 2 || levels.some((l, k) => k > 0 && !(l > levels[k - 1]))) throw new RangeError('contourMap: levels must be ≥ 2 ascending values');
+  if (levels.length < 2 || levels.some((l, k) => k > 0 && !(l > levels[k - 1])))
+    throw new RangeError('contourMap: levels must be ≥ 2 ascending values');
   const bands = levels.length - 1;
   const colours = Array.from({ length: bands }, (_, b) => colourMap(bands === 1 ? 0.5 : b / (bands - 1)));
   const [x0, x1, y0, y1] = [xs[0], xs[xs.length - 1], ys[0], ys[ys.length - 1]];
-  const area = { left: options.yLabel ? 64 : 48, right: W - 92, top: options.title ? 40 : 14, bottom: H - (options.xLabel ? 48 : 30) };
+  const area = {
+    left: options.yLabel ? 64 : 48,
+    right: W - 92,
+    top: options.title ? 40 : 14,
+    bottom: H - (options.xLabel ? 48 : 30),
+  };
   const [aw, ah] = [area.right - area.left, area.bottom - area.top];
   const k = Math.min(aw / (x1 - x0), ah / (y1 - y0));
-  const box = { left: area.left, top: area.top, w: Math.max((x1 - x0) * k, 0.35 * aw), h: Math.max((y1 - y0) * k, 0.35 * ah) };
+  const box = {
+    left: area.left,
+    top: area.top,
+    w: Math.max((x1 - x0) * k, 0.35 * aw),
+    h: Math.max((y1 - y0) * k, 0.35 * ah),
+  };
   const sx = (x: number): number => box.left + ((x - x0) / (x1 - x0)) * box.w;
   const sy = (y: number): number => box.top + box.h - ((y - y0) / (y1 - y0)) * box.h;
   const Hc = Math.ceil(box.top + box.h + (H - area.bottom));
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hc}" viewBox="0 0 ${W} ${Hc}" ${FONT} font-size="12">`];
-  if (options.title) out.push(`<title>${escapeXml(options.title)}</title>`);
-  out.push(`<defs><clipPath id="${id}-plot"><rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.w)}" height="${r(box.h)}"/></clipPath></defs>`,
-    `<rect width="${W}" height="${Hc}" fill="#ffffff"/>`, `<g clip-path="url(#${id}-plot)">`);
+  const frame = { x: box.left, y: box.top, width: box.w, height: box.h };
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hc}" viewBox="0 0 ${W} ${Hc}" ${FONT}>`];
+  if (options.title) out.push(el('title', {}, options.title));
+  out.push(
+    `<defs><clipPath id="${id}-plot">${el('rect', frame)}</clipPath></defs>`,
+    el('rect', { width: W, height: Hc, fill: '#ffffff' }),
+    `<g clip-path="url(#${id}-plot)" font-size="12">`,
+  );
   // Fill: a raster of about 3 px cells, each row's runs of one band merged into one rectangle.
   const nx = Math.max(xs.length, Math.ceil(box.w / 3));
   const ny = Math.max(ys.length, Math.ceil(box.h / 3));
@@ -162,9 +219,11 @@ export function contourMap(xs: readonly number[], ys: readonly number[], z: read
     let band = NaN;
     const flush = (end: number): void => {
       if (end === start) return;
-      const fill = band < 0 ? NO_VALUE : colours[band];
       const [a, b] = [box.left + (start / nx) * box.w, box.left + (end / nx) * box.w];
-      out.push(`<rect x="${r(a)}" y="${r(box.top + (row / ny) * box.h)}" width="${r(b - a + 0.5)}" height="${r(box.h / ny + 0.5)}" fill="${fill}"/>`);
+      const fill = band < 0 ? NO_VALUE : colours[band];
+      out.push(
+        el('rect', { x: a, y: box.top + (row / ny) * box.h, width: b - a + 0.5, height: box.h / ny + 0.5, fill }),
+      );
       start = end;
     };
     for (let col = 0; col < nx; col++) {
@@ -176,38 +235,62 @@ export function contourMap(xs: readonly number[], ys: readonly number[], z: read
   }
   out.push('</g>');
   for (let b = 1; b < bands; b++) {
-    const d = isolines(xs, ys, z, levels[b]).map(([a, c, e, f]) => `M${r(sx(a))} ${r(sy(c))}L${r(sx(e))} ${r(sy(f))}`).join('');
-    if (d) out.push(`<path d="${d}" fill="none" stroke="#000000" stroke-opacity="0.45" stroke-width="0.8"/>`);
+    const d = isolines(xs, ys, z, levels[b])
+      .map(([a, c, e, f]) => `M${r(sx(a))} ${r(sy(c))}L${r(sx(e))} ${r(sy(f))}`)
+      .join('');
+    if (d) out.push(el('path', { d, fill: 'none', stroke: '#000000', 'stroke-opacity': 0.45, 'stroke-width': 0.8 }));
   }
-  out.push('</g>', `<rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.w)}" height="${r(box.h)}" fill="none" stroke="#333333"/>`);
+  out.push('</g>', el('rect', { ...frame, fill: 'none', stroke: '#333333' }), '<g font-size="12">');
   out.push(...axes(x0, x1, y0, y1, sx, sy, box));
   for (const m of options.marks ?? []) out.push(...mark(m, sx(m.x), sy(m.y)));
   out.push(...colourScale(levels, colours, { x: box.left + box.w + 16, top: box.top, h: box.h }, options.valueLabel));
-  if (options.title) out.push(`<text x="${r(W / 2)}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(options.title)}</text>`);
-  if (options.xLabel) out.push(`<text x="${r(box.left + box.w / 2)}" y="${r(box.top + box.h + 36)}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
+  const middle = { 'text-anchor': 'middle' };
+  if (options.title) {
+    out.push(el('text', { x: W / 2, y: 24, ...middle, 'font-size': 14, 'font-weight': 'bold' }, options.title));
+  }
+  if (options.xLabel)
+    out.push(el('text', { x: box.left + box.w / 2, y: box.top + box.h + 36, ...middle }, options.xLabel));
   if (options.yLabel) {
     const cy = r(box.top + box.h / 2);
-    out.push(`<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})">${escapeXml(options.yLabel)}</text>`);
+    out.push(el('text', { x: 16, y: cy, ...middle, transform: `rotate(-90 16 ${cy})` }, options.yLabel));
   }
-  out.push('</svg>');
+  out.push('</g>', '</svg>');
   return `${out.join('\n')}\n`;
 }
 
-function axes(x0: number, x1: number, y0: number, y1: number, sx: (x: number) => number, sy: (y: number) => number,
-  box: { left: number; top: number; w: number; h: number }): string[] {
+/** An SVG element `<tag a="v" …/>`, or `<tag …>text</tag>`; numbers are rounded to 0.01 px, text is escaped. */
+function el(tag: string, attrs: Readonly<Record<string, string | number>>, text?: string): string {
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${typeof v === 'number' ? r(v) : escapeXml(v)}"`)
+    .join('');
+  return text === undefined ? `<${tag}${a}/>` : `<${tag}${a}>${escapeXml(text)}</${tag}>`;
+}
+
+function axes(
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  sx: (x: number) => number,
+  sy: (y: number) => number,
+  box: { left: number; top: number; w: number; h: number },
+): string[] {
   const out = ['<g fill="#333333">'];
   const tx = niceTicks(x0, x1, 5);
   const ty = niceTicks(y0, y1, 5);
-  const tol = (a: number, b: number): number => 1e-9 * Math.abs(b - a);
-  for (const t of tx.ticks) {
-    if (t < x0 - tol(x0, x1) || t > x1 + tol(x0, x1)) continue;
-    out.push(`<line x1="${r(sx(t))}" y1="${r(box.top + box.h)}" x2="${r(sx(t))}" y2="${r(box.top + box.h + 4)}" stroke="#333333"/>`,
-      `<text x="${r(sx(t))}" y="${r(box.top + box.h + 16)}" text-anchor="middle">${escapeXml(formatTick(t, tx.step))}</text>`);
+  const inside = (t: number, a: number, b: number): boolean => t >= a - 1e-9 * (b - a) && t <= b + 1e-9 * (b - a);
+  const bottom = box.top + box.h;
+  for (const t of tx.ticks.filter((t) => inside(t, x0, x1))) {
+    out.push(
+      el('line', { x1: sx(t), y1: bottom, x2: sx(t), y2: bottom + 4, stroke: '#333333' }),
+      el('text', { x: sx(t), y: bottom + 16, 'text-anchor': 'middle' }, formatTick(t, tx.step)),
+    );
   }
-  for (const t of ty.ticks) {
-    if (t < y0 - tol(y0, y1) || t > y1 + tol(y0, y1)) continue;
-    out.push(`<line x1="${r(box.left - 4)}" y1="${r(sy(t))}" x2="${r(box.left)}" y2="${r(sy(t))}" stroke="#333333"/>`,
-      `<text x="${r(box.left - 6)}" y="${r(sy(t))}" dy="0.32em" text-anchor="end">${escapeXml(formatTick(t, ty.step))}</text>`);
+  for (const t of ty.ticks.filter((t) => inside(t, y0, y1))) {
+    out.push(
+      el('line', { x1: box.left - 4, y1: sy(t), x2: box.left, y2: sy(t), stroke: '#333333' }),
+      el('text', { x: box.left - 6, y: sy(t), dy: '0.32em', 'text-anchor': 'end' }, formatTick(t, ty.step)),
+    );
   }
   out.push('</g>');
   return out;
@@ -215,25 +298,35 @@ function axes(x0: number, x1: number, y0: number, y1: number, sx: (x: number) =>
 
 function mark(m: ContourMark, x: number, y: number): string[] {
   const s = 5;
-  const shape = m.shape === 'circle'
-    ? `<circle cx="${r(x)}" cy="${r(y)}" r="4.5" fill="none" stroke="#000000" stroke-width="1.8"/>`
-    : `<path d="M${r(x - s)} ${r(y - s)}L${r(x + s)} ${r(y + s)}M${r(x - s)} ${r(y + s)}L${r(x + s)} ${r(y - s)}" stroke="#000000" stroke-width="2.2"/>`;
-  return [shape, `<text x="${r(x + 7)}" y="${r(y - 7)}" font-size="11" font-weight="bold" stroke="#ffffff" stroke-width="3" ` +
-    `paint-order="stroke" stroke-opacity="0.8">${escapeXml(m.label)}</text>`];
+  const cross = `M${r(x - s)} ${r(y - s)}L${r(x + s)} ${r(y + s)}M${r(x - s)} ${r(y + s)}L${r(x + s)} ${r(y - s)}`;
+  const shape =
+    m.shape === 'circle'
+      ? el('circle', { cx: x, cy: y, r: 4.5, fill: 'none', stroke: '#000000', 'stroke-width': 1.8 })
+      : el('path', { d: cross, stroke: '#000000', 'stroke-width': 2.2 });
+  const halo = { stroke: '#ffffff', 'stroke-width': 3, 'paint-order': 'stroke', 'stroke-opacity': 0.8 };
+  return [shape, el('text', { x: x + 7, y: y - 7, 'font-size': 11, 'font-weight': 'bold', ...halo }, m.label)];
 }
 
-function colourScale(levels: readonly number[], colours: readonly string[], at: { x: number; top: number; h: number }, label?: string): string[] {
-  const bands = colours.length;
-  const bh = at.h / bands;
+function colourScale(
+  levels: readonly number[],
+  colours: readonly string[],
+  at: { x: number; top: number; h: number },
+  label?: string,
+): string[] {
+  const bh = at.h / colours.length;
   const out = ['<g>'];
-  colours.forEach((c, b) => out.push(`<rect x="${r(at.x)}" y="${r(at.top + at.h - (b + 1) * bh)}" width="14" height="${r(bh + 0.3)}" fill="${c}"/>`));
-  out.push(`<rect x="${r(at.x)}" y="${r(at.top)}" width="14" height="${r(at.h)}" fill="none" stroke="#333333"/>`, '<g fill="#333333" font-size="10">');
-  levels.forEach((l, b) => out.push(`<text x="${r(at.x + 18)}" y="${r(at.top + at.h - b * bh)}" dy="0.32em">${escapeXml(levelLabel(l))}</text>`));
+  colours.forEach((fill, b) =>
+    out.push(el('rect', { x: at.x, y: at.top + at.h - (b + 1) * bh, width: 14, height: bh + 0.3, fill })),
+  );
+  out.push(el('rect', { x: at.x, y: at.top, width: 14, height: at.h, fill: 'none', stroke: '#333333' }));
+  out.push('<g fill="#333333" font-size="10">');
+  levels.forEach((l, b) =>
+    out.push(el('text', { x: at.x + 18, y: at.top + at.h - b * bh, dy: '0.32em' }, levelLabel(l))),
+  );
   out.push('</g>');
   if (label) {
-    const cx = r(at.x + 66);
-    const cy = r(at.top + at.h / 2);
-    out.push(`<text x="${cx}" y="${cy}" text-anchor="middle" transform="rotate(90 ${cx} ${cy})">${escapeXml(label)}</text>`);
+    const [cx, cy] = [r(at.x + 66), r(at.top + at.h / 2)];
+    out.push(el('text', { x: cx, y: cy, 'text-anchor': 'middle', transform: `rotate(90 ${cx} ${cy})` }, label));
   }
   out.push('</g>');
   return out;
@@ -243,7 +336,11 @@ function colourScale(levels: readonly number[], colours: readonly string[], at: 
 export function levelLabel(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  if (a >= 1e5 || a < 1e-3)
+    return v
+      .toExponential(2)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   return String(Number(v.toPrecision(3)));
 }
 

@@ -1,7 +1,16 @@
 // Evaluates one point of weight space: the weights go into the model, BatchNorm statistics are recomputed on a fixed
 // set of training images, then train loss/error and test loss/error are measured on fixed subsets, batch by batch.
 
-import { Generator, globalGenerator, keep, noGrad, tensor, tidy, type Backend, type Tensor } from '../../engine/index.ts';
+import {
+  Generator,
+  globalGenerator,
+  keep,
+  noGrad,
+  tensor,
+  tidy,
+  type Backend,
+  type Tensor,
+} from '../../engine/index.ts';
 import { DataLoader } from '../../nn/data/loader.ts';
 import { imageSize, type Dataset } from '../../nn/data/dataset.ts';
 import type { ChannelStats } from '../../nn/data/normalize.ts';
@@ -20,7 +29,13 @@ export interface PointMetrics {
 }
 
 /** The metric names, in the order CSV files list them. */
-export const METRICS: readonly (keyof PointMetrics)[] = ['trainLoss', 'trainLossL2', 'trainError', 'testLoss', 'testError'];
+export const METRICS: readonly (keyof PointMetrics)[] = [
+  'trainLoss',
+  'trainLossL2',
+  'trainError',
+  'testLoss',
+  'testError',
+];
 
 /** The image sets an evaluator uses: BN statistics from `bn`, train metrics on `train`, test metrics on `test`. */
 export interface EvalSets {
@@ -66,11 +81,19 @@ export class PointEvaluator {
   /** Each set's normalised batches, uploaded once and kept on the device (the images never change). */
   private resident: { bn: Tensor[]; train: Tensor[]; test: Tensor[] } | null = null;
 
-  constructor(readonly model: Module, readonly layout: ParamLayout, readonly sets: EvalSets, readonly options: EvaluatorOptions) {
+  constructor(
+    readonly model: Module,
+    readonly layout: ParamLayout,
+    readonly sets: EvalSets,
+    readonly options: EvaluatorOptions,
+  ) {
     this.bnBatch = options.bnBatchSize ?? 128;
     this.evalBatch = options.evalBatchSize ?? 500;
     this.weightDecay = options.weightDecay ?? 0;
-    for (const [k, v] of [['bnBatchSize', this.bnBatch], ['evalBatchSize', this.evalBatch]] as const) {
+    for (const [k, v] of [
+      ['bnBatchSize', this.bnBatch],
+      ['evalBatchSize', this.evalBatch],
+    ] as const) {
       if (!(Number.isInteger(v) && v >= 1)) throw new Error(`PointEvaluator: ${k} must be an integer ≥ 1, got ${v}`);
     }
     for (const [k, ds] of Object.entries(sets)) {
@@ -106,7 +129,11 @@ export class PointEvaluator {
       this.count++;
       const l2 = (this.weightDecay / 2) * dot(w, w);
       const metrics: PointMetrics = {
-        trainLoss: train.loss, trainLossL2: train.loss + l2, trainError: train.error, testLoss: test.loss, testError: test.error,
+        trainLoss: train.loss,
+        trainLossL2: train.loss + l2,
+        trainError: train.error,
+        testLoss: test.loss,
+        testError: test.error,
       };
       return test.probs ? { metrics, testProbs: test.probs } : { metrics };
     } finally {
@@ -121,10 +148,15 @@ export class PointEvaluator {
     const batches = (data: Dataset, batchSize: number): Tensor[] => {
       const out: Tensor[] = [];
       // NOTE: loader batches are views of reused buffers: upload each one before asking for the next.
-      for (const b of new DataLoader(data, { batchSize, normalize })) out.push(keep(tensor(b.x, [b.size, ...b.shape], { device })));
+      for (const b of new DataLoader(data, { batchSize, normalize }))
+        out.push(keep(tensor(b.x, [b.size, ...b.shape], { device })));
       return out;
     };
-    this.resident = { bn: batches(this.sets.bn, this.bnBatch), train: batches(this.sets.train, this.evalBatch), test: batches(this.sets.test, this.evalBatch) };
+    this.resident = {
+      bn: batches(this.sets.bn, this.bnBatch),
+      train: batches(this.sets.train, this.evalBatch),
+      test: batches(this.sets.test, this.evalBatch),
+    };
     return this.resident;
   }
 
@@ -135,7 +167,11 @@ export class PointEvaluator {
   }
 
   /** Mean cross-entropy and error of the model as it stands on `data` (float64 on the host, from the logits). */
-  private async pass(data: Dataset, batches: readonly Tensor[], probs: boolean): Promise<{ loss: number; error: number; probs?: Float32Array }> {
+  private async pass(
+    data: Dataset,
+    batches: readonly Tensor[],
+    probs: boolean,
+  ): Promise<{ loss: number; error: number; probs?: Float32Array }> {
     const c = data.classes;
     const out = probs ? new Float32Array(data.n * c) : undefined;
     let loss = 0;
@@ -150,7 +186,10 @@ export class PointEvaluator {
       } finally {
         logits.dispose();
       }
-      if (z.length !== size * c) throw new Error(`PointEvaluator: the model gives ${z.length / size} outputs per image, the data has ${c} classes`);
+      if (z.length !== size * c)
+        throw new Error(
+          `PointEvaluator: the model gives ${z.length / size} outputs per image, the data has ${c} classes`,
+        );
       for (let i = 0; i < size; i++, row++) {
         const r = rowStats(z, i * c, c, data.labels[row], out, row * c);
         loss += r.loss;
@@ -165,14 +204,24 @@ export class PointEvaluator {
  * −log softmax(z)[label] of one row in float64 and whether its first maximum is the label (a row with a non-finite
  * logit counts as wrong, with an infinite loss); writes the row's softmax into `probs` when given.
  */
-function rowStats(z: Float32Array, at: number, c: number, label: number, probs: Float32Array | undefined, to: number): { loss: number; correct: boolean } {
+function rowStats(
+  z: Float32Array,
+  at: number,
+  c: number,
+  label: number,
+  probs: Float32Array | undefined,
+  to: number,
+): { loss: number; correct: boolean } {
   let m = -Infinity;
   let arg = -1;
   let finite = true;
   for (let k = 0; k < c; k++) {
     const v = z[at + k];
     if (!Number.isFinite(v)) finite = false;
-    if (v > m) { m = v; arg = k; }
+    if (v > m) {
+      m = v;
+      arg = k;
+    }
   }
   if (!finite) {
     if (probs) probs.fill(NaN, to, to + c);

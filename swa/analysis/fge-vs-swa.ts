@@ -37,7 +37,13 @@ export interface FgeVsSwaResult {
   /** The pairs summarised (the paper's 0.126 and ≤ 87.33% for PreResNet-110 on CIFAR-100). */
   consecutive: { probDiff: Summary; agreement: Summary; distance: Summary };
   /** Further distances in weight space. */
-  distances: { swaToFgeAverage: number; sgdToSwa: number; startToSwa: number; startToSgd: number; startToFgeAverage: number };
+  distances: {
+    swaToFgeAverage: number;
+    sgdToSwa: number;
+    startToSwa: number;
+    startToSgd: number;
+    startToFgeAverage: number;
+  };
   /** Test images compared. */
   images: number;
 }
@@ -47,12 +53,17 @@ export interface FgeVsSwaResult {
  * proposals against the one between the averaged model and the ensemble, and the fractions of identical labels.
  * Needs at least two snapshots.
  */
-export async function fgeVsSwa(ctx: AnalysisContext, fge: readonly FgeSnapshot[], sol: { sgd: Float32Array; swa: Float32Array; start: Float32Array }): Promise<FgeVsSwaResult> {
+export async function fgeVsSwa(
+  ctx: AnalysisContext,
+  fge: readonly FgeSnapshot[],
+  sol: { sgd: Float32Array; swa: Float32Array; start: Float32Array },
+): Promise<FgeVsSwaResult> {
   if (fge.length < 2) throw new Error(`FGE comparison: needs at least 2 FGE snapshots, the run has ${fge.length}`);
   const test = ctx.evaluator.sets.test;
   const c = test.classes;
   const members: { probs: Float32Array }[] = [];
-  for (const [k, s] of fge.entries()) members.push(await predictPoint(ctx, { label: `FGE ${k + 1}`, weights: () => s.weights, buffers: s.buffers }));
+  for (const [k, s] of fge.entries())
+    members.push(await predictPoint(ctx, { label: `FGE ${k + 1}`, weights: () => s.weights, buffers: s.buffers }));
   const mean = combine(fge.map((s) => [1 / fge.length, s.weights] as const));
   const avg = await predictPoint(ctx, { label: 'FGE average', weights: () => mean });
   const swa = await predictPoint(ctx, { label: 'SWA', weights: () => sol.swa });
@@ -63,10 +74,17 @@ export async function fgeVsSwa(ctx: AnalysisContext, fge: readonly FgeSnapshot[]
     ens[i] = s / members.length;
   }
   const compared = (label: string, probs: Float32Array, w: Float32Array): Compared => ({
-    label, ...score(probs, test.labels, c), agreement: agreement(probs, ens, c), probDiff: probDiff(probs, ens, c), distanceToAverage: distance(w, mean),
+    label,
+    ...score(probs, test.labels, c),
+    agreement: agreement(probs, ens, c),
+    probDiff: probDiff(probs, ens, c),
+    distanceToAverage: distance(w, mean),
   });
   const pairs = members.slice(1).map((m, k) => ({
-    a: k + 1, b: k + 2, probDiff: probDiff(members[k].probs, m.probs, c), agreement: agreement(members[k].probs, m.probs, c),
+    a: k + 1,
+    b: k + 2,
+    probDiff: probDiff(members[k].probs, m.probs, c),
+    agreement: agreement(members[k].probs, m.probs, c),
     distance: distance(fge[k].weights, fge[k + 1].weights),
   }));
   return {
@@ -82,8 +100,11 @@ export async function fgeVsSwa(ctx: AnalysisContext, fge: readonly FgeSnapshot[]
       distance: summarize(pairs.map((p) => p.distance)),
     },
     distances: {
-      swaToFgeAverage: distance(sol.swa, mean), sgdToSwa: distance(sol.sgd, sol.swa), startToSwa: distance(sol.start, sol.swa),
-      startToSgd: distance(sol.start, sol.sgd), startToFgeAverage: distance(sol.start, mean),
+      swaToFgeAverage: distance(sol.swa, mean),
+      sgdToSwa: distance(sol.sgd, sol.swa),
+      startToSwa: distance(sol.start, sol.swa),
+      startToSgd: distance(sol.start, sol.sgd),
+      startToFgeAverage: distance(sol.start, mean),
     },
     images: test.n,
   };
@@ -93,7 +114,11 @@ export async function fgeVsSwa(ctx: AnalysisContext, fge: readonly FgeSnapshot[]
 function argmax(p: Float32Array, i: number, c: number): number {
   let best = -1;
   let m = -Infinity;
-  for (let k = 0; k < c; k++) if (p[i * c + k] > m) { m = p[i * c + k]; best = k; }
+  for (let k = 0; k < c; k++)
+    if (p[i * c + k] > m) {
+      m = p[i * c + k];
+      best = k;
+    }
   return best;
 }
 

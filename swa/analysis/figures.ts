@@ -6,7 +6,7 @@ import { contourMap, type ContourMark } from './contour.ts';
 import type { LineResult, RaysResult } from './rays-line.ts';
 import type { PlaneResult } from './plane.ts';
 
-/** Places standalone SVG documents left to right in one document (each kept whole as a nested <svg>, sized by its root). */
+/** Places standalone SVG documents left to right in one (each kept whole as a nested <svg>, sized by its root). */
 export function sideBySide(panels: readonly string[], title?: string): string {
   const sizes = panels.map((p) => {
     const m = /^<svg[^>]*?\swidth="([\d.]+)"\s+height="([\d.]+)"/.exec(p.trim());
@@ -16,12 +16,16 @@ export function sideBySide(panels: readonly string[], title?: string): string {
   const top = title ? 30 : 0;
   const width = sizes.reduce((s, p) => s + p.width, 0);
   const height = top + Math.max(...sizes.map((p) => p.height));
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`];
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+  ];
   if (title) {
-    out.push(`<title>${esc(title)}</title>`,
+    out.push(
+      `<title>${esc(title)}</title>`,
       `<text x="${width / 2}" y="20" text-anchor="middle" font-family="Helvetica, Arial, sans-serif" font-size="15" ` +
-      `font-weight="bold">${esc(title)}</text>`);
+        `font-weight="bold">${esc(title)}</text>`,
+    );
   }
   let x = 0;
   panels.forEach((p, k) => {
@@ -50,13 +54,22 @@ export function raysFigure(r: RaysResult, title = 'Rays from each solution (Izma
       const w = s.width.mean === null ? `none within ${r.options.distance}` : `${s.width.mean.toPrecision(3)}`;
       return s.curves.map((c, k): Series => ({
         name: k === 0 ? (metric === 'testError' ? `${s.name} (width ${w})` : s.name) : '',
-        colour, width: 1.4,
-        points: r.distances.map((t, i) => [t, metric === 'testError' ? pct(c.metrics[i].testError) : c.metrics[i].trainLossL2] as const),
+        colour,
+        width: 1.4,
+        points: r.distances.map(
+          (t, i) => [t, metric === 'testError' ? pct(c.metrics[i].testError) : c.metrics[i].trainLossL2] as const,
+        ),
       }));
     });
     return lineChart(series, { id, xLabel: 'Distance', yLabel, width: 520, height: 380 });
   };
-  return sideBySide([panel('trainLossL2', 'rays-loss', 'Train loss (L2-regularised)'), panel('testError', 'rays-error', 'Test error (%)')], title);
+  return sideBySide(
+    [
+      panel('trainLossL2', 'rays-loss', 'Train loss (L2-regularised)'),
+      panel('testError', 'rays-error', 'Test error (%)'),
+    ],
+    title,
+  );
 }
 
 /**
@@ -65,14 +78,33 @@ export function raysFigure(r: RaysResult, title = 'Rays from each solution (Izma
  */
 export function lineFigure(r: LineResult, title = 'The line from SWA to SGD (Izmailov et al. 2018, Figure 5)'): string {
   const vlines = r.marks.map((m) => ({ x: m.distance, label: m.label }));
-  const panel = (metric: 'trainLossL2' | 'testError', id: string, yLabel: string, colour: string, name: string): string => lineChart([{
-    name, colour, markers: true,
-    points: r.distance.map((d, i) => [d, metric === 'testError' ? pct(r.metrics[i].testError) : r.metrics[i].trainLossL2] as const),
-  }], { id, xLabel: 'Signed distance from SWA', yLabel, vlines, width: 520, height: 380, legend: false });
-  return sideBySide([
-    panel('trainLossL2', 'line-loss', 'Train loss (L2-regularised)', FIGURE_COLOURS.sgd, 'Train loss'),
-    panel('testError', 'line-error', 'Test error (%)', FIGURE_COLOURS.swa, 'Test error'),
-  ], title);
+  const panel = (
+    metric: 'trainLossL2' | 'testError',
+    id: string,
+    yLabel: string,
+    colour: string,
+    name: string,
+  ): string =>
+    lineChart(
+      [
+        {
+          name,
+          colour,
+          markers: true,
+          points: r.distance.map(
+            (d, i) => [d, metric === 'testError' ? pct(r.metrics[i].testError) : r.metrics[i].trainLossL2] as const,
+          ),
+        },
+      ],
+      { id, xLabel: 'Signed distance from SWA', yLabel, vlines, width: 520, height: 380, legend: false },
+    );
+  return sideBySide(
+    [
+      panel('trainLossL2', 'line-loss', 'Train loss (L2-regularised)', FIGURE_COLOURS.sgd, 'Train loss'),
+      panel('testError', 'line-error', 'Test error (%)', FIGURE_COLOURS.swa, 'Test error'),
+    ],
+    title,
+  );
 }
 
 /**
@@ -80,10 +112,29 @@ export function lineFigure(r: LineResult, title = 'The line from SWA to SGD (Izm
  * it as crosses and projected points as circles (their distance from the plane is in the JSON).
  */
 export function planeFigure(r: PlaneResult): string {
-  const marks: ContourMark[] = r.marks.map((m) => ({ label: m.label, x: m.x, y: m.y, shape: m.defines ? 'cross' : 'circle' }));
+  const marks: ContourMark[] = r.marks.map((m) => ({
+    label: m.label,
+    x: m.x,
+    y: m.y,
+    shape: m.defines ? 'cross' : 'circle',
+  }));
   const panel = (metric: 'trainLossL2' | 'testError', id: string, label: string): string => {
     const z = r.grid.map((row) => row.map((m) => (metric === 'testError' ? pct(m.testError) : m.trainLossL2)));
-    return contourMap(r.xs, r.ys, z, { id, marks, valueLabel: label, xLabel: 'x (along u)', yLabel: 'y (along v)', width: 500, height: 440 });
+    return contourMap(r.xs, r.ys, z, {
+      id,
+      marks,
+      valueLabel: label,
+      xLabel: 'x (along u)',
+      yLabel: 'y (along v)',
+      width: 500,
+      height: 440,
+    });
   };
-  return sideBySide([panel('trainLossL2', `${r.name}-loss`, 'Train loss (L2-regularised)'), panel('testError', `${r.name}-error`, 'Test error (%)')], r.title);
+  return sideBySide(
+    [
+      panel('trainLossL2', `${r.name}-loss`, 'Train loss (L2-regularised)'),
+      panel('testError', `${r.name}-error`, 'Test error (%)'),
+    ],
+    r.title,
+  );
 }

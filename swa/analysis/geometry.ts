@@ -29,7 +29,8 @@ export interface Projection {
  */
 export function planeBasis(w1: Float32Array, w2: Float32Array, w3: Float32Array): Plane {
   const n = w1.length;
-  if (w2.length !== n || w3.length !== n) throw new Error(`planeBasis: vectors of length ${n}, ${w2.length}, ${w3.length}`);
+  if (w2.length !== n || w3.length !== n)
+    throw new Error(`planeBasis: vectors of length ${n}, ${w2.length}, ${w3.length}`);
   const du = distance(w2, w1);
   if (!(du > 0)) throw new Error('planeBasis: w1 and w2 are the same point, so they span no direction');
   const u = new Float32Array(n);
@@ -46,13 +47,27 @@ export function planeBasis(w1: Float32Array, w2: Float32Array, w3: Float32Array)
   // Below float32 rounding of the inputs (≈ 6e-8·‖w‖ per vector) the height of w3 above the line is noise.
   let w1sq = 0;
   for (let i = 0; i < n; i++) w1sq += w1[i] * w1[i];
-  if (!(dv > 1e-6 * (scale + Math.sqrt(w1sq)))) throw new Error('planeBasis: w3 lies on the line through w1 and w2, so the three span no plane');
+  if (!(dv > 1e-6 * (scale + Math.sqrt(w1sq))))
+    throw new Error('planeBasis: w3 lies on the line through w1 and w2, so the three span no plane');
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = r[i] / dv;
-  const plane: Plane = { origin: w1, u, v, coords: [[0, 0], [0, 0], [0, 0]] };
+  const plane: Plane = {
+    origin: w1,
+    u,
+    v,
+    coords: [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ],
+  };
   const p2 = project(plane, w2);
   const p3 = project(plane, w3);
-  plane.coords = [[0, 0], [p2.x, p2.y], [p3.x, p3.y]];
+  plane.coords = [
+    [0, 0],
+    [p2.x, p2.y],
+    [p3.x, p3.y],
+  ];
   return plane;
 }
 
@@ -83,23 +98,34 @@ export function project(plane: Plane, w: Float32Array): Projection {
 
 /** The weight vector w1 + x·u + y·v. */
 export function planePoint(plane: Plane, x: number, y: number): Float32Array {
-  return combine([[1, plane.origin], [x, plane.u], [y, plane.v]]);
+  return combine([
+    [1, plane.origin],
+    [x, plane.u],
+    [y, plane.v],
+  ]);
 }
 
 /** w(t) = t·w_SGD + (1 − t)·w_SWA (Izmailov et al., 2018, §3.4): w_SWA at t = 0 and w_SGD at t = 1, bit for bit. */
 export function linePoint(sgd: Float32Array, swa: Float32Array, t: number): Float32Array {
-  return combine([[1 - t, swa], [t, sgd]]);
+  return combine([
+    [1 - t, swa],
+    [t, sgd],
+  ]);
 }
 
 /** w + t·d (Izmailov et al., 2018, §3.4); w itself at t = 0, bit for bit. */
 export function rayPoint(w: Float32Array, d: Float32Array, t: number): Float32Array {
-  return combine([[1, w], [t, d]]);
+  return combine([
+    [1, w],
+    [t, d],
+  ]);
 }
 
 /** `steps` distances k·T/(steps − 1), k = 0 … steps − 1: exactly 0 first and exactly T last. */
 export function rayGrid(distance: number, steps: number): number[] {
   checkSteps('rayGrid', steps, 2);
-  if (!(Number.isFinite(distance) && distance > 0)) throw new Error(`rayGrid: distance must be a number > 0, got ${distance}`);
+  if (!(Number.isFinite(distance) && distance > 0))
+    throw new Error(`rayGrid: distance must be a number > 0, got ${distance}`);
   return Array.from({ length: steps }, (_, k) => (k === steps - 1 ? distance : (k * distance) / (steps - 1)));
 }
 
@@ -109,7 +135,8 @@ export function rayGrid(distance: number, steps: number): number[] {
  */
 export function lineGrid(steps: number, margin: number): number[] {
   checkSteps('lineGrid', steps, 2);
-  if (!(Number.isFinite(margin) && margin >= 0)) throw new Error(`lineGrid: margin must be a number ≥ 0, got ${margin}`);
+  if (!(Number.isFinite(margin) && margin >= 0))
+    throw new Error(`lineGrid: margin must be a number ≥ 0, got ${margin}`);
   const last = steps - 1;
   const extra = Math.floor(margin * last + 1e-9);
   const out: number[] = [];
@@ -127,9 +154,14 @@ export interface PlaneGrid {
  * A `points` × `points` grid around the given (x, y) positions, as Garipov et al.'s plane script: each axis spans
  * the positions' range widened by `margin` (a fraction of that range, 0.2 there) on both sides.
  */
-export function planeGrid(positions: readonly (readonly [number, number])[], points: number, margin: number): PlaneGrid {
+export function planeGrid(
+  positions: readonly (readonly [number, number])[],
+  points: number,
+  margin: number,
+): PlaneGrid {
   checkSteps('planeGrid', points, 2);
-  if (!(Number.isFinite(margin) && margin >= 0)) throw new Error(`planeGrid: margin must be a number ≥ 0, got ${margin}`);
+  if (!(Number.isFinite(margin) && margin >= 0))
+    throw new Error(`planeGrid: margin must be a number ≥ 0, got ${margin}`);
   const axis = (vals: number[]): number[] => {
     let lo = Math.min(...vals);
     let hi = Math.max(...vals);
@@ -147,7 +179,8 @@ export function planeGrid(positions: readonly (readonly [number, number])[], poi
  * paper's "width": how far one has to step from a solution to raise its test error by a given amount (§3.4).
  */
 export function widthAt(ts: readonly number[], values: readonly number[], margin: number): number | null {
-  if (ts.length !== values.length || ts.length === 0) throw new Error(`widthAt: ${ts.length} distances and ${values.length} values`);
+  if (ts.length !== values.length || ts.length === 0)
+    throw new Error(`widthAt: ${ts.length} distances and ${values.length} values`);
   const target = values[0] + margin;
   for (let k = 1; k < ts.length; k++) {
     if (values[k] >= target) {
@@ -158,13 +191,7 @@ export function widthAt(ts: readonly number[], values: readonly number[], margin
   return null;
 }
 
-/** ⟨a − o, b − o⟩ / (‖a − o‖·‖b − o‖): the cosine of the angle at o (e.g. between two solutions seen from the start). */
-export function cosineAt(o: Float32Array, a: Float32Array, b: Float32Array): number {
-  const da = combine([[1, a], [-1, o]]);
-  const db = combine([[1, b], [-1, o]]);
-  return dot(da, db) / Math.sqrt(dot(da, da) * dot(db, db));
-}
-
 function checkSteps(op: string, steps: number, min: number): void {
-  if (!(Number.isInteger(steps) && steps >= min)) throw new Error(`${op}: steps must be an integer ≥ ${min}, got ${steps}`);
+  if (!(Number.isInteger(steps) && steps >= min))
+    throw new Error(`${op}: steps must be an integer ≥ ${min}, got ${steps}`);
 }

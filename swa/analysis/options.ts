@@ -92,7 +92,9 @@ export class AnalysisConfigError extends Error {
 }
 
 const FULL = {
-  bnImages: 2000, trainImages: 5000, testImages: 10000,
+  bnImages: 2000,
+  trainImages: 5000,
+  testImages: 10000,
   rays: { directions: 10, steps: 11, seed: 0, errorMargin: 0.05, lossMargin: 0.1 },
   line: { steps: 11, margin: 0.5 },
   plane: { grid: 21, margin: 0.2 },
@@ -100,7 +102,9 @@ const FULL = {
 
 /** The --quick defaults: a smoke run of a few dozen points that ends in well under a minute for the small CNN. */
 export const QUICK = {
-  bnImages: 128, trainImages: 128, testImages: 128,
+  bnImages: 128,
+  trainImages: 128,
+  testImages: 128,
   rays: { directions: 2, steps: 4, seed: 0, errorMargin: 0.05, lossMargin: 0.1 },
   line: { steps: 3, margin: 0.5 },
   plane: { grid: 4, margin: 0.2 },
@@ -110,7 +114,9 @@ export const QUICK = {
 export function planAnalysis(o: AnalyzeOptions): AnalysisPlan {
   const d = o.quick ? QUICK : FULL;
   const problems: OptionProblem[] = [];
-  const bad = (option: string, problem: string): void => { problems.push({ option, problem }); };
+  const bad = (option: string, problem: string): void => {
+    problems.push({ option, problem });
+  };
   const int = (name: string, v: number | undefined, fallback: number, min: number): number => {
     const x = v ?? fallback;
     if (!(Number.isInteger(x) && x >= min)) bad(name, `must be an integer ≥ ${min}, got ${x}`);
@@ -118,7 +124,8 @@ export function planAnalysis(o: AnalyzeOptions): AnalysisPlan {
   };
   const real = (name: string, v: number | undefined, fallback: number, min: number, strict = false): number => {
     const x = v ?? fallback;
-    if (!(Number.isFinite(x) && (strict ? x > min : x >= min))) bad(name, `must be a number ${strict ? '>' : '≥'} ${min}, got ${x}`);
+    if (!(Number.isFinite(x) && (strict ? x > min : x >= min)))
+      bad(name, `must be a number ${strict ? '>' : '≥'} ${min}, got ${x}`);
     return x;
   };
   const r = o.rays ?? {};
@@ -137,17 +144,26 @@ export function planAnalysis(o: AnalyzeOptions): AnalysisPlan {
       lossMargin: real('rays.lossMargin', r.lossMargin, d.rays.lossMargin, 0, true),
       distance: r.distance === undefined ? undefined : real('rays.distance', r.distance, 0, 0, true),
     },
-    line: { steps: int('line.steps', o.line?.steps, d.line.steps, 2), margin: real('line.margin', o.line?.margin, d.line.margin, 0) },
-    plane: { grid: int('plane.grid', o.plane?.grid, d.plane.grid, 2), margin: real('plane.margin', o.plane?.margin, d.plane.margin, 0) },
+    line: {
+      steps: int('line.steps', o.line?.steps, d.line.steps, 2),
+      margin: real('line.margin', o.line?.margin, d.line.margin, 0),
+    },
+    plane: {
+      grid: int('plane.grid', o.plane?.grid, d.plane.grid, 2),
+      margin: real('plane.margin', o.plane?.margin, d.plane.margin, 0),
+    },
     analyses: o.analyses === undefined ? undefined : [...new Set(o.analyses)],
     planes: [...new Set(o.planes ?? PLANE_CASES)],
     flushSeconds: real('flushSeconds', o.flushSeconds, 0, 0),
   };
-  for (const a of plan.analyses ?? []) if (!ANALYSES.includes(a)) bad('analyses', `has unknown analysis '${a}' (known: ${ANALYSES.join(', ')})`);
+  for (const a of plan.analyses ?? [])
+    if (!ANALYSES.includes(a)) bad('analyses', `has unknown analysis '${a}' (known: ${ANALYSES.join(', ')})`);
   if (plan.analyses?.length === 0) bad('analyses', `must name at least one of ${ANALYSES.join(', ')}`);
-  for (const p of plan.planes) if (!PLANE_CASES.includes(p)) bad('planes', `has unknown plane '${p}' (known: ${PLANE_CASES.join(', ')})`);
+  for (const p of plan.planes)
+    if (!PLANE_CASES.includes(p)) bad('planes', `has unknown plane '${p}' (known: ${PLANE_CASES.join(', ')})`);
   if (plan.planes.length === 0) bad('planes', `must name at least one of ${PLANE_CASES.join(', ')}`);
-  if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0)) bad('seed', `must be an integer ≥ 0, got ${o.seed}`);
+  if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0))
+    bad('seed', `must be an integer ≥ 0, got ${o.seed}`);
   if (problems.length) throw new AnalysisConfigError(problems);
   return plan;
 }

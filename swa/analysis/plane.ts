@@ -46,20 +46,41 @@ export interface PlaneResult {
  * FGE snapshots) are projected onto the plane and marked with their distance from it; every marked point is also
  * evaluated itself (its own weights, not its projection).
  */
-export async function plane(ctx: AnalysisContext, name: string, title: string, defining: readonly [NamedWeights, NamedWeights, NamedWeights],
-  extra: readonly NamedWeights[], o: PlaneOptions): Promise<PlaneResult> {
+export async function plane(
+  ctx: AnalysisContext,
+  name: string,
+  title: string,
+  defining: readonly [NamedWeights, NamedWeights, NamedWeights],
+  extra: readonly NamedWeights[],
+  o: PlaneOptions,
+): Promise<PlaneResult> {
   const basis = planeBasis(defining[0].weights, defining[1].weights, defining[2].weights);
   const projected = extra.map((p) => ({ p, at: project(basis, p.weights) }));
   const positions = [...basis.coords, ...projected.map(({ at }) => [at.x, at.y] as [number, number])];
   const { xs, ys } = planeGrid(positions, o.grid, o.margin);
-  const specs = ys.flatMap((y, j) => xs.map((x, i) => ({ label: `plane ${name} (${i},${j})`, weights: () => planePoint(basis, x, y) })));
+  const specs = ys.flatMap((y, j) =>
+    xs.map((x, i) => ({ label: `plane ${name} (${i},${j})`, weights: () => planePoint(basis, x, y) })),
+  );
   const flat = await evaluatePoints(ctx, `plane ${name}: ${o.grid}×${o.grid} grid`, specs);
   const grid = ys.map((_, j) => flat.slice(j * xs.length, (j + 1) * xs.length));
   const all = [...defining, ...extra];
-  const own = await evaluatePoints(ctx, `plane ${name}: marked points`, all.map((p) => ({ label: `${p.name}`, weights: () => p.weights })));
+  const own = await evaluatePoints(
+    ctx,
+    `plane ${name}: marked points`,
+    all.map((p) => ({ label: `${p.name}`, weights: () => p.weights })),
+  );
   const marks: PlaneMark[] = all.map((p, k) => {
     const at = k < 3 ? { x: basis.coords[k][0], y: basis.coords[k][1], offPlane: 0 } : projected[k - 3].at;
     return { label: p.name, x: at.x, y: at.y, offPlane: at.offPlane, defines: k < 3, metrics: own[k] };
   });
-  return { name, title, options: { ...o }, xs, ys, grid, marks, scale: { u: basis.coords[1][0], v: basis.coords[2][1] } };
+  return {
+    name,
+    title,
+    options: { ...o },
+    xs,
+    ys,
+    grid,
+    marks,
+    scale: { u: basis.coords[1][0], v: basis.coords[2][1] },
+  };
 }

@@ -55,7 +55,12 @@ export function pointKey(w: Float32Array, buffers?: HostTensors): string {
  * bar titled `title` with the rate of newly evaluated points. With `probs`, the test-set probabilities are cached too
  * (for points that `predictPoint` will ask for again).
  */
-export async function evaluatePoints(ctx: AnalysisContext, title: string, points: readonly PointSpec[], opts: { probs?: boolean } = {}): Promise<PointMetrics[]> {
+export async function evaluatePoints(
+  ctx: AnalysisContext,
+  title: string,
+  points: readonly PointSpec[],
+  opts: { probs?: boolean } = {},
+): Promise<PointMetrics[]> {
   const bar = new Progress(title, points.length, ctx.progress ?? true);
   const out: PointMetrics[] = [];
   let fresh = 0;
@@ -69,8 +74,10 @@ export async function evaluatePoints(ctx: AnalysisContext, title: string, points
     }
     bar.update(out.length, fresh ? { 'pts/s': fresh / seconds } : {});
   }
-  bar.done(`${points.length} points, ${fresh} evaluated${fresh ? ` at ${(fresh / seconds).toFixed(2)} points/s` : ''}, ` +
-    `${points.length - fresh} from the store`);
+  bar.done(
+    `${points.length} points, ${fresh} evaluated${fresh ? ` at ${(fresh / seconds).toFixed(2)} points/s` : ''}, ` +
+      `${points.length - fresh} from the store`,
+  );
   return out;
 }
 
@@ -78,13 +85,19 @@ export async function evaluatePoints(ctx: AnalysisContext, title: string, points
  * One point with its test-set probabilities (cached as raw float32 files beside the store, so the FGE comparison is
  * resumable too).
  */
-export async function predictPoint(ctx: AnalysisContext, p: PointSpec): Promise<{ metrics: PointMetrics; probs: Float32Array }> {
+export async function predictPoint(
+  ctx: AnalysisContext,
+  p: PointSpec,
+): Promise<{ metrics: PointMetrics; probs: Float32Array }> {
   const r = await evaluateOne(ctx, p, true);
   return { metrics: r.metrics, probs: r.probs! };
 }
 
-async function evaluateOne(ctx: AnalysisContext, p: PointSpec, withProbs: boolean):
-  Promise<{ metrics: PointMetrics; probs?: Float32Array; seconds?: number }> {
+async function evaluateOne(
+  ctx: AnalysisContext,
+  p: PointSpec,
+  withProbs: boolean,
+): Promise<{ metrics: PointMetrics; probs?: Float32Array; seconds?: number }> {
   const w = p.weights();
   const key = pointKey(w, p.buffers);
   const test = ctx.evaluator.sets.test;
@@ -93,7 +106,8 @@ async function evaluateOne(ctx: AnalysisContext, p: PointSpec, withProbs: boolea
   let probs: Float32Array | undefined;
   if (stored && withProbs && existsSync(probsPath)) {
     const bytes = await readFile(probsPath);
-    if (bytes.length === test.n * test.classes * 4) probs = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    if (bytes.length === test.n * test.classes * 4)
+      probs = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   }
   if (stored && (!withProbs || probs)) {
     ctx.stats.reused++;

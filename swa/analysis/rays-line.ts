@@ -55,14 +55,22 @@ export interface RaysResult {
  * space (Izmailov et al., 2018, §3.4, Figure 4), at distances t = 0 … T. The point t = 0 is w itself (one evaluation
  * shared by all of its rays). Width: the first t at which test error reaches its t = 0 value plus `errorMargin`.
  */
-export async function rays(ctx: AnalysisContext, solutions: readonly NamedWeights[], o: RayOptions): Promise<RaysResult> {
-  if (!(Number.isInteger(o.directions) && o.directions >= 1)) throw new Error(`rays: directions must be an integer ≥ 1, got ${o.directions}`);
+export async function rays(
+  ctx: AnalysisContext,
+  solutions: readonly NamedWeights[],
+  o: RayOptions,
+): Promise<RaysResult> {
+  if (!(Number.isInteger(o.directions) && o.directions >= 1))
+    throw new Error(`rays: directions must be an integer ≥ 1, got ${o.directions}`);
   const distances = rayGrid(o.distance, o.steps);
   const metrics: PointMetrics[][][] = solutions.map(() => []);
   for (let k = 0; k < o.directions; k++) {
     const d = seededDirection(solutions[0].weights.length, o.seed, k);
     for (const [s, sol] of solutions.entries()) {
-      const points = distances.map((t, i) => ({ label: `ray ${sol.name} d${k} t${i}`, weights: () => rayPoint(sol.weights, d, t) }));
+      const points = distances.map((t, i) => ({
+        label: `ray ${sol.name} d${k} t${i}`,
+        weights: () => rayPoint(sol.weights, d, t),
+      }));
       metrics[s].push(await evaluatePoints(ctx, `rays: ${sol.name}, direction ${k + 1}/${o.directions}`, points));
     }
   }
@@ -71,13 +79,25 @@ export async function rays(ctx: AnalysisContext, solutions: readonly NamedWeight
     distances,
     solutions: solutions.map((sol, s) => {
       const curves = metrics[s].map((m, k) => ({
-        direction: k, metrics: m,
-        width: widthAt(distances, m.map((p) => p.testError), o.errorMargin),
-        lossWidth: widthAt(distances, m.map((p) => p.trainLossL2), o.lossMargin),
+        direction: k,
+        metrics: m,
+        width: widthAt(
+          distances,
+          m.map((p) => p.testError),
+          o.errorMargin,
+        ),
+        lossWidth: widthAt(
+          distances,
+          m.map((p) => p.trainLossL2),
+          o.lossMargin,
+        ),
       }));
       return {
-        name: sol.name, norm: norm(sol.weights), curves,
-        width: summarize(curves.map((c) => c.width)), lossWidth: summarize(curves.map((c) => c.lossWidth)),
+        name: sol.name,
+        norm: norm(sol.weights),
+        curves,
+        width: summarize(curves.map((c) => c.width)),
+        lossWidth: summarize(curves.map((c) => c.lossWidth)),
       };
     }),
   };
@@ -106,13 +126,29 @@ export interface LineResult {
  * The line w(t) = t·w_SGD + (1 − t)·w_SWA over t ∈ [−a, 1 + a] (Izmailov et al., 2018, §3.4, Figure 5); t = 0 and
  * t = 1 are on the grid, and their weights are w_SWA and w_SGD exactly.
  */
-export async function line(ctx: AnalysisContext, sgd: Float32Array, swa: Float32Array, o: LineOptions): Promise<LineResult> {
+export async function line(
+  ctx: AnalysisContext,
+  sgd: Float32Array,
+  swa: Float32Array,
+  o: LineOptions,
+): Promise<LineResult> {
   const t = lineGrid(o.steps, o.margin);
   const length = distance(sgd, swa);
-  const metrics = await evaluatePoints(ctx, 'line SWA → SGD', t.map((x, i) => ({ label: `line t${i}`, weights: () => linePoint(sgd, swa, x) })));
+  const metrics = await evaluatePoints(
+    ctx,
+    'line SWA → SGD',
+    t.map((x, i) => ({ label: `line t${i}`, weights: () => linePoint(sgd, swa, x) })),
+  );
   const at = (x: number): PointMetrics => metrics[t.indexOf(x)];
   return {
-    options: { ...o }, t, distance: t.map((x) => x * length), metrics, length,
-    marks: [{ label: 'SWA', t: 0, distance: 0, metrics: at(0) }, { label: 'SGD', t: 1, distance: length, metrics: at(1) }],
+    options: { ...o },
+    t,
+    distance: t.map((x) => x * length),
+    metrics,
+    length,
+    marks: [
+      { label: 'SWA', t: 0, distance: 0, metrics: at(0) },
+      { label: 'SGD', t: 1, distance: length, metrics: at(1) },
+    ],
   };
 }

@@ -60,14 +60,18 @@ export const fgePrefix = (k: number): string => `fge.${k}.`;
 /** The seeds with a folder in the run (`seed-<n>`), ascending. */
 export function runSeeds(dir: string): number[] {
   if (!existsSync(dir)) throw new RunFolderProblem(`${dir}: no such run folder`);
-  return readdirSync(dir).map((f) => /^seed-(\d+)$/.exec(f)).filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1])).sort((a, b) => a - b);
+  return readdirSync(dir)
+    .map((f) => /^seed-(\d+)$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }
 
 /** The run's settings.json. */
 export async function readRunSettings(dir: string): Promise<RunSettings> {
   const path = join(dir, 'settings.json');
-  if (!existsSync(path)) throw new RunFolderProblem(`${dir}: no settings.json, so not a folder written by the swa runner`);
+  if (!existsSync(path))
+    throw new RunFolderProblem(`${dir}: no settings.json, so not a folder written by the swa runner`);
   let s: RunSettings;
   try {
     s = JSON.parse(await readFile(path, 'utf8')) as RunSettings;
@@ -98,11 +102,17 @@ async function readCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 /** A finished phase's checkpoint, or a one-line problem saying why there is none. */
-async function phase(dir: string, seed: number, name: string, file = 'state.safetensors'): Promise<Checkpoint | string> {
+async function phase(
+  dir: string,
+  seed: number,
+  name: string,
+  file = 'state.safetensors',
+): Promise<Checkpoint | string> {
   const folder = join(dir, `seed-${seed}`, name);
   if (!existsSync(join(folder, 'result.json'))) {
     const started = existsSync(join(folder, 'state.safetensors'));
-    return `seed ${seed}'s ${name} phase is ${started ? 'not finished' : 'missing'} (${folder}); rerun the swa command to finish it`;
+    const state = started ? 'not finished' : 'missing';
+    return `seed ${seed}'s ${name} phase is ${state} (${folder}); rerun the swa command to finish it`;
   }
   return readCheckpoint(join(folder, file));
 }
@@ -124,7 +134,12 @@ function vector(layout: ParamLayout, c: Checkpoint, path: string, prefix = ''): 
  * Reads one seed's solutions. SGD and SWA must be finished; FGE is optional (`fge` is then empty, with a note).
  * Needs the model's parameter layout (from a model built with the run's settings).
  */
-export async function readRunSolutions(dir: string, seed: number, layout: ParamLayout, settings: RunSettings): Promise<RunSolutions> {
+export async function readRunSolutions(
+  dir: string,
+  seed: number,
+  layout: ParamLayout,
+  settings: RunSettings,
+): Promise<RunSolutions> {
   const at = (p: string, f = 'state.safetensors'): string => join(dir, `seed-${seed}`, p, f);
   if (!existsSync(join(dir, `seed-${seed}`))) {
     throw new RunFolderProblem(`${dir}: no seed-${seed} folder (seeds there: ${runSeeds(dir).join(', ') || 'none'})`);
@@ -134,7 +149,7 @@ export async function readRunSolutions(dir: string, seed: number, layout: ParamL
   const swaState = must(await phase(dir, seed, 'swa'));
   const notes = [
     'w_SWA is saved only at the end of the SWA phase (1.5 budgets); the averages at 1 and 1.25 budgets are not saved',
-    'the SWA phase\'s intermediate iterates (Figure 3\'s trajectory) are not saved; the planes use the saved points only',
+    "the SWA phase's intermediate iterates (Figure 3's trajectory) are not saved; the planes use the saved points only",
   ];
   const swaN = Number(swaState.meta.n ?? NaN);
   const fgeOrNote = await phase(dir, seed, 'fge');
@@ -147,13 +162,16 @@ export async function readRunSolutions(dir: string, seed: number, layout: ParamL
       const prefix = fgePrefix(k);
       const buffers = new Map<string, { shape: number[]; data: Float32Array }>();
       for (const [name, t] of fgeOrNote.tensors) {
-        if (name.startsWith(prefix) && !layout.names.includes(name.slice(prefix.length))) buffers.set(name.slice(prefix.length), t);
+        if (name.startsWith(prefix) && !layout.names.includes(name.slice(prefix.length)))
+          buffers.set(name.slice(prefix.length), t);
       }
       fge.push({ weights: vector(layout, fgeOrNote, at('fge'), prefix), buffers });
     }
   }
   return {
-    dir, seed, settings,
+    dir,
+    seed,
+    settings,
     sgd: vector(layout, sgdState, at('sgd')),
     swa: vector(layout, swaState, at('swa'), SWA_AVERAGE_PREFIX),
     swaN,

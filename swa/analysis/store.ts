@@ -32,8 +32,12 @@ export class PointStore {
   private lastFlush = performance.now();
   private dirty = false;
 
-  private constructor(readonly path: string, readonly fingerprint: Record<string, unknown>,
-    private readonly points: Map<string, StoredPoint>, readonly flushSeconds: number) {
+  private constructor(
+    readonly path: string,
+    readonly fingerprint: Record<string, unknown>,
+    private readonly points: Map<string, StoredPoint>,
+    readonly flushSeconds: number,
+  ) {
     this.loaded = points.size;
   }
 
@@ -41,23 +45,36 @@ export class PointStore {
    * Opens (or starts) the store at `path`. With `fresh`, points already there are dropped.
    * @throws StoreMismatchError when the file was written with another fingerprint (names every difference).
    */
-  static async open(path: string, fingerprint: Record<string, unknown>, opts: { fresh?: boolean; flushSeconds?: number } = {}): Promise<PointStore> {
+  static async open(
+    path: string,
+    fingerprint: Record<string, unknown>,
+    opts: { fresh?: boolean; flushSeconds?: number } = {},
+  ): Promise<PointStore> {
     const points = new Map<string, StoredPoint>();
     if (existsSync(path) && !opts.fresh) {
-      let file: { format?: string; fingerprint?: Record<string, unknown>; points?: Record<string, Record<string, unknown>> };
+      let file: {
+        format?: string;
+        fingerprint?: Record<string, unknown>;
+        points?: Record<string, Record<string, unknown>>;
+      };
       try {
         file = JSON.parse(await readFile(path, 'utf8'));
       } catch (e) {
-        throw new StoreMismatchError(`${path}: cannot read it as JSON (${(e as Error).message}); delete it or pass --fresh`);
+        throw new StoreMismatchError(
+          `${path}: cannot read it as JSON (${(e as Error).message}); delete it or pass --fresh`,
+        );
       }
-      if (file.format !== FORMAT) throw new StoreMismatchError(`${path}: not an analysis point store (format ${JSON.stringify(file.format)})`);
+      if (file.format !== FORMAT)
+        throw new StoreMismatchError(`${path}: not an analysis point store (format ${JSON.stringify(file.format)})`);
       const old = file.fingerprint ?? {};
       const diff = Object.keys({ ...old, ...fingerprint })
         .filter((k) => JSON.stringify(old[k]) !== JSON.stringify(fingerprint[k]))
         .map((k) => `${k}: ${JSON.stringify(old[k])} there, ${JSON.stringify(fingerprint[k])} now`);
       if (diff.length) {
-        throw new StoreMismatchError(`${path} holds points evaluated with other settings (${diff.join('; ')}); ` +
-          'use another --out folder, or --fresh to discard them');
+        throw new StoreMismatchError(
+          `${path} holds points evaluated with other settings (${diff.join('; ')}); ` +
+            'use another --out folder, or --fresh to discard them',
+        );
       }
       for (const [key, p] of Object.entries(file.points ?? {})) points.set(key, fromJson(p));
     }

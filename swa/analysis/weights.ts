@@ -48,7 +48,8 @@ export function flatten(layout: ParamLayout, values: HostTensors, source: string
     const v = values.get(prefix + name);
     const want = layout.shapes[i].reduce((a, b) => a * b, 1);
     if (!v) throw new Error(`${source}: tensor ${prefix}${name} is missing`);
-    if (v.data.length !== want) throw new Error(`${source}: ${prefix}${name} has ${v.data.length} values, the model needs ${want}`);
+    if (v.data.length !== want)
+      throw new Error(`${source}: ${prefix}${name} has ${v.data.length} values, the model needs ${want}`);
     out.set(v.data, layout.offsets[i]);
   });
   return out;
@@ -64,7 +65,8 @@ export async function flatFromModel(model: Module, layout: ParamLayout): Promise
 
 /** Writes a flat vector into the model's parameters in place (one upload per parameter). */
 export function loadFlat(model: Module, layout: ParamLayout, w: Float32Array): void {
-  if (w.length !== layout.size) throw new Error(`loadFlat: vector has ${w.length} values, weight space has ${layout.size}`);
+  if (w.length !== layout.size)
+    throw new Error(`loadFlat: vector has ${w.length} values, weight space has ${layout.size}`);
   const params = model.namedParameters();
   noGrad(() => {
     params.forEach(([, t], i) => t.copy_(w.subarray(layout.offsets[i], layout.offsets[i] + t.size)));
@@ -130,7 +132,8 @@ export function combine(terms: readonly (readonly [number, Float32Array])[], out
  * direction is uniform, Muller 1959), from `generator`.
  */
 export function randomDirection(size: number, generator: Generator): Float32Array {
-  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`randomDirection: size must be an integer ≥ 1, got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new Error(`randomDirection: size must be an integer ≥ 1, got ${size}`);
   const z = new Float64Array(size);
   let s = 0;
   for (let i = 0; i < size; i++) {
