@@ -6,3 +6,4 @@ export { saveCheckpoint, loadCheckpoint } from './nn/checkpoint-node.ts';
 export { writeFileAtomic, readFileChecked } from './nn/atomic-file.ts';
 export * from './swa/runner.ts';
 export { writeReport } from './swa/report/files.ts';
+export * as analysis from './swa/analysis/index.ts';

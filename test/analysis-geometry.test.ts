@@ -20,6 +20,8 @@ import {
   distance,
   dot,
   isolines,
+  levelLabel,
+  levelLabels,
   lineGrid,
   linePoint,
   norm,
@@ -230,6 +232,12 @@ test('contour levels: count bands from min to max, crowding towards the minimum;
   assert.is(bandOf(12, l), 4, 'the maximum is in the top band');
   assert.is(bandOf(99, l), 4);
   assert.is(bandOf(NaN, l), -1);
+});
+
+test('level labels: three significant digits, more when neighbours would read the same', () => {
+  assert.equal(levelLabels([0.25, 1.5, 230]), ['0.25', '1.5', '230']);
+  assert.equal(levelLabels([10.55, 10.62, 10.7]), ['10.55', '10.62', '10.7']);
+  assert.is(levelLabel(0.0000123), '1.23e-5');
 });
 
 test('isolines: a linear field gives a straight isoline; a saddle cell gives two segments split by its centre', () => {

@@ -332,16 +332,27 @@ function colourScale(
   return out;
 }
 
-/** Three significant digits, without trailing zeros (0.0123, 1.5, 230). */
-export function levelLabel(v: number): string {
+/** `digits` significant digits without trailing zeros (0.0123, 1.5, 230; 1.2e-5 outside [1e-3, 1e5)). */
+export function levelLabel(v: number, digits = 3): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-3)
+  if (a >= 1e5 || a < 1e-3) {
     return v
-      .toExponential(2)
+      .toExponential(digits - 1)
       .replace(/\.?0+e/, 'e')
       .replace('e+', 'e');
-  return String(Number(v.toPrecision(3)));
+  }
+  return String(Number(v.toPrecision(digits)));
+}
+
+/** Labels for ascending levels with the fewest significant digits (3 to 6) that tell neighbours apart. */
+export function levelLabels(levels: readonly number[]): string[] {
+  let labels: string[] = [];
+  for (let d = 3; d <= 6; d++) {
+    labels = levels.map((l) => levelLabel(l, d));
+    if (labels.every((t, k) => k === 0 || t !== labels[k - 1])) break;
+  }
+  return labels;
 }
 
 /** Coordinates rounded to 0.01 px keep the file small. */

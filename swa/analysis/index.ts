@@ -95,6 +95,7 @@ export {
   bilinear,
   bandOf,
   levelLabel,
+  levelLabels,
   type ContourOptions,
   type ContourMark,
   type Segment,
