@@ -298,6 +298,18 @@ test('contour map: bands in every level colour, isolines, marks, colour scale la
   assert.ok((svg.match(/stroke-opacity="0.45"/g) ?? []).length >= 3, 'isolines at inner levels');
   assert.ok(svg.includes('>6</text>') && svg.includes('>0</text>'), 'colour scale ends labelled');
   assert.throws(() => contourMap(xs, ys, [[1, 2]]), /rows of/);
+  const flat = contourMap(
+    [0, 1],
+    [0, 1],
+    [
+      [10.55, 10.6],
+      [10.62, 12.5],
+    ],
+  );
+  const scale = [...flat.matchAll(/font-size="10">([\s\S]*?)<\/g>/g)][0][1];
+  const labels = [...scale.matchAll(/<text[^>]*>([^<]+)<\/text>/g)].map((m) => m[1]);
+  assert.is(labels.length, 8);
+  assert.is(new Set(labels).size, labels.length, `colour scale labels are distinct: ${labels.join(' ')}`);
   const both = sideBySide([svg, svg], 'Both');
   assert.ok(
     both.includes('<svg x="0" y="30" ') && /<svg x="480" y="30" /.test(both),

@@ -210,10 +210,8 @@ const QUICK_FLAGS = [
   '--no-progress',
 ];
 
-function cli(
-  args: string[],
-  onLine?: (line: string, kill: () => void) => void,
-): Promise<{ code: number | null; out: string; err: string }> {
+/** Runs the analyze CLI; `killWhen` is polled every 20 ms and a true answer kills the process (SIGKILL). */
+function cli(args: string[], killWhen?: () => boolean): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(repo, 'dist/cli/analyze.js'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -222,12 +220,15 @@ function cli(
     let err = '';
     child.stdout.on('data', (d) => {
       out += d;
-      if (onLine) for (const l of String(d).split('\n')) onLine(l, () => child.kill('SIGKILL'));
     });
     child.stderr.on('data', (d) => {
       err += d;
     });
-    child.on('close', (code) => resolve({ code, out, err }));
+    const poll = killWhen && setInterval(() => killWhen() && child.kill('SIGKILL'), 20);
+    child.on('close', (code) => {
+      if (poll) clearInterval(poll);
+      resolve({ code, out, err });
+    });
   });
 }
 const storeSize = (dir: string): number =>
@@ -334,19 +335,20 @@ test('end to end: a library run interrupted after 7 points resumes without evalu
 
 test('end to end: a CLI run killed mid-way continues from the stored points', async () => {
   const out = join(root, 'killed');
-  let started = false;
-  const first = await cli([run, ...QUICK_FLAGS, '--out', out], (l, kill) => {
-    if (l.startsWith('analysis of') && !started) {
-      started = true;
-      setTimeout(kill, 2500);
+  const storedNow = (): number => {
+    try {
+      return storeSize(out);
+    } catch {
+      return 0; // not written yet
     }
-  });
+  };
+  const first = await cli([run, ...QUICK_FLAGS, '--out', out], () => storedNow() >= 6);
   assert.is(first.code, null, 'killed');
   const stored = storeSize(out);
   const second = await cli([run, ...QUICK_FLAGS, '--out', out]);
   assert.is(second.code, 0, second.err);
   const d = doneLine(second.out);
-  assert.ok(stored > 0, 'points were stored before the kill');
+  assert.ok(stored >= 6, 'points were stored before the kill');
   assert.is(d.computed, storeSize(out) - stored, `only the ${storeSize(out) - stored} missing points are evaluated`);
 });
 

@@ -320,8 +320,8 @@ function colourScale(
   );
   out.push(el('rect', { x: at.x, y: at.top, width: 14, height: at.h, fill: 'none', stroke: '#333333' }));
   out.push('<g fill="#333333" font-size="10">');
-  levels.forEach((l, b) =>
-    out.push(el('text', { x: at.x + 18, y: at.top + at.h - b * bh, dy: '0.32em' }, levelLabel(l))),
+  levelLabels(levels).forEach((t, b) =>
+    out.push(el('text', { x: at.x + 18, y: at.top + at.h - b * bh, dy: '0.32em' }, t)),
   );
   out.push('</g>');
   if (label) {

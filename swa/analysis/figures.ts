@@ -3,6 +3,7 @@
 
 import { FIGURE_COLOURS, lineChart, type Series } from '../report/svg.ts';
 import { contourMap, type ContourMark } from './contour.ts';
+import type { PointMetrics } from './evaluate.ts';
 import type { LineResult, RaysResult } from './rays-line.ts';
 import type { PlaneResult } from './plane.ts';
 
@@ -74,34 +75,34 @@ export function raysFigure(r: RaysResult, title = 'Rays from each solution (Izma
 
 /**
  * Figure 5: train loss and test error (%) along w(t) = t·w_SGD + (1 − t)·w_SWA against the signed distance from
- * w_SWA, with the two solutions marked by vertical rules.
+ * w_SWA; the two solutions are marked (SWA red, SGD blue) on the curve and by dotted rules, and named in the legend.
  */
 export function lineFigure(r: LineResult, title = 'The line from SWA to SGD (Izmailov et al. 2018, Figure 5)'): string {
-  const vlines = r.marks.map((m) => ({ x: m.distance, label: m.label }));
-  const panel = (
-    metric: 'trainLossL2' | 'testError',
-    id: string,
-    yLabel: string,
-    colour: string,
-    name: string,
-  ): string =>
-    lineChart(
-      [
-        {
-          name,
-          colour,
-          markers: true,
-          points: r.distance.map(
-            (d, i) => [d, metric === 'testError' ? pct(r.metrics[i].testError) : r.metrics[i].trainLossL2] as const,
-          ),
-        },
-      ],
-      { id, xLabel: 'Signed distance from SWA', yLabel, vlines, width: 520, height: 380, legend: false },
-    );
+  const vlines = r.marks.map((m) => ({ x: m.distance }));
+  const value = (metric: 'trainLossL2' | 'testError', m: PointMetrics): number =>
+    metric === 'testError' ? pct(m.testError) : m.trainLossL2;
+  const panel = (metric: 'trainLossL2' | 'testError', id: string, yLabel: string, name: string): string => {
+    const series: Series[] = [
+      {
+        name,
+        colour: '#444444',
+        width: 1.6,
+        points: r.distance.map((d, i) => [d, value(metric, r.metrics[i])] as const),
+      },
+      ...r.marks.map((m, k) => ({
+        name: `${m.label} (distance ${m.distance.toPrecision(3)})`,
+        colour: colourOf(m.label, k),
+        line: false,
+        markers: true,
+        points: [[m.distance, value(metric, m.metrics)] as const],
+      })),
+    ];
+    return lineChart(series, { id, xLabel: 'Signed distance from SWA', yLabel, vlines, width: 520, height: 380 });
+  };
   return sideBySide(
     [
-      panel('trainLossL2', 'line-loss', 'Train loss (L2-regularised)', FIGURE_COLOURS.sgd, 'Train loss'),
-      panel('testError', 'line-error', 'Test error (%)', FIGURE_COLOURS.swa, 'Test error'),
+      panel('trainLossL2', 'line-loss', 'Train loss (L2-regularised)', 'Train loss (L2)'),
+      panel('testError', 'line-error', 'Test error (%)', 'Test error'),
     ],
     title,
   );
