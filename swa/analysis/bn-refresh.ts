@@ -12,6 +12,7 @@ import { updateBn } from '../bn-update.ts';
  */
 export function refreshBn(model: Module, batches: readonly Tensor[]): number {
   return updateBn(model, batches, {
+    weighting: 'samples',
     forward: (m, x) =>
       tidy(() => {
         m.forward(x);

@@ -9,10 +9,12 @@ import type { LineOptions, RayOptions } from './rays-line.ts';
 
 /** The four analyses: rays (Figure 4), line (Figure 5), planes (Figures 1 and 3), fge (§3.5). */
 export type AnalysisName = 'rays' | 'line' | 'planes' | 'fge';
+/** Every analysis, in the order of `AnalysisName`. */
 export const ANALYSES: readonly AnalysisName[] = ['rays', 'line', 'planes', 'fge'];
 
 /** Planes: through three FGE snapshots (with their average projected), or through the SWA run's start, SGD and SWA. */
 export type PlaneCase = 'fge' | 'sgd-swa';
+/** Every plane case. */
 export const PLANE_CASES: readonly PlaneCase[] = ['fge', 'sgd-swa'];
 
 /** Everything `analyzeRun` takes. Defaults in brackets; `quick` changes the defaults (see QUICK). */

@@ -146,6 +146,7 @@ export interface Summary {
   of: number;
 }
 
+/** The `Summary` of `values`; nulls (a width not reached) and non-finite values count in `of` only. */
 export function summarize(values: readonly (number | null)[]): Summary {
   const v = values.filter((x): x is number => x !== null && Number.isFinite(x));
   const of = values.length;
