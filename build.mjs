@@ -84,6 +84,7 @@ async function main() {
       node('node.ts', 'dist/node/index.js'),
       node('cli/train.ts', 'dist/cli/train.js'),
       node('cli/swa.ts', 'dist/cli/swa.js'),
+      node('cli/analyze.ts', 'dist/cli/analyze.js'),
     );
     tasks.push(
       build({

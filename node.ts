@@ -46,3 +46,6 @@ export {
   type EpochRecord,
   type TestMetrics,
 } from './swa/runner.ts';
+
+// ---- geometry of a run (the paper's Figures 1, 3, 4, 5 and §3.5) ----------------------------------------------------
+export * as analysis from './swa/analysis/index.ts';
