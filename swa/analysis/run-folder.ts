@@ -54,7 +54,7 @@ export class RunFolderProblem extends Error {
 }
 
 /** Prefixes of the extra tensors swa/runner-state.ts packs into the SWA and FGE checkpoints. */
-export const SWA_AVERAGE_PREFIX = 'swa.avg.';
+export const SWA_AVERAGE_PREFIX = 'swa.module.';
 export const fgePrefix = (k: number): string => `fge.${k}.`;
 
 /** The seeds with a folder in the run (`seed-<n>`), ascending. */
