@@ -42,7 +42,6 @@ for (const [key, input] of Object.entries(controls)) {
   }
   input.value = v;
 }
-if (!params.has('widths')) controls.widths.value = '16,32,64';
 
 function readSettings(): SessionSettings {
   const widths = controls.widths.value.split(',').map(Number) as [number, number, number];
@@ -74,6 +73,7 @@ const lossPlot = new LivePlot($('plot-loss'), {
 const errorPlot = new LivePlot($('plot-error'), {
   title: 'Test error per epoch',
   xLabel: 'epoch',
+  fitY: true,
   series: [
     { name: 'SGD', color: COLORS.sgd, dots: true },
     { name: 'SWA iterates', color: COLORS.swa, dots: true, dash: '4 3' },

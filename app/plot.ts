@@ -50,7 +50,7 @@ function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string,
 
 /**
  * A chart inside `host`: `add(series, x, y)` appends a point, `vline(x, label)` marks an event, `clear()` empties it.
- * The y range starts at 0 unless `yFrom` says otherwise; x and y ranges grow to fit the data.
+ * The y range starts at 0, or (`fitY`) fits the data with a margin; x and y ranges grow to fit the data.
  * @example
  * const p = new LivePlot(div, { title: 'loss', xLabel: 'iteration', series: [{ name: 'SGD', color: '#c33' }] });
  */
@@ -65,7 +65,7 @@ export class LivePlot {
 
   constructor(
     host: HTMLElement,
-    private readonly o: { title: string; xLabel: string; yLabel?: string; series: SeriesStyle[]; yFrom?: number },
+    private readonly o: { title: string; xLabel: string; series: SeriesStyle[]; fitY?: boolean },
   ) {
     this.styles = o.series;
     for (const s of o.series) this.data.set(s.name, []);
@@ -120,8 +120,11 @@ export class LivePlot {
     const ys = all.map((p) => p[1]);
     const x0 = 0;
     const x1 = Math.max(1, this.xMax, ...xs);
-    const y0 = Math.min(this.o.yFrom ?? 0, ...ys);
-    const y1 = ys.length ? Math.max(...ys) * 1.05 || 1 : 1;
+    const lo = ys.length ? Math.min(...ys) : 0;
+    const hi = ys.length ? Math.max(...ys) : 1;
+    const pad = 0.08 * (hi - lo || Math.abs(hi) || 1);
+    const y0 = this.o.fitY ? Math.max(0, lo - pad) : Math.min(0, lo);
+    const y1 = this.o.fitY ? hi + pad : hi * 1.05 || 1;
     const sx = (x: number): number => M.left + ((x - x0) / (x1 - x0)) * (W - M.left - M.right);
     const sy = (y: number): number => H - M.bottom - ((y - y0) / (y1 - y0 || 1)) * (H - M.top - M.bottom);
     const svg = this.svg;

@@ -304,12 +304,12 @@ export class Session {
             }
             fgeSched.step();
           }
-        }
-        const now = performance.now();
-        if (now - lastYield > 30) {
-          this.progress(sgd.iteration / ipe, swa ? swa.iteration / ipe : 0);
-          await yieldToPage();
-          lastYield = performance.now();
+          // Let the page draw and take input every 30 ms or so (one step on wasm takes ~10–100 ms).
+          if (performance.now() - lastYield > 30) {
+            this.progress(sgd.iteration / ipe, swa ? swa.iteration / ipe : 0);
+            await yieldToPage();
+            lastYield = performance.now();
+          }
         }
       }
       this.lastEpoch = e + 1;

@@ -70,18 +70,21 @@ export function verdict(records: readonly AccuracyRecord[], swaBudget = 1.5): Ve
   const fgeMinusSwa = fgeDiffs.length ? mean(fgeDiffs) : NaN;
 
   const budget = `SWA (${swaBudget} budget${swaBudget === 1 ? '' : 's'})`;
-  const verb = gain > 0 ? 'beat' : gain < 0 ? 'trailed' : 'tied';
+  // Differences below half the printed precision (0.01 points) count as ties.
+  const tied = Math.abs(gain) < 0.005;
+  const verb = tied ? 'matched' : gain > 0 ? 'beat' : 'trailed';
   let first: string;
   if (n === 1) {
     first =
-      `${budget} ${verb} SGD by ${pts(gain)} points on one seed; with a single seed there is no spread to ` +
-      'compare it with (run more seeds to tell a gain from noise).';
+      `${budget} ${verb} SGD${tied ? '' : ` by ${pts(gain)} points`} on one seed; with a single seed there is ` +
+      'no spread to compare it with (run more seeds to tell a gain from noise).';
   } else {
-    const clear = Math.abs(t) >= 2 && spread > 0;
-    const size =
-      spread > 0 ? `${Math.abs(t).toFixed(1)} standard errors` : 'the same difference in every seed, no spread';
+    const same = spread === 0;
+    const clear = !tied && (same || Math.abs(t) >= 2);
+    const size = same ? 'the same difference in every seed' : `${Math.abs(t).toFixed(1)} standard errors`;
+    const count = gain >= 0 ? wins : diffs.filter((d) => d < 0).length;
     first =
-      `${budget} ${verb} SGD in ${gain >= 0 ? wins : n - wins} of ${n} seeds, by ${pts(gain)} points on average ` +
+      `${budget} ${verb} SGD${tied ? ':' : ` in ${count} of ${n} seeds, by`} ${pts(gain)} points on average ` +
       `(paired std ${spread.toFixed(2)}, so ${size}): ` +
       (clear
         ? `a clear ${gain > 0 ? 'gain' : 'loss'} at this scale.`

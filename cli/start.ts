@@ -23,7 +23,7 @@ import {
 import { verdict } from '../app/summary.ts';
 
 /** The preset: what fits 3 minutes on 2 cores (measured: see the README's "main job" section). */
-const PRESET = { budget: 6, seeds: '0,1,2', widths: '16,32,64', lr: 0.05, swaLr: 0.01, batch: 128 };
+const PRESET = { budget: 12, seeds: '0,1,2', widths: '8,16,32', lr: 0.05, swaLr: 0.01, batch: 128 };
 
 const HELP = `swa-engine start: SGD vs SWA vs FGE on the embedded Fashion-MNIST subset (10000 train / 2000 test images).
 

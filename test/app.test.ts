@@ -67,6 +67,12 @@ test('verdict: mixed signs within the spread, a loss, and one seed are said as s
     ...[0.89, 0.899].map((a, s) => rec('SWA', 1.5, s, a)),
   ]);
   assert.match(loss.text, 'trailed SGD in 2 of 2 seeds, by −1.05 points');
+  const tie = verdict([
+    ...[0.9, 0.91].map((a, s) => rec('SGD', 1, s, a)),
+    ...[0.91, 0.9].map((a, s) => rec('SWA', 1.5, s, a)),
+  ]);
+  assert.match(tie.text, /^SWA \(1\.5 budgets\) matched SGD: [+−]0\.00 points on average \(paired std 1\.41/);
+  assert.match(tie.text, 'within the seed-to-seed spread');
   const one = verdict([rec('SGD', 1, 0, 0.8), rec('SWA', 1.5, 0, 0.81)]);
   assert.ok(Number.isNaN(one.spread) && Number.isNaN(one.t));
   assert.match(one.text, 'no spread to compare it with');
@@ -196,7 +202,7 @@ if (available) {
         assert.ok(api.results[k] > 0.3 && api.results[k] <= 1, `${k} accuracy ${api.results[k]}`);
         assert.match((await page.textContent(`#results td[data-key="${k}"]`)) ?? '', /^\d+\.\d\d%$/);
       }
-      assert.match((await page.textContent('#verdict')) ?? '', /SWA \(1\.5 budgets\) (beat|trailed|tied) SGD/);
+      assert.match((await page.textContent('#verdict')) ?? '', /SWA \(1\.5 budgets\) (beat|trailed|matched) SGD/);
       console.log(`[app] wasm in Chromium: ${Number(api.speed.wasm).toFixed(0)} images/s (${api.figures['f-device']})`);
 
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
