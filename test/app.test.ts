@@ -123,6 +123,16 @@ interface AppApi {
   figures(): Record<string, string>;
 }
 type Win = { swaApp: AppApi };
+/** The page's state once a run has ended, read in one go. */
+interface Snapshot {
+  state: string;
+  error: string | null;
+  results: Record<string, number>;
+  probe: number[] | null;
+  speed: Record<string, number>;
+  counts: Record<string, Record<string, number>>;
+  figures: Record<string, string>;
+}
 
 const python = ['python3', '/usr/bin/python3'].find(
   (exe) => spawnSync(exe, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
@@ -132,15 +142,16 @@ const available = existsSync(CHROMIUM) && existsSync(join(appDir, 'index.html'))
 if (!available && CI) throw new Error(`CI=true requires Chromium at ${CHROMIUM} and the built page in ${appDir}`);
 
 /** Waits for the run to end; fails with the page's error and console when it does not end 'done'. */
-async function finish(page: Page, logs: string[], timeout = 240_000): Promise<AppApi> {
+async function finish(page: Page, logs: string[], timeout = 240_000): Promise<Snapshot> {
   const ended = () => ['done', 'error', 'stopped'].includes((globalThis as unknown as Win).swaApp.state);
   await page.waitForFunction(ended, undefined, { timeout, polling: 100 });
-  const api = await page.evaluate(() => {
+  const api = await page.evaluate((): Snapshot => {
     const a = (globalThis as unknown as Win).swaApp;
-    return { ...a, counts: a.counts(), figures: a.figures(), results: a.results, probe: a.probe, speed: a.speed };
+    const { state, error, results, probe, speed } = a;
+    return { state, error, results, probe, speed, counts: a.counts(), figures: a.figures() };
   });
   assert.is(api.state, 'done', `the run ended '${api.state}': ${api.error}\n${logs.join('\n')}`);
-  return api as unknown as AppApi;
+  return api;
 }
 
 /** Every series the page must have drawn into, with at least `min` points. */
@@ -158,7 +169,7 @@ function assertPlotted(counts: Record<string, Record<string, number>>, steps: nu
 }
 
 if (available) {
-  test('page: wasm (no WebGPU: said), pause/resume, figures, plots; the download loads here and in PyTorch', async () => {
+  test('page: wasm (no WebGPU: said), pause/resume, figures, plots; the download read here and in torch', async () => {
     const { chromium } = await import('playwright-core');
     const server = await serveStatic(appDir, { port: 0 });
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
