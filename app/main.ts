@@ -92,6 +92,8 @@ const lrPlot = new LivePlot($('plot-lr'), {
     { name: 'snapshot', color: COLORS.fge, dotsOnly: true },
   ],
 });
+/** Adapters that emulate a GPU on the CPU. */
+const SOFTWARE_GPU = /swiftshader|llvmpipe|lavapipe|microsoft basic render/i;
 const RUN_LABEL = { sgd: 'SGD', swa: 'SWA iterate', fge: 'FGE iterate' } as const;
 const RUN_LR = { sgd: 'SGD', swa: 'SWA', fge: 'FGE' } as const;
 
@@ -125,10 +127,15 @@ function onEvent(e: SessionEvent, s: SessionSettings): void {
     case 'device': {
       deviceName = e.report.device;
       $('f-device').textContent = describeDevice(s.device, e.report);
+      const n = $('notice');
       if (e.report.fallbackReason) {
-        const n = $('notice');
         n.hidden = false;
         n.textContent = `WebGPU is not available here (${e.report.fallbackReason}); training on WebAssembly instead.`;
+      } else if (e.report.device === 'webgpu' && SOFTWARE_GPU.test(e.report.info)) {
+        n.hidden = false;
+        n.textContent =
+          `This WebGPU adapter is a software renderer (${e.report.info}): it runs on the CPU, and WebAssembly ` +
+          'is usually much faster here (choose it in the Device menu).';
       }
       break;
     }
@@ -236,6 +243,7 @@ async function start(): Promise<void> {
   session?.dispose();
   $('error').hidden = true;
   $('verdict').hidden = true;
+  if ('gpu' in navigator) $('notice').hidden = true; // else it keeps saying that WebGPU is missing
   $('events').replaceChildren();
   for (const td of Array.from(document.querySelectorAll('#results td'))) td.textContent = '–';
   for (const p of [lossPlot, errorPlot, lrPlot]) p.clear();
