@@ -4,6 +4,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { appBuilds } from './app/build.mjs';
 
 const root = new URL('.', import.meta.url).pathname;
 const only = process.argv.slice(2);
@@ -97,6 +98,8 @@ async function main() {
     );
     tasks.push(worker('dist/node', 'node'), worker('dist/cli', 'node'), worker('dist/browser', 'browser'));
   }
+  // The app (issue 13): `npm start` and `npm run demo` with the library, the page (dist/app) with `app`.
+  tasks.push(...appBuilds({ root, build, common, worker, cli: want('lib') || want('app'), page: want('app') }));
   if (want('test')) {
     rmSync(join(root, 'build/test'), { recursive: true, force: true }); // no bundle of a removed test file
     tasks.push(
