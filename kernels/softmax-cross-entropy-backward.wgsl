@@ -30,6 +30,11 @@ fn max_nan(a: f32, b: f32) -> f32 {
   return select(select(b, a, a > b), a + b, is_nan(a) || is_nan(b)); // a + b: NaN when either is
 }
 
+// NOTE: SwiftShader's exp (and log) turn NaN into +inf or a finite value (so a NaN row would give 0s); NaN passes here.
+fn exp_nan(v: f32) -> f32 {
+  return select(exp(v), v, is_nan(v));
+}
+
 fn row_grad(r: u32) -> f32 {
   return dy[select(r, 0u, params.dy_scalar != 0u)] * params.scale;
 }
@@ -37,7 +42,7 @@ fn row_grad(r: u32) -> f32 {
 fn finish(r: u32, j: u32, m: f32, inv_s: f32, g: f32) {
   let at = r * params.classes + j;
   let onehot = select(0.0, 1.0, labels[r] == f32(j));
-  out[at] = (exp(logits[at] - m) * inv_s - onehot) * g;
+  out[at] = (exp_nan(logits[at] - m) * inv_s - onehot) * g;
 }
 
 @compute @workgroup_size(wg)
@@ -57,7 +62,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let end = min(j + BLOCK, params.classes);
     var block = 0.0;
     for (; j < end; j++) {
-      block += exp(logits[base + j] - m);
+      block += exp_nan(logits[base + j] - m);
     }
     s += block;
   }
@@ -95,7 +100,7 @@ fn tree(
   workgroupBarrier();
   var s = 0.0;
   for (var j = lid; j < params.classes; j += wg) {
-    s += exp(logits[base + j] - m);
+    s += exp_nan(logits[base + j] - m);
   }
   partial[lid] = s;
   workgroupBarrier();

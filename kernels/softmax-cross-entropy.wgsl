@@ -27,6 +27,15 @@ fn max_nan(a: f32, b: f32) -> f32 {
   return select(select(b, a, a > b), a + b, is_nan(a) || is_nan(b)); // a + b: NaN when either is
 }
 
+// NOTE: SwiftShader's exp and log turn NaN into +inf or a finite value (so a NaN row would give 0s); NaN passes here.
+fn exp_nan(v: f32) -> f32 {
+  return select(exp(v), v, is_nan(v));
+}
+
+fn log_nan(v: f32) -> f32 {
+  return select(log(v), v, is_nan(v));
+}
+
 /** logits[r, label[r]], or 0 when the label names no class. */
 fn target_logit(r: u32) -> f32 {
   let label = labels[r];
@@ -51,11 +60,11 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let end = min(j + BLOCK, params.classes);
     var block = 0.0;
     for (; j < end; j++) {
-      block += exp(logits[base + j] - m);
+      block += exp_nan(logits[base + j] - m);
     }
     s += block;
   }
-  out[r] = m + log(s) - target_logit(r);
+  out[r] = m + log_nan(s) - target_logit(r);
 }
 
 @compute @workgroup_size(wg)
@@ -86,7 +95,7 @@ fn tree(
   workgroupBarrier();
   var s = 0.0;
   for (var j = lid; j < params.classes; j += wg) {
-    s += exp(logits[base + j] - m);
+    s += exp_nan(logits[base + j] - m);
   }
   partial[lid] = s;
   workgroupBarrier();
@@ -97,6 +106,6 @@ fn tree(
     workgroupBarrier();
   }
   if (lid == 0u) {
-    out[r] = m + log(partial[0]) - target_logit(r);
+    out[r] = m + log_nan(partial[0]) - target_logit(r);
   }
 }

@@ -28,11 +28,20 @@ fn max_nan(a: f32, b: f32) -> f32 {
   return select(select(b, a, a > b), a + b, is_nan(a) || is_nan(b)); // a + b: NaN when either is
 }
 
+// NOTE: SwiftShader's exp and log turn NaN into +inf or a finite value (so a NaN row would give 0s); NaN passes here.
+fn exp_nan(v: f32) -> f32 {
+  return select(exp(v), v, is_nan(v));
+}
+
+fn log_nan(v: f32) -> f32 {
+  return select(log(v), v, is_nan(v));
+}
+
 fn finish(v: f32, m: f32, s: f32) -> f32 {
   if (log_softmax) {
-    return v - m - log(s);
+    return v - m - log_nan(s);
   }
-  return exp(v - m) / s;
+  return exp_nan(v - m) / s;
 }
 
 @compute @workgroup_size(wg)
@@ -53,7 +62,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let end = min(j + BLOCK, params.r);
     var block = 0.0;
     for (; j < end; j++) {
-      block += exp(x[base + j * inner] - m);
+      block += exp_nan(x[base + j * inner] - m);
     }
     s += block;
   }
@@ -91,7 +100,7 @@ fn tree(
   workgroupBarrier();
   var s = 0.0;
   for (var j = lid; j < params.r; j += wg) {
-    s += exp(x[base + j * inner] - m);
+    s += exp_nan(x[base + j * inner] - m);
   }
   partial[lid] = s;
   workgroupBarrier();

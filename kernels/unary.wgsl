@@ -19,6 +19,19 @@ fn is_nan(v: f32) -> bool {
   return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
+// NOTE: SwiftShader's log gives finite values for NaN, negatives (−inf too) and ±0, so those are set by hand, from v's
+// own bits (WGSL rejects NaN and infinite constants): exponent and quiet bit set is NaN, ±0 with them set is −inf.
+fn log_ieee(v: f32) -> f32 {
+  let bits = bitcast<u32>(v);
+  if (v < 0.0 || is_nan(v)) {
+    return bitcast<f32>(bits | 0x7fc00000u);
+  }
+  if (v == 0.0) {
+    return bitcast<f32>(bits | 0xff800000u);
+  }
+  return log(v);
+}
+
 // NOTE: WGSL's pow is undefined for negative bases and for zero with a negative exponent; like Math.pow, a negative
 // base with an integer exponent keeps the sign of an odd power, and with a non-integer exponent gives NaN. Exponents
 // ½ and −½ are √v and 1/√v, as torch.pow computes them (pow(−inf, ½) is NaN, pow(−0, −½) is −inf).
@@ -53,8 +66,9 @@ fn signed_pow(v: f32, a: f32) -> f32 {
 fn apply(v: f32, alpha: f32) -> f32 {
   switch (op) {
     case 0u: { return -v; }
-    case 1u: { return exp(v); }
-    case 2u: { return log(v); }
+    // NOTE: SwiftShader's exp turns NaN into +inf: NaN is passed through by hand.
+    case 1u: { return select(exp(v), v, is_nan(v)); }
+    case 2u: { return log_ieee(v); }
     case 3u: { return select(sqrt(v), v, v == 0.0); } // √−0 = −0, as IEEE (and 1/√−0 = −inf)
     // relu as torch.relu: v < 0 ? 0 : v, so NaN (and −0) pass through.
     case 4u: { return select(v, 0.0, v < 0.0 && !is_nan(v)); }
