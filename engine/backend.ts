@@ -47,7 +47,7 @@ export interface KernelParams {
   unary: { op: UnaryOp; size: number; alpha: number };
   /** out[idx] = f(a[idx·aStrides], b[idx·bStrides]) over `shape` (strides may be 0 to broadcast). */
   binary: { op: BinaryOp; shape: number[]; aStrides: number[]; bStrides: number[] };
-  /** out[idx] = cond[idx·cStrides] != 0 ? a[idx·aStrides] : b[idx·bStrides]. Inputs: cond, a, b. */
+  /** out[idx] = cond[idx·cStrides] != 0 ? a[idx·aStrides] : b[idx·bStrides] (NaN != 0). Inputs: cond, a, b. */
   where: { shape: number[]; cStrides: number[]; aStrides: number[]; bStrides: number[] };
   /** x viewed as [outer, r, inner]; out[o, i] = sum, max or min over j of x[o, j, i] (a NaN makes max and min NaN). */
   reduce: { op: 'sum' | 'max' | 'min'; outer: number; r: number; inner: number };

@@ -106,4 +106,5 @@ add('avgPool2d special 2x2', 'pool2d', pool('avg', 2, 2, 0), [
   { shape: [1, 2, 4, 10], kind: 'random', values: POOL_ROWS },
 ]);
 
+/** The NaN and ±inf cases, appended to OP_CASES (test/op-cases.ts). */
 export const SPECIAL_CASES: readonly OpCase[] = cases;
