@@ -10,9 +10,25 @@ export type DeviceName = 'webgpu' | 'wasm';
 export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'relu', 'step', 'pow', 'scale', 'shift'] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
-/** Element-wise binary kernels; comparisons give 1 or 0. */
-/** Binary ops; 'gate' is a where b > 0, else 0 (ReLU's gradient in one pass, 0 at b = 0 and for NaN b, as PyTorch). */
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'gate'] as const;
+/**
+ * Element-wise binary kernels; comparisons give 1 or 0 (0 for NaN except `ne`), maximum/minimum propagate NaN, and
+ * 'gate' is b <= 0 ? 0 : a (ReLU's gradient in one pass: 0 at b = 0, a for NaN b, as PyTorch's threshold_backward).
+ */
+export const BINARY_OPS = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'maximum',
+  'minimum',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'gate',
+] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
 /** Largest rank a kernel sees after the engine has coalesced dimensions. */
@@ -33,10 +49,10 @@ export interface KernelParams {
   unary: { op: UnaryOp; size: number; alpha: number };
   /** out[idx] = f(a[idx·aStrides], b[idx·bStrides]) over `shape` (strides may be 0 to broadcast). */
   binary: { op: BinaryOp; shape: number[]; aStrides: number[]; bStrides: number[] };
-  /** out[idx] = cond[idx·cStrides] != 0 ? a[idx·aStrides] : b[idx·bStrides]. Inputs: cond, a, b. */
+  /** out[idx] = cond[idx·cStrides] != 0 ? a[idx·aStrides] : b[idx·bStrides] (NaN != 0). Inputs: cond, a, b. */
   where: { shape: number[]; cStrides: number[]; aStrides: number[]; bStrides: number[] };
-  /** x viewed as [outer, r, inner]; out[o, i] = sum or max over j of x[o, j, i]. */
-  reduce: { op: 'sum' | 'max'; outer: number; r: number; inner: number };
+  /** x viewed as [outer, r, inner]; out[o, i] = sum, max or min over j of x[o, j, i] (a NaN makes max and min NaN). */
+  reduce: { op: 'sum' | 'max' | 'min'; outer: number; r: number; inner: number };
   /**
    * out[b] = opA(a[b]) · opB(b[b]) for b < batch; out is [batch, m, n]. a[b] starts at b·aBatchStride and is
    * [m, k] row-major, or [k, m] when transA; b[b] starts at b·bBatchStride and is [k, n], or [n, k] when transB.
@@ -70,7 +86,10 @@ export interface KernelParams {
    * by the window clipped to the padded input (countIncludePad) or by its valid cells, as PyTorch.
    */
   pool2d: Pool2dParams;
-  /** Gradient of pool2d. Inputs x, dy; out dx [nc, h, w]. Max sends dy to the first maximum of each window. */
+  /**
+   * Gradient of pool2d. Inputs x, dy; out dx [nc, h, w]. Max sends dy to the first maximum of each window (the last
+   * NaN when it holds one, its first cell when no cell beats −inf), as PyTorch.
+   */
   pool2dBackward: Pool2dParams;
   /** x viewed as [n, c, s]; out[c] = scale · Σ_{n,s} x[n, c, s]. */
   channelSum: { n: number; c: number; s: number; scale: number };

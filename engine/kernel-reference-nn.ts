@@ -240,7 +240,8 @@ function poolWindow(p: KernelParams['pool2d'], c: number, oy: number, ox: number
       const at = (c * p.h + iy) * p.w + ix;
       cells.push(at);
       sum += x[at];
-      if (x[at] > max || Number.isNaN(x[at])) {
+      // As PyTorch: the first cell starts the scan (an all −inf window still has one), and a NaN always wins.
+      if (argmax < 0 || x[at] > max || Number.isNaN(x[at])) {
         max = x[at];
         argmax = at;
       }

@@ -1,11 +1,19 @@
-// Plain TypeScript implementations of every kernel: the exact semantics each backend must reproduce.
-// Tests run each backend kernel against these on the same inputs; they are never used for real work.
+// Plain TypeScript implementations of every kernel: the exact semantics each backend must reproduce, NaN and ±inf
+// included (PyTorch's). Tests run each backend kernel against these on the same inputs; never used for real work.
 
 import type { BinaryOp, KernelParams, KernelName, UnaryOp } from './backend.ts';
 import { referenceNnKernels } from './kernel-reference-nn.ts';
 
 type Arr = Float32Array | Float64Array;
 
+/** x^alpha as torch.pow: Math.pow, except that ½ and −½ are √x and 1/√x (so pow(−inf, ½) is NaN, not +inf). */
+function powFn(alpha: number): (x: number) => number {
+  if (alpha === 0.5) return Math.sqrt;
+  if (alpha === -0.5) return (x) => 1 / Math.sqrt(x);
+  return (x) => Math.pow(x, alpha);
+}
+
+/** The scalar function of a unary kernel; relu keeps NaN (and −0), as torch.relu. */
 export function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
   switch (op) {
     case 'neg':
@@ -17,11 +25,11 @@ export function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
     case 'sqrt':
       return Math.sqrt;
     case 'relu':
-      return (x) => (x > 0 ? x : 0);
+      return (x) => (x < 0 ? 0 : x);
     case 'step':
       return (x) => (x > 0 ? 1 : 0);
     case 'pow':
-      return (x) => Math.pow(x, alpha);
+      return powFn(alpha);
     case 'scale':
       return (x) => x * alpha;
     case 'shift':
@@ -29,6 +37,10 @@ export function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
   }
 }
 
+/**
+ * The scalar function of a binary kernel, NaN as PyTorch: maximum/minimum propagate it, comparisons with it are
+ * false except ne, and gate (threshold_backward) passes a where b is NaN.
+ */
 export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
   switch (op) {
     case 'add':
@@ -40,7 +52,9 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
     case 'div':
       return (a, b) => a / b;
     case 'maximum':
-      return (a, b) => (a >= b ? a : b);
+      return (a, b) => Math.max(a, b);
+    case 'minimum':
+      return (a, b) => Math.min(a, b);
     case 'eq':
       return (a, b) => (a === b ? 1 : 0);
     case 'ne':
@@ -54,7 +68,7 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
     case 'ge':
       return (a, b) => (a >= b ? 1 : 0);
     case 'gate':
-      return (a, b) => (b > 0 ? a : 0);
+      return (a, b) => (b <= 0 ? 0 : a);
   }
 }
 
@@ -106,10 +120,10 @@ const coreKernels: { [K in CoreKernel]: (inputs: readonly Arr[], out: Arr, p: Ke
   reduce([x], out, p) {
     for (let o = 0; o < p.outer; o++) {
       for (let i = 0; i < p.inner; i++) {
-        let acc = p.op === 'sum' ? 0 : -Infinity;
+        let acc = p.op === 'sum' ? 0 : p.op === 'max' ? -Infinity : Infinity;
         for (let j = 0; j < p.r; j++) {
           const v = x[(o * p.r + j) * p.inner + i];
-          acc = p.op === 'sum' ? acc + v : Math.max(acc, v);
+          acc = p.op === 'sum' ? acc + v : p.op === 'max' ? Math.max(acc, v) : Math.min(acc, v);
         }
         out[o * p.inner + i] = acc;
       }

@@ -26,6 +26,7 @@ export interface OpParams extends Record<BinaryOp, None>, Record<Exclude<UnaryOp
   where: None;
   sum: AxesParams;
   max: AxesParams;
+  min: AxesParams;
   mean: AxesParams;
   sumTo: { shape: number[] };
   reshape: { shape: number[] };

@@ -94,6 +94,7 @@ export interface Tensor {
   mul(other: Operand): Tensor;
   div(other: Operand): Tensor;
   maximum(other: Operand): Tensor;
+  minimum(other: Operand): Tensor;
   eq(other: Operand): Tensor;
   ne(other: Operand): Tensor;
   lt(other: Operand): Tensor;
@@ -109,6 +110,7 @@ export interface Tensor {
   sum(axes?: number | number[], keepdim?: boolean): Tensor;
   mean(axes?: number | number[], keepdim?: boolean): Tensor;
   max(axes?: number | number[], keepdim?: boolean): Tensor;
+  min(axes?: number | number[], keepdim?: boolean): Tensor;
   reshape(shape: readonly number[]): Tensor;
   permute(axes: number[]): Tensor;
   transpose(dim0?: number, dim1?: number): Tensor;

@@ -160,6 +160,9 @@ class TensorImpl implements TensorType {
   maximum(other: Operand): TensorType {
     return ops.maximum(this, other);
   }
+  minimum(other: Operand): TensorType {
+    return ops.minimum(this, other);
+  }
   eq(other: Operand): TensorType {
     return ops.eq(this, other);
   }
@@ -204,6 +207,9 @@ class TensorImpl implements TensorType {
   }
   max(axes?: number | number[], keepdim?: boolean): TensorType {
     return ops.max(this, axes, keepdim);
+  }
+  min(axes?: number | number[], keepdim?: boolean): TensorType {
+    return ops.min(this, axes, keepdim);
   }
   reshape(shape: readonly number[]): TensorType {
     return ops.reshape(this, shape);

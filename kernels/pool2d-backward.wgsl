@@ -25,6 +25,11 @@ override wg: u32 = 256u;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
+// NaN tested on the bits: a compiler may fold `v != v` to false, assuming no NaN.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 /** The first window position o with o·stride − pad + k − 1 >= i, i.e. ceil((i + pad − k + 1) / stride), at least 0. */
 fn first_window(i: i32, pad: i32, k: i32, stride: i32) -> i32 {
   let num = i + pad - k + 1;
@@ -40,8 +45,8 @@ fn window_argmax(plane: u32, y0: i32, x0: i32) -> i32 {
   for (var iy = max(y0, 0); iy < min(y0 + kh, h); iy++) {
     for (var ix = max(x0, 0); ix < min(x0 + kw, w); ix++) {
       let v = x[plane + u32(iy * w + ix)];
-      // NOTE: strict > keeps the first maximum on ties; `v != v` lets a NaN win, as in the reference.
-      if (arg < 0 || v > m || v != v) {
+      // NOTE: strict > keeps the first maximum on ties; a NaN wins (the last), as in the reference.
+      if (arg < 0 || is_nan(v) || (v > m && !is_nan(m))) {
         m = v;
         arg = iy * w + ix;
       }

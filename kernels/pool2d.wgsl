@@ -24,6 +24,11 @@ override wg: u32 = 256u;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
+// NaN tested on the bits: a compiler may fold `v != v` to false, assuming no NaN.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 @compute @workgroup_size(wg)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = gid.x + gid.y * nwg.x * wg;
@@ -45,8 +50,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var iy = max(y0, 0); iy < min(y0 + kh, h); iy++) {
     for (var ix = max(x0, 0); ix < min(x0 + kw, w); ix++) {
       let v = x[plane + u32(iy * w + ix)];
-      // NOTE: `v != v` keeps the reference's rule that a NaN takes the max (max() may drop NaNs).
-      if (first || v > m || v != v) {
+      // NOTE: a NaN takes the max (the last one), as in the reference; max() may drop NaNs.
+      if (first || is_nan(v) || (v > m && !is_nan(m))) {
         m = v;
         first = false;
       }

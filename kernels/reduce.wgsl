@@ -1,5 +1,5 @@
-// reduce: x viewed as [outer, r, inner]; out[o, i] = sum (op 0) or max (op 1) over j of x[o, j, i].
-// Entry `rows`: one invocation per output, summing in blocks of 64 so rounding error grows slowly with r.
+// reduce: x viewed as [outer, r, inner]; out[o, i] = sum (op 0), max (1) or min (2, both NaN if any is) over j of
+// x[o, j, i]. Entry `rows`: one invocation per output, summing in blocks of 64 so rounding error grows slowly with r.
 // Entry `tree`: one workgroup per output (for long rows): strided partial results, then a tree in workgroup memory.
 
 struct Params {
@@ -18,11 +18,17 @@ const BLOCK: u32 = 64u;
 
 var<workgroup> partial: array<f32, wg>;
 
+// NOTE: not the max/min builtins, whose NaN behaviour is unspecified (lavapipe drops NaN): NaN is tested on the bits.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
 fn combine(acc: f32, v: f32) -> f32 {
-  if (op == 1u) {
-    return max(acc, v);
+  if (op == 0u) {
+    return acc + v;
   }
-  return acc + v;
+  let better = select((v < acc), (v > acc), op == 1u);
+  return select(select(acc, v, better), acc + v, is_nan(acc) || is_nan(v)); // acc + v: NaN when either is
 }
 
 @compute @workgroup_size(wg)

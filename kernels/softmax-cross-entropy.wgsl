@@ -17,6 +17,25 @@ const BLOCK: u32 = 64u;
 
 var<workgroup> partial: array<f32, wg>;
 
+// NOTE: the max builtin's NaN behaviour is unspecified (lavapipe drops NaN); max_nan propagates it (NaN tested on the
+// bits, which no compiler folds away), so a row holding a NaN has m = NaN and is NaN throughout, as PyTorch's.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+fn max_nan(a: f32, b: f32) -> f32 {
+  return select(select(b, a, a > b), a + b, is_nan(a) || is_nan(b)); // a + b: NaN when either is
+}
+
+// NOTE: SwiftShader's exp and log turn NaN into +inf or a finite value (so a NaN row would give 0s); NaN passes here.
+fn exp_nan(v: f32) -> f32 {
+  return select(exp(v), v, is_nan(v));
+}
+
+fn log_nan(v: f32) -> f32 {
+  return select(log(v), v, is_nan(v));
+}
+
 /** logits[r, label[r]], or 0 when the label names no class. */
 fn target_logit(r: u32) -> f32 {
   let label = labels[r];
@@ -33,7 +52,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = r * params.classes;
   var m = logits[base];
   for (var j = 1u; j < params.classes; j++) {
-    m = max(m, logits[base + j]);
+    m = max_nan(m, logits[base + j]);
   }
   var s = 0.0;
   var j = 0u;
@@ -41,11 +60,11 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let end = min(j + BLOCK, params.classes);
     var block = 0.0;
     for (; j < end; j++) {
-      block += exp(logits[base + j] - m);
+      block += exp_nan(logits[base + j] - m);
     }
     s += block;
   }
-  out[r] = m + log(s) - target_logit(r);
+  out[r] = m + log_nan(s) - target_logit(r);
 }
 
 @compute @workgroup_size(wg)
@@ -62,13 +81,13 @@ fn tree(
   // Max: every invocation starts from an element of the row (classes >= wg on this path).
   var m = logits[base + min(lid, params.classes - 1u)];
   for (var j = lid + wg; j < params.classes; j += wg) {
-    m = max(m, logits[base + j]);
+    m = max_nan(m, logits[base + j]);
   }
   partial[lid] = m;
   workgroupBarrier();
   for (var k = wg / 2u; k > 0u; k >>= 1u) {
     if (lid < k) {
-      partial[lid] = max(partial[lid], partial[lid + k]);
+      partial[lid] = max_nan(partial[lid], partial[lid + k]);
     }
     workgroupBarrier();
   }
@@ -76,7 +95,7 @@ fn tree(
   workgroupBarrier();
   var s = 0.0;
   for (var j = lid; j < params.classes; j += wg) {
-    s += exp(logits[base + j] - m);
+    s += exp_nan(logits[base + j] - m);
   }
   partial[lid] = s;
   workgroupBarrier();
@@ -87,6 +106,6 @@ fn tree(
     workgroupBarrier();
   }
   if (lid == 0u) {
-    out[r] = m + log(partial[0]) - target_logit(r);
+    out[r] = m + log_nan(partial[0]) - target_logit(r);
   }
 }

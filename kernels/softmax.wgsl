@@ -18,11 +18,30 @@ const BLOCK: u32 = 64u;
 
 var<workgroup> partial: array<f32, wg>;
 
+// NOTE: the max builtin's NaN behaviour is unspecified (lavapipe drops NaN); max_nan propagates it (NaN tested on the
+// bits, which no compiler folds away), so a row holding a NaN has m = NaN and is NaN throughout, as PyTorch's.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+fn max_nan(a: f32, b: f32) -> f32 {
+  return select(select(b, a, a > b), a + b, is_nan(a) || is_nan(b)); // a + b: NaN when either is
+}
+
+// NOTE: SwiftShader's exp and log turn NaN into +inf or a finite value (so a NaN row would give 0s); NaN passes here.
+fn exp_nan(v: f32) -> f32 {
+  return select(exp(v), v, is_nan(v));
+}
+
+fn log_nan(v: f32) -> f32 {
+  return select(log(v), v, is_nan(v));
+}
+
 fn finish(v: f32, m: f32, s: f32) -> f32 {
   if (log_softmax) {
-    return v - m - log(s);
+    return v - m - log_nan(s);
   }
-  return exp(v - m) / s;
+  return exp_nan(v - m) / s;
 }
 
 @compute @workgroup_size(wg)
@@ -35,7 +54,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = (t / inner) * params.r * inner + t % inner;
   var m = x[base];
   for (var j = 1u; j < params.r; j++) {
-    m = max(m, x[base + j * inner]);
+    m = max_nan(m, x[base + j * inner]);
   }
   var s = 0.0;
   var j = 0u;
@@ -43,7 +62,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let end = min(j + BLOCK, params.r);
     var block = 0.0;
     for (; j < end; j++) {
-      block += exp(x[base + j * inner] - m);
+      block += exp_nan(x[base + j * inner] - m);
     }
     s += block;
   }
@@ -67,13 +86,13 @@ fn tree(
   // Max: every invocation starts from an element of the row (r >= wg on this path).
   var m = x[base + min(lid, params.r - 1u) * inner];
   for (var j = lid + wg; j < params.r; j += wg) {
-    m = max(m, x[base + j * inner]);
+    m = max_nan(m, x[base + j * inner]);
   }
   partial[lid] = m;
   workgroupBarrier();
   for (var k = wg / 2u; k > 0u; k >>= 1u) {
     if (lid < k) {
-      partial[lid] = max(partial[lid], partial[lid + k]);
+      partial[lid] = max_nan(partial[lid], partial[lid + k]);
     }
     workgroupBarrier();
   }
@@ -81,7 +100,7 @@ fn tree(
   workgroupBarrier();
   var s = 0.0;
   for (var j = lid; j < params.r; j += wg) {
-    s += exp(x[base + j * inner] - m);
+    s += exp_nan(x[base + j * inner] - m);
   }
   partial[lid] = s;
   workgroupBarrier();

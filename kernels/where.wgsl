@@ -1,4 +1,5 @@
-// where: out[idx] = cond[idx·c_strides] != 0 ? a[idx·a_strides] : b[idx·b_strides] over `shape` (rank ≤ 8).
+// where: out[idx] = cond[idx·c_strides] != 0 ? a[idx·a_strides] : b[idx·b_strides] over `shape` (rank ≤ 8); a NaN
+// cond is != 0, as in PyTorch's torch.where(cond != 0, a, b).
 
 struct Params {
   shape: array<vec4<u32>, 2>,
@@ -36,5 +37,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ao += c * params.a_strides[q / 4u][q % 4u];
     bo += c * params.b_strides[q / 4u][q % 4u];
   }
-  out[i] = select(b[bo], a[ao], cond[co] != 0.0);
+  // NOTE: cond != 0 on the bits (±0 are the only zeros), so a NaN cond picks a even where `!=` is ordered.
+  out[i] = select(b[bo], a[ao], (bitcast<u32>(cond[co]) & 0x7fffffffu) != 0u);
 }

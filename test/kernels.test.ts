@@ -95,7 +95,7 @@ add({
   outSize: 12,
   params: { shape: [4, 3], inStrides: [0, 1], inOffset: 0, outStrides: [3, 1], outOffset: 0 },
 });
-for (const op of ['sum', 'max'] as const) {
+for (const op of ['sum', 'max', 'min'] as const) {
   for (const [outer, r, inner] of [
     [1, 1000, 1],
     [7, 13, 1],
@@ -106,7 +106,7 @@ for (const op of ['sum', 'max'] as const) {
   ]) {
     const n = outer * r * inner;
     const x = rand(n, n + r);
-    if (op === 'max') x[0] = x[inner]; // a tie
+    if (op !== 'sum') x[0] = x[inner]; // a tie
     add({
       name: `reduce ${op} [${outer},${r},${inner}]`,
       kernel: 'reduce',
@@ -168,6 +168,82 @@ add({
   inputs: [Float32Array.from([0, 3, 9, 2, 10, -1])],
   outSize: 60,
   params: { rows: 6, classes: 10 },
+});
+
+// NaN and ±inf (PyTorch's semantics, kernel-reference.ts): every `every`-th element, from `first` on, cycles through
+// NaN, +inf, −inf and −0, so SIMD lanes, scalar tails and both operands of a binary kernel meet them.
+const SPECIAL = [NaN, Infinity, -Infinity, -0];
+function sprinkle(x: Float32Array, every: number, first: number): Float32Array {
+  for (let i = first, k = 0; i < x.length; i += every, k++) x[i] = SPECIAL[k % SPECIAL.length];
+  return x;
+}
+for (const op of UNARY_OPS) {
+  const size = 1003;
+  add({
+    name: `unary ${op} NaN and ±inf`,
+    kernel: 'unary',
+    inputs: [sprinkle(rand(size, 31, -2, 3), 5, 1)],
+    outSize: size,
+    params: { op, size, alpha: op === 'pow' ? 2.5 : 1.5 },
+  });
+}
+for (const op of BINARY_OPS) {
+  const shape = [3, 5, 7];
+  add({
+    name: `binary ${op} NaN and ±inf`,
+    kernel: 'binary',
+    inputs: [sprinkle(rand(105, 32), 3, 0), sprinkle(rand(105, 33), 4, 1)],
+    outSize: 105,
+    params: { op, shape, aStrides: stridesOf(shape), bStrides: stridesOf(shape) },
+  });
+}
+for (const op of ['sum', 'max', 'min'] as const) {
+  for (const [outer, r, inner] of [
+    [5, 37, 1],
+    [1, 1000, 1],
+    [2, 13, 21],
+  ]) {
+    const n = outer * r * inner;
+    add({
+      name: `reduce ${op} [${outer},${r},${inner}] NaN and ±inf`,
+      kernel: 'reduce',
+      inputs: [sprinkle(rand(n, 34), 61, 40)],
+      outSize: outer * inner,
+      params: { op, outer, r, inner },
+      tol: 2e-5 * Math.sqrt(r),
+    });
+  }
+}
+for (const log of [false, true]) {
+  for (const [outer, r, inner] of [
+    [6, 10, 1],
+    [1, 1000, 1],
+    [2, 7, 5],
+  ]) {
+    const n = outer * r * inner;
+    add({
+      name: `softmax log=${log} [${outer},${r},${inner}] NaN and ±inf`,
+      kernel: 'softmax',
+      inputs: [sprinkle(rand(n, 35, -8, 8), 23, 3)],
+      outSize: n,
+      params: { outer, r, inner, log },
+    });
+  }
+}
+add({
+  name: 'where NaN condition',
+  kernel: 'where',
+  inputs: [
+    sprinkle(
+      rand(35, 36, -1, 1).map((v) => (v > 0 ? 1 : 0)),
+      3,
+      0,
+    ),
+    rand(105, 37),
+    rand(1, 38),
+  ],
+  outSize: 105,
+  params: { shape: [3, 5, 7], cStrides: [0, 7, 1], aStrides: [35, 7, 1], bStrides: [0, 0, 0] },
 });
 
 await registerKernelCases(cases);

@@ -1,8 +1,9 @@
-// The op case table: every op × shapes (broadcast, non-contiguous via transpose/slice, edge values, ties).
-// Shared by the Node tests and the browser test, so both run the same cases.
+// The op case table: every op × shapes (broadcast, non-contiguous via transpose/slice, edge values, ties), then the
+// NaN/±inf cases of op-cases-special.ts. Shared by the Node tests and the browser test, so both run the same cases.
 
 import { UNARY_OPS } from '../engine/backend.ts';
 import type { OpName, OpParams } from '../engine/op.ts';
+import { SPECIAL_CASES } from './op-cases-special.ts';
 import type { InputSpec, OpCase, Prep } from './util/check.ts';
 
 const cases: OpCase[] = [];
@@ -39,11 +40,11 @@ add('scale -0.5 transposed', 'scale', { factor: -0.5 }, [{ shape: [4, 3], prep: 
 add('shift -1.5', 'shift', { offset: -1.5 }, [{ shape: [2, 2, 2] }]);
 
 // Binary ops, with NumPy broadcasting and non-contiguous operands.
-const arith = ['add', 'sub', 'mul', 'div', 'maximum'] as const;
+const arith = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const;
 for (const op of arith) {
   const b: InputSpec['kind'] = op === 'div' ? 'nonzero' : 'random';
   add(`${op} same shape edges`, op, none, [{ shape: [3, 4] }, { shape: [3, 4], kind: b }], {
-    grad: op === 'maximum' ? false : undefined,
+    grad: op === 'maximum' || op === 'minimum' ? false : undefined,
   });
   add(`${op} broadcast [3,1]×[1,4]`, op, none, [
     { shape: [3, 1], kind: 'random' },
@@ -62,16 +63,13 @@ for (const op of arith) {
     { shape: [3, 8], kind: b, prep: S([0, 1], [3, 8], [1, 2]) },
   ]);
 }
-add(
-  'maximum ties',
-  'maximum',
-  none,
-  [
+for (const op of ['maximum', 'minimum'] as const) {
+  const ties: InputSpec[] = [
     { shape: [4, 5], kind: 'ties' },
     { shape: [4, 5], kind: 'ties' },
-  ],
-  { grad: false },
-);
+  ];
+  add(`${op} ties`, op, none, ties, { grad: false });
+}
 for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
   add(`${op} ties`, op, none, [
     { shape: [4, 5], kind: 'ties' },
@@ -98,9 +96,9 @@ add('where transposed', 'where', none, [
   { shape: [], kind: 'random' },
 ]);
 
-// Reductions over any axes, with keepdim, ties for max and sliced inputs.
-for (const op of ['sum', 'max', 'mean'] as const) {
-  const kind: InputSpec['kind'] = op === 'max' ? 'random' : 'edge';
+// Reductions over any axes, with keepdim, ties for max and min, and sliced inputs.
+for (const op of ['sum', 'max', 'min', 'mean'] as const) {
+  const kind: InputSpec['kind'] = op === 'max' || op === 'min' ? 'random' : 'edge';
   for (const axes of [[0], [1], [2], [0, 2], [1, 2], [0, 1, 2]]) {
     for (const keepdim of [false, true]) {
       add(`${op} [2,3,4] axes ${axes} keepdim=${keepdim}`, op, { axes, keepdim }, [{ shape: [2, 3, 4], kind }]);
@@ -110,6 +108,7 @@ for (const op of ['sum', 'max', 'mean'] as const) {
   add(`${op} long row`, op, { axes: [1], keepdim: false }, [{ shape: [3, 700], kind }]);
 }
 add('max ties forward', 'max', { axes: [1], keepdim: false }, [{ shape: [4, 6], kind: 'ties' }], { grad: false });
+add('min ties forward', 'min', { axes: [1], keepdim: false }, [{ shape: [4, 6], kind: 'ties' }], { grad: false });
 add('sumTo [2,3,4]→[3,1]', 'sumTo', { shape: [3, 1] }, [{ shape: [2, 3, 4] }]);
 
 // Movement.
@@ -293,4 +292,4 @@ add('batchNorm2d eval', 'batchNorm', { training: false, momentum: 0.1, eps: 1e-5
 add('dropout p=0.3', 'dropout', { p: 0.3, seed: 42 }, [{ shape: [4, 50] }]);
 add('dropout p=0', 'dropout', { p: 0, seed: 7 }, [{ shape: [3, 4] }]);
 
-export const OP_CASES: readonly OpCase[] = cases;
+export const OP_CASES: readonly OpCase[] = [...cases, ...SPECIAL_CASES];

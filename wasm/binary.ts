@@ -1,12 +1,14 @@
 // Strided binary kernels (one export per op) and `where`, over shapes of rank ≤ 6 described in the strided scratch.
 // Output is dense. Rows of the last dim take a SIMD path when the operands' last strides are 1 or 0 (broadcast).
+// NaN as PyTorch: maximum/minimum propagate it, comparisons are false except ne, gate passes a where b is NaN.
 
 import { dimOf, nextRow, offsetOf, startRows, strideOf } from './strided';
 
 /** Side of the square tiles of the strided (transposed-operand) path. */
 const TILE = 16;
 
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, EQ = 5, NE = 6, LT = 7, LE = 8, GT = 9, GE = 10, GATE = 11;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5;
+const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11, GATE = 12;
 
 @inline function opV(op: i32, a: v128, b: v128): v128 {
   const one = f32x4.splat(1);
@@ -15,16 +17,17 @@ const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, EQ = 5, NE = 6, LT = 7, L
     case SUB: return f32x4.sub(a, b);
     case MUL: return f32x4.mul(a, b);
     case DIV: return f32x4.div(a, b);
-    // a >= b ? a : b, exactly (NaN in a gives b; ties keep a, so max(0, −0) = 0).
-    case MAXIMUM: return v128.bitselect(a, b, f32x4.ge(a, b));
+    // NOTE: f32x4.max/min, not pmax/pmin: they propagate a NaN from either operand, as torch.maximum does.
+    case MAXIMUM: return f32x4.max(a, b);
+    case MINIMUM: return f32x4.min(a, b);
     case EQ: return v128.and(f32x4.eq(a, b), one);
     case NE: return v128.and(f32x4.ne(a, b), one);
     case LT: return v128.and(f32x4.lt(a, b), one);
     case LE: return v128.and(f32x4.le(a, b), one);
     case GT: return v128.and(f32x4.gt(a, b), one);
     case GE: return v128.and(f32x4.ge(a, b), one);
-    // a where b > 0, else 0 (NaN b gives 0).
-    default: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
+    // b <= 0 ? 0 : a, so a NaN b passes a (PyTorch's threshold_backward: ReLU's gradient at NaN is 1).
+    default: return v128.andnot(a, f32x4.le(b, f32x4.splat(0)));
   }
 }
 
@@ -114,8 +117,10 @@ export function sub(a: usize, b: usize, out: usize, rank: i32): void { binaryLoo
 export function mul(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(MUL, a, b, out, rank); }
 /** out = a / b. */
 export function div(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(DIV, a, b, out, rank); }
-/** out = a >= b ? a : b. */
+/** out = max(a, b), NaN if either is NaN. */
 export function maximum(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(MAXIMUM, a, b, out, rank); }
+/** out = min(a, b), NaN if either is NaN. */
+export function minimum(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(MINIMUM, a, b, out, rank); }
 /** out = a == b ? 1 : 0. */
 export function eq(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(EQ, a, b, out, rank); }
 /** out = a != b ? 1 : 0. */
@@ -128,6 +133,7 @@ export function le(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop
 export function gt(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(GT, a, b, out, rank); }
 /** out = a >= b ? 1 : 0. */
 export function ge(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(GE, a, b, out, rank); }
+/** out = b <= 0 ? 0 : a (ReLU's backward: a NaN b passes a). */
 export function gate(a: usize, b: usize, out: usize, rank: i32): void { binaryLoop(GATE, a, b, out, rank); }
 
 /** Loads four lanes of a row whose stride is 1, or splats one value when the stride is 0. */

@@ -24,8 +24,8 @@ const SQUARE = 8, CUBE = 9, RECIP = 10, RECIP_SQUARE = 11, POW_HALF = 12, POW_MI
     case EXP: return expV(x);
     case LOG: return logV(x);
     case SQRT: return f32x4.sqrt(x);
-    // pmax(0, x) = 0 < x ? x : 0, which maps NaN and −0 to +0 exactly like `x > 0 ? x : 0`.
-    case RELU: return f32x4.pmax(f32x4.splat(0), x);
+    // pmax(x, 0) = x < 0 ? 0 : x: NaN and −0 pass through, as torch.relu (one instruction, unlike f32x4.max).
+    case RELU: return f32x4.pmax(x, f32x4.splat(0));
     case STEP: return v128.and(f32x4.gt(x, f32x4.splat(0)), f32x4.splat(1));
     case SCALE: return f32x4.mul(x, alpha);
     case SHIFT: return f32x4.add(x, alpha);
@@ -36,15 +36,9 @@ const SQUARE = 8, CUBE = 9, RECIP = 10, RECIP_SQUARE = 11, POW_HALF = 12, POW_MI
       const r = f32x4.div(f32x4.splat(1), x); // (1/x)² rather than 1/x², which loses bits when x² is denormal
       return f32x4.mul(r, r);
     }
-    // pow(±0, ½) = +0 and pow(−inf, ½) = +inf, where √ gives −0 and NaN: + 0 and a select fix both.
-    case POW_HALF: {
-      const r = f32x4.add(f32x4.sqrt(x), f32x4.splat(0));
-      return v128.bitselect(f32x4.splat(Infinity), r, f32x4.eq(x, f32x4.splat(-Infinity)));
-    }
-    default: {
-      const r = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.sqrt(x), f32x4.splat(0)));
-      return v128.andnot(r, f32x4.eq(x, f32x4.splat(-Infinity))); // pow(−inf, −½) = +0
-    }
+    // PyTorch computes x^½ as √x and x^−½ as 1/√x: pow(−inf, ±½) is NaN and pow(−0, −½) is −inf (not powf's).
+    case POW_HALF: return f32x4.sqrt(x);
+    default: return f32x4.div(f32x4.splat(1), f32x4.sqrt(x));
   }
 }
 
@@ -66,7 +60,7 @@ export function exp(x: usize, out: usize, n: i32, alpha: f32): void { unaryLoop(
 export function log(x: usize, out: usize, n: i32, alpha: f32): void { unaryLoop(LOG, x, out, n, alpha); }
 /** out = √x (correctly rounded). */
 export function sqrt(x: usize, out: usize, n: i32, alpha: f32): void { unaryLoop(SQRT, x, out, n, alpha); }
-/** out = x > 0 ? x : 0. */
+/** out = x < 0 ? 0 : x (NaN stays NaN). */
 export function relu(x: usize, out: usize, n: i32, alpha: f32): void { unaryLoop(RELU, x, out, n, alpha); }
 /** out = x > 0 ? 1 : 0. */
 export function step(x: usize, out: usize, n: i32, alpha: f32): void { unaryLoop(STEP, x, out, n, alpha); }
@@ -76,8 +70,8 @@ export function scale(x: usize, out: usize, n: i32, alpha: f32): void { unaryLoo
 export function shift(x: usize, out: usize, n: i32, alpha: f32): void { unaryLoop(SHIFT, x, out, n, alpha); }
 
 /**
- * out = x^alpha. Exponents 1, 2, 3, −1, −2, ½, −½ take SIMD paths (≤ 2 roundings, Math.pow's edge values);
- * any other exponent goes through musl's powf (< 1 ulp), one element at a time.
+ * out = x^alpha. Exponents 1, 2, 3, −1, −2, ½, −½ take SIMD paths (≤ 2 roundings; ±½ as √x and 1/√x, like
+ * PyTorch); any other exponent goes through musl's powf (< 1 ulp, Math.pow's edge values), one element at a time.
  */
 export function pow(x: usize, out: usize, n: i32, alpha: f32): void {
   if (alpha == 1) {

@@ -2,9 +2,9 @@
 // Pointers are byte offsets into linear memory; the JS glue (engine/backends/wasm.ts) owns all memory above heapBase().
 
 export { fill, neg, exp, log, sqrt, relu, step, pow, scale, shift, oneHot } from './elementwise';
-export { add, sub, mul, div, maximum, eq, ne, lt, le, gt, ge, gate, where } from './binary';
+export { add, sub, mul, div, maximum, minimum, eq, ne, lt, le, gt, ge, gate, where } from './binary';
 export { copy } from './copy';
-export { reduceSum, reduceMax } from './reduce';
+export { reduceSum, reduceMax, reduceMin } from './reduce';
 export { softmax, logSoftmax } from './softmax';
 export { matmul, matmulRows } from './matmul';
 export { setThreadScratch, threadScratchBytes } from './thread';

@@ -1,6 +1,6 @@
 // Max and average 2-D pooling over x viewed as [nc, h, w], forward and backward. Max pooling sends the gradient to
-// the first maximum of each window (a NaN always wins, the last one seen); 2×2 stride-2 unpadded max pooling, the
-// common case, runs four windows per SIMD step.
+// the first maximum of each window (a NaN always wins, the last one seen; all −inf: the first cell), as PyTorch; 2×2
+// stride-2 unpadded max pooling, the common case, runs four windows per SIMD step (f32x4.max: NaN propagates).
 
 /**
  * Pool geometry (Pool2dParams' fields): mode 0 max, 1 avg; countIncludePad 0 or 1. Its layout is POOL_GEOM in
@@ -83,13 +83,12 @@ function maxPool2x2(x: usize, out: usize, g: PoolGeom): void {
   const a = v128.load(r0 + at), b = v128.load(r0 + at, 16), p = v128.load(r1 + at), q = v128.load(r1 + at, 16);
   const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
   const v2 = i32x4.shuffle(p, q, 0, 2, 4, 6), v3 = i32x4.shuffle(p, q, 1, 3, 5, 7);
-  let k = takes(v0, f32x4.splat(-Infinity));
-  let idx = v128.and(k, i32x4.splat(1)), m = v128.bitselect(v0, f32x4.splat(-Infinity), k);
-  k = takes(v1, m); idx = v128.bitselect(i32x4.splat(2), idx, k); m = v128.bitselect(v1, m, k);
+  let idx = i32x4.splat(1), m = v0;
+  let k = takes(v1, m); idx = v128.bitselect(i32x4.splat(2), idx, k); m = v128.bitselect(v1, m, k);
   k = takes(v2, m); idx = v128.bitselect(i32x4.splat(3), idx, k); m = v128.bitselect(v2, m, k);
   idx = v128.bitselect(i32x4.splat(4), idx, takes(v3, m));
   const d = v128.load(gy + (<usize>ox << 2));
-  // idx is 1 + the window cell of the first maximum (0 when none beats −inf).
+  // idx is 1 + the window cell of the first maximum (cell 0 when none beats it, all −inf included).
   const e0 = v128.and(d, i32x4.eq(idx, i32x4.splat(1))), e1 = v128.and(d, i32x4.eq(idx, i32x4.splat(2)));
   const e2 = v128.and(d, i32x4.eq(idx, i32x4.splat(3))), e3 = v128.and(d, i32x4.eq(idx, i32x4.splat(4)));
   v128.store(d0 + at, i32x4.shuffle(e0, e1, 0, 4, 1, 5)); v128.store(d0 + at, i32x4.shuffle(e0, e1, 2, 6, 3, 7), 16);
@@ -119,7 +118,7 @@ function maxPool2x2Backward(x: usize, dy: usize, dx: usize, g: PoolGeom): void {
         let best = -1;
         for (let t = 0; t < 4; t++) {
           const v = load<f32>((t < 2 ? r0 : r1) + at + (<usize>(t & 1) << 2));
-          if (v > m || v != v) { m = v; best = t; }
+          if (t == 0 || v > m || v != v) { m = v; best = t; }
         }
         for (let t = 0; t < 4; t++) store<f32>((t < 2 ? d0 : d1) + at + (<usize>(t & 1) << 2), t == best ? d : 0);
       }
@@ -177,7 +176,7 @@ function poolGeneralBackward(x: usize, dy: usize, dx: usize, g: PoolGeom): void 
           for (let iy = ya; iy < yb; iy++) {
             for (let ix = xa; ix < xb; ix++) {
               const v = load<f32>(xc + (<usize>(iy * g.w + ix) << 2));
-              if (v > m || v != v) { m = v; best = iy * g.w + ix; }
+              if (best < 0 || v > m || v != v) { m = v; best = iy * g.w + ix; }
             }
           }
           if (best >= 0) store<f32>(dc + (<usize>best << 2), load<f32>(dc + (<usize>best << 2)) + d);

@@ -1,16 +1,25 @@
-// Reductions over the middle axis of x viewed as [outer, r, inner]: reduceSum and reduceMax, out is [outer, inner].
-// Sums are cascaded (SIMD partial sums over blocks, blocks added into a running total) for ~r·eps/100 error.
+// Reductions over the middle axis of x viewed as [outer, r, inner]: reduceSum, reduceMax and reduceMin, out is
+// [outer, inner]. Sums are cascaded (SIMD partial sums over blocks, blocks added into a running total) for ~r·eps/100
+// error. NOTE: max and min use f32x4.max/min and f64 max/min, which propagate NaN (pmax/pmin would skip it).
 
-const SUM = 0, MAX = 1;
+const SUM = 0, MAX = 1, MIN = 2;
 /** Rows summed into a block partial before the partial is added to the running total. */
 const BLOCK = 128;
 
 @inline function combine(op: i32, acc: v128, v: v128): v128 {
-  return op == SUM ? f32x4.add(acc, v) : f32x4.max(acc, v);
+  return op == SUM ? f32x4.add(acc, v) : op == MAX ? f32x4.max(acc, v) : f32x4.min(acc, v);
+}
+
+@inline function combineS(op: i32, acc: f64, v: f64): f64 {
+  return op == SUM ? acc + v : op == MAX ? max(acc, v) : min(acc, v);
+}
+
+@inline function start(op: i32): f64 {
+  return op == SUM ? 0 : op == MAX ? -Infinity : Infinity;
 }
 
 @inline function identity(op: i32): v128 {
-  return f32x4.splat(op == SUM ? 0 : -Infinity);
+  return f32x4.splat(<f32>start(op));
 }
 
 @inline function horizontal(op: i32, v: v128): f32 {
@@ -23,7 +32,7 @@ const BLOCK = 128;
 @inline function reduceRow(op: i32, p: usize, r: i32): f32 {
   const r16 = r & ~15;
   let j = 0;
-  let total: f64 = op == SUM ? 0 : -Infinity;
+  let total = start(op);
   while (j < r16) {
     const end = min(j + BLOCK * 16, r16);
     let a0 = identity(op), a1 = a0, a2 = a0, a3 = a0;
@@ -34,13 +43,9 @@ const BLOCK = 128;
       a2 = combine(op, a2, v128.load(q, 32));
       a3 = combine(op, a3, v128.load(q, 48));
     }
-    const h = <f64>horizontal(op, combine(op, combine(op, a0, a1), combine(op, a2, a3)));
-    total = op == SUM ? total + h : max(total, h);
+    total = combineS(op, total, <f64>horizontal(op, combine(op, combine(op, a0, a1), combine(op, a2, a3))));
   }
-  for (; j < r; j++) {
-    const v = <f64>load<f32>(p + (<usize>j << 2));
-    total = op == SUM ? total + v : max(total, v);
-  }
+  for (; j < r; j++) total = combineS(op, total, <f64>load<f32>(p + (<usize>j << 2)));
   return <f32>total;
 }
 
@@ -78,10 +83,9 @@ const BLOCK = 128;
 
 /** Reduces r rows of one column, accumulating in f64. */
 @inline function reduceCol(op: i32, p: usize, stride: usize, r: i32): f32 {
-  let total: f64 = op == SUM ? 0 : -Infinity;
+  let total = start(op);
   for (let j = 0; j < r; j++) {
-    const v = <f64>load<f32>(p);
-    total = op == SUM ? total + v : max(total, v);
+    total = combineS(op, total, <f64>load<f32>(p));
     p += stride;
   }
   return <f32>total;
@@ -111,4 +115,9 @@ export function reduceSum(x: usize, out: usize, outer: i32, r: i32, inner: i32):
 /** out[o, i] = max_j x[o, j, i] (NaN propagates); r = 0 gives −inf. */
 export function reduceMax(x: usize, out: usize, outer: i32, r: i32, inner: i32): void {
   reduceLoop(MAX, x, out, outer, r, inner);
+}
+
+/** out[o, i] = min_j x[o, j, i] (NaN propagates); r = 0 gives +inf. */
+export function reduceMin(x: usize, out: usize, outer: i32, r: i32, inner: i32): void {
+  reduceLoop(MIN, x, out, outer, r, inner);
 }

@@ -2,12 +2,17 @@
 // size checks, the strided block the kernels read (wasm-geometry.ts), and the split of each call between threads.
 // The backend in wasm.ts merges this table with wasm-nn.ts's.
 
-import { MAX_RANK, type KernelName, type KernelTable, type NnKernel } from '../backend.ts';
+import { MAX_RANK, type KernelName, type KernelParams, type KernelTable, type NnKernel } from '../backend.ts';
 import { coalesce, sizeOf, stridesOf } from '../shape.ts';
 import type { FunctionName } from './wasm-exports.ts';
 import { STRIDED_META } from './wasm-geometry.ts';
 import { checkSpan, type WasmBuf } from './wasm-memory.ts';
 import { checkSize, range, splitFlat, type KernelHost } from './wasm-split.ts';
+
+/** The export of each reduction. */
+const REDUCE_EXPORT = { sum: 'reduceSum', max: 'reduceMax', min: 'reduceMin' } as const satisfies {
+  [P in KernelParams['reduce']['op']]: FunctionName;
+};
 
 /** One operand of a strided launch: its buffer, strides over the launch shape, and element offset. */
 interface Operand {
@@ -139,7 +144,7 @@ export function coreKernels(host: KernelHost): Omit<KernelTable<WasmBuf>, NnKern
     reduce: ([x], out, p) => {
       checkSize(x, p.outer * p.r * p.inner, 'reduce input');
       checkSize(out, p.outer * p.inner, 'reduce output');
-      rows(p.op === 'sum' ? 'reduceSum' : 'reduceMax', x, out, p.outer, p.r, p.inner, 1);
+      rows(REDUCE_EXPORT[p.op], x, out, p.outer, p.r, p.inner, 1);
     },
     matmul: ([a, b], out, p) => {
       if (p.batch * p.m * p.n === 0) return;

@@ -44,6 +44,7 @@ export const EXPORTS = {
   where: sig(['cond:ptr', 'a:ptr', 'b:ptr', 'out:ptr', 'rank:i32']),
   reduceSum: AXIS,
   reduceMax: AXIS,
+  reduceMin: AXIS,
   softmax: AXIS,
   logSoftmax: AXIS,
   matmul: sig([

@@ -34,6 +34,7 @@ const BINARY_CODE: { readonly [P in BinaryOp]: number } = {
   mul: 2,
   div: 3,
   maximum: 4,
+  minimum: 12,
   eq: 5,
   ne: 6,
   lt: 7,
@@ -42,6 +43,9 @@ const BINARY_CODE: { readonly [P in BinaryOp]: number } = {
   ge: 10,
   gate: 11,
 };
+
+/** The `op` override of reduce.wgsl. */
+const REDUCE_CODE: { readonly [P in KernelParams['reduce']['op']]: number } = { sum: 0, max: 1, min: 2 };
 
 const FILL = shader('fill', fillWgsl);
 const COPY = shader('copy', copyWgsl);
@@ -113,7 +117,7 @@ export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Pro
     checkStrided(p.shape, p.cStrides, p.aStrides, p.bStrides);
     return elementwise(WHERE, sizeOf(p.shape), {}, { ...p, rank: p.shape.length, size: sizeOf(p.shape) });
   },
-  reduce: (p) => rowwise(REDUCE, p, { op: p.op === 'max' ? 1 : 0 }),
+  reduce: (p) => rowwise(REDUCE, p, { op: REDUCE_CODE[p.op] }),
   softmax: (p) => rowwise(SOFTMAX, p, { log_softmax: p.log ? 1 : 0 }),
   matmul(p) {
     if (p.batch * p.m * p.n === 0) return null;

@@ -20,10 +20,10 @@ export const reducedShape = (shape: Shape, axes: number[], keepdim: boolean): nu
   keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 
 /** Runs the reduce kernel over `axes`, first moving them innermost with one copy when they are not adjacent. */
-export function reduceForward(op: 'sum' | 'max', x: Tensor, shape: Shape, axes: number[]): Tensor {
+export function reduceForward(op: 'sum' | 'max' | 'min', x: Tensor, shape: Shape, axes: number[]): Tensor {
   const dims = x.shape;
-  if (op === 'max' && axes.some((a) => dims[a] === 0)) {
-    throw new ShapeError('max', `cannot take the maximum over an empty axis of a tensor of shape ${fmt(dims)}`);
+  if (op !== 'sum' && axes.some((a) => dims[a] === 0)) {
+    throw new ShapeError(op, `cannot take the ${op}imum over an empty axis of a tensor of shape ${fmt(dims)}`);
   }
   const live = axes.filter((a) => dims[a] !== 1);
   const adjacent = live.every((a, i) => i === 0 || a === live[i - 1] + 1);

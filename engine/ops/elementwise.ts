@@ -48,11 +48,11 @@ export const neg = (x: Tensor): Tensor => runOp(unaryDefs.neg, [x], {});
 export const exp = (x: Tensor): Tensor => runOp(unaryDefs.exp, [x], {});
 export const log = (x: Tensor): Tensor => runOp(unaryDefs.log, [x], {});
 export const sqrt = (x: Tensor): Tensor => runOp(unaryDefs.sqrt, [x], {});
-/** max(x, 0); its gradient at exactly 0 is 0. */
+/** max(x, 0), as torch.relu: NaN stays NaN; its gradient at exactly 0 is 0 (at NaN, 1). */
 export const relu = (x: Tensor): Tensor => runOp(unaryDefs.relu, [x], {});
 /** 1 where x > 0, else 0 (not differentiable). */
 export const step = (x: Tensor): Tensor => runOp(unaryDefs.step, [x], {});
-/** x raised to a scalar power. */
+/** x raised to a scalar power, as torch.pow (exponents ½ and −½ are √x and 1/√x, so pow(−inf, ½) is NaN). */
 export const pow = (x: Tensor, exponent: number): Tensor => runOp(unaryDefs.pow, [x], { exponent });
 /** x · factor. */
 export const scale = (x: Tensor, factor: number): Tensor => runOp(unaryDefs.scale, [x], { factor });
@@ -95,12 +95,8 @@ export const binaryDefs = {
   sub: binaryDef('sub', (dy) => [dy, neg(dy)]),
   mul: binaryDef('mul', (dy, a, b) => [mul(dy, b), mul(dy, a)]),
   div: binaryDef('div', (dy, _a, b, out) => [div(dy, b), neg(mul(dy, div(out, b)))]),
-  // Ties split the gradient evenly, as torch.maximum does.
-  maximum: binaryDef('maximum', (dy, a, b) => {
-    const wa = add(gt(a, b), scale(eq(a, b), 0.5));
-    const ga = mul(dy, wa);
-    return [ga, sub(dy, ga)];
-  }),
+  maximum: binaryDef('maximum', (dy, a, b) => winnerGrads(dy, lt(a, b), gt(a, b), eq(a, b))),
+  minimum: binaryDef('minimum', (dy, a, b) => winnerGrads(dy, gt(a, b), lt(a, b), eq(a, b))),
   eq: binaryDef('eq'),
   ne: binaryDef('ne'),
   lt: binaryDef('lt'),
@@ -110,6 +106,15 @@ export const binaryDefs = {
   // The gradient in b is 0 wherever it exists (b ≠ 0).
   gate: binaryDef('gate', (dy, _a, b) => [gate(dy, b), scale(dy, 0)]),
 };
+
+/**
+ * Gradients of maximum/minimum as torch's: each side gets dy unless it loses (aLoses, bLoses are 0/1 masks), half of it
+ * at ties, and both get all of it where a NaN makes every comparison false.
+ */
+function winnerGrads(dy: Tensor, aLoses: Tensor, bLoses: Tensor, ties: Tensor): [Tensor, Tensor] {
+  const kept = scale(ties, -0.5); // −½ at ties
+  return [mul(dy, shift(sub(kept, aLoses), 1)), mul(dy, shift(sub(kept, bLoses), 1))];
+}
 
 /** A number operand becomes a 0-d tensor on the other operand's device. */
 function lift(op: string, x: Tensor | number, like: Tensor | number): Tensor {
@@ -139,15 +144,21 @@ export const mul = (a: Tensor | number, b: Tensor | number): Tensor =>
       : binary('mul', a, b);
 export const div = (a: Tensor | number, b: Tensor | number): Tensor =>
   typeof b === 'number' && isTensor(a) ? scale(a, 1 / b) : binary('div', a, b);
-/** Element-wise maximum; at ties each side gets half the gradient. */
+/** Element-wise maximum, as torch.maximum: NaN if either is NaN; at ties each side gets half the gradient. */
 export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binary('maximum', a, b);
+/** Element-wise minimum, as torch.minimum: NaN if either is NaN; at ties each side gets half the gradient. */
+export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binary('minimum', a, b);
+/** Comparisons give 1 or 0; with a NaN operand they give 0, except ne, which gives 1 (IEEE, as PyTorch). */
 export const eq = (a: Tensor | number, b: Tensor | number): Tensor => binary('eq', a, b);
 export const ne = (a: Tensor | number, b: Tensor | number): Tensor => binary('ne', a, b);
 export const lt = (a: Tensor | number, b: Tensor | number): Tensor => binary('lt', a, b);
 export const le = (a: Tensor | number, b: Tensor | number): Tensor => binary('le', a, b);
 export const gt = (a: Tensor | number, b: Tensor | number): Tensor => binary('gt', a, b);
 export const ge = (a: Tensor | number, b: Tensor | number): Tensor => binary('ge', a, b);
-/** a where b > 0, else 0 (with broadcasting): ReLU's backward in one kernel. */
+/**
+ * b <= 0 ? 0 : a (with broadcasting): ReLU's backward in one kernel, as PyTorch's threshold_backward (a NaN b passes
+ * a, so relu's gradient at NaN is 1).
+ */
 export const gate = (a: Tensor | number, b: Tensor | number): Tensor => binary('gate', a, b);
 
 // ---- where ------------------------------------------------------------------------------------------------------
@@ -171,6 +182,6 @@ export const whereDef: PrimitiveDef<'where'> = {
   reference: (inputs) => ndMap(inputs, (c, a, b) => (c !== 0 ? a : b)),
 };
 
-/** cond != 0 ? a : b, element-wise with broadcasting; no gradient flows to cond. */
+/** cond != 0 ? a : b, element-wise with broadcasting (a NaN cond picks a); no gradient flows to cond. */
 export const where = (cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor =>
   runOp(whereDef, [cond, lift('where', a, cond), lift('where', b, cond)], {});

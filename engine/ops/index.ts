@@ -9,7 +9,7 @@ import { binaryDefs, unaryDefs, whereDef } from './elementwise.ts';
 import { matmulDef } from './matmul.ts';
 import { concatDef, embedDef, padDef, permuteDef, sliceDef, transposeDef } from './movement.ts';
 import { batchNormDef, dropoutDef } from './norm.ts';
-import { maxDef, meanDef } from './reduce.ts';
+import { maxDef, meanDef, minDef } from './reduce.ts';
 import { crossEntropyDef, oneHotDef, softmaxDefs } from './softmax.ts';
 
 export const OPS: OpTable = {
@@ -18,6 +18,7 @@ export const OPS: OpTable = {
   where: whereDef,
   sum: sumDef,
   max: maxDef,
+  min: minDef,
   mean: meanDef,
   sumTo: sumToDef,
   reshape: reshapeDef,

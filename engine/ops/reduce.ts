@@ -1,4 +1,5 @@
-// Reductions beyond sum (which lives with broadcasting in broadcast.ts): max and mean over any set of axes.
+// Reductions beyond sum (which lives with broadcasting in broadcast.ts): max, min and mean over any set of axes.
+// Max and min propagate NaN, as torch.amax/amin.
 
 import { ndReduce } from '../nd.ts';
 import { runOp, type CompositeDef, type PrimitiveDef } from '../op.ts';
@@ -7,19 +8,30 @@ import type { Tensor } from '../tensor-type.ts';
 import { reduceForward, reducedShape, reshape, sum } from './broadcast.ts';
 import { div, eq, mul } from './elementwise.ts';
 
-export const maxDef: PrimitiveDef<'max'> = {
-  name: 'max',
-  shape: ([x], p) => reducedShape(x, p.axes, p.keepdim),
-  forward: ([x], shape, p) => reduceForward('max', x, shape, p.axes),
-  // Ties share the gradient evenly, as torch.amax does.
-  backward(dy, [x], out, p) {
-    const keep = reducedShape(x.shape, p.axes, true);
-    const mask = eq(x, reshape(out, keep));
-    const count = sum(mask, p.axes, true);
-    return [mul(reshape(dy, keep), div(mask, count))];
-  },
-  reference: ([x], p) => ndReduce(x, p.axes, p.keepdim, -Infinity, Math.max),
-};
+/**
+ * max or min over p.axes. Ties share the gradient evenly, as torch.amax/amin do; a NaN result matches no input, so
+ * its count is 0 and its whole slice of the gradient is NaN (PyTorch's 0/0 too).
+ */
+function extremumDef<N extends 'max' | 'min'>(name: N): PrimitiveDef<N> {
+  return {
+    name,
+    shape: ([x], p) => reducedShape(x, p.axes, p.keepdim),
+    forward: ([x], shape, p) => reduceForward(name, x, shape, p.axes),
+    backward(dy, [x], out, p) {
+      const keep = reducedShape(x.shape, p.axes, true);
+      const mask = eq(x, reshape(out, keep));
+      const count = sum(mask, p.axes, true);
+      return [mul(reshape(dy, keep), div(mask, count))];
+    },
+    reference: ([x], p) =>
+      name === 'max'
+        ? ndReduce(x, p.axes, p.keepdim, -Infinity, (a, v) => Math.max(a, v))
+        : ndReduce(x, p.axes, p.keepdim, Infinity, (a, v) => Math.min(a, v)),
+  };
+}
+
+export const maxDef = extremumDef('max');
+export const minDef = extremumDef('min');
 
 export const meanDef: CompositeDef<'mean'> = {
   name: 'mean',
@@ -37,9 +49,13 @@ export const meanDef: CompositeDef<'mean'> = {
   },
 };
 
-/** Maximum over `axes` (all when omitted); ties share the gradient evenly. */
+/** Maximum over `axes` (all when omitted), as torch.amax: NaN if the slice holds one; ties share the gradient. */
 export const max = (x: Tensor, axes?: number | number[], keepdim = false): Tensor =>
   runOp(maxDef, [x], { axes: normAxes('max', axes, x.rank), keepdim });
+
+/** Minimum over `axes` (all when omitted), as torch.amin: NaN if the slice holds one; ties share the gradient. */
+export const min = (x: Tensor, axes?: number | number[], keepdim = false): Tensor =>
+  runOp(minDef, [x], { axes: normAxes('min', axes, x.rank), keepdim });
 
 /** Mean over `axes` (all when omitted). */
 export const mean = (x: Tensor, axes?: number | number[], keepdim = false): Tensor =>

@@ -118,10 +118,10 @@ function checkCrossEntropy(logits: Shape, labels: Shape): void {
   }
 }
 
-/** Softmax along `axis` (last by default). */
+/** Softmax along `axis` (last by default); a slice holding NaN or +inf is NaN throughout, as in PyTorch. */
 export const softmax = (x: Tensor, axis = -1): Tensor =>
   runOp(softmaxDefs.softmax, [x], { axis: normAxis('softmax', axis, x.rank) });
-/** log(softmax(x)) along `axis`, computed stably. */
+/** log(softmax(x)) along `axis`, computed stably (NaN and +inf as softmax; −inf entries give −inf). */
 export const logSoftmax = (x: Tensor, axis = -1): Tensor =>
   runOp(softmaxDefs.logSoftmax, [x], { axis: normAxis('logSoftmax', axis, x.rank) });
 /** One-hot rows for integer labels (out-of-range labels give a zero row). */
@@ -129,7 +129,8 @@ export const oneHot = (labels: Tensor, classes: number): Tensor => runOp(oneHotD
 
 /**
  * Cross-entropy of logits [N, C] against integer labels [N]: −log softmax(logits)[i, label_i], averaged over the
- * batch (or summed, or per row). Labels given as an array are range-checked here.
+ * batch (or summed, or per row). Labels given as an array are range-checked here. A row holding NaN or +inf has a
+ * NaN loss and gradient, and a label on −inf an infinite loss, as torch.nn.functional.cross_entropy.
  */
 export function crossEntropy(
   logits: Tensor,

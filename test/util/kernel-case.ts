@@ -50,9 +50,10 @@ export async function registerKernelCases(cases: KernelCase<KernelName>[]): Prom
         reference(c.inputs, want, c.params);
         const tol = c.tol ?? 1e-5;
         for (let i = 0; i < c.outSize; i++) {
-          const w = want[i];
+          const w = Number.isFinite(Math.fround(want[i])) ? want[i] : Math.fround(want[i]); // ±inf beyond float32
           const g = got[i];
-          const ok = Number.isNaN(w) ? Number.isNaN(g) : g === w || Math.abs(g - w) <= tol * (1 + Math.abs(w));
+          // NaN and ±inf exactly (|g − inf| <= tol·inf would pass any g).
+          const ok = Number.isFinite(w) ? Math.abs(g - w) <= tol * (1 + Math.abs(w)) : g === w || (w !== w && g !== g);
           if (!ok) assert.unreachable(`${c.name} on ${label}: element ${i} is ${g}, expected ${w}`);
         }
         countCase(`node-${label}-kernels`);

@@ -26,6 +26,8 @@ import {
   matmulT,
   max,
   maximum,
+  min,
+  minimum,
   maxPool2d,
   mean,
   mul,
@@ -107,6 +109,7 @@ const CALLS: Record<string, Call> = {
   mul: binary(mul),
   div: binary(div),
   maximum: binary(maximum),
+  minimum: binary(minimum),
   eq: binary(eq),
   ne: binary(ne),
   lt: binary(lt),
@@ -117,6 +120,7 @@ const CALLS: Record<string, Call> = {
   where: ([c, a, b]) => where(c, a, b),
   sum: reduce(sum),
   max: reduce(max),
+  min: reduce(min),
   mean: reduce(mean),
   sumTo: ([x], [s]) => sumTo(x, ns(s)),
   reshape: ([x], [s]) => reshape(x, ns(s)),
@@ -165,20 +169,33 @@ export function loadTorchFixture(): TorchFixture {
 }
 
 /**
- * Largest |got − want| / (|want| + s) over a tensor, s = max(rms(want), 1e-3): relative for large elements, relative
- * to the tensor's scale for elements that cancel to near 0 (a float32 sum of O(1) terms cannot do better).
+ * Largest |got − want| / (|want| + s) over a tensor, s = max(rms of the finite wants, 1e-3): relative for large
+ * elements, relative to the tensor's scale for elements that cancel to near 0 (a float32 sum of O(1) terms cannot do
+ * better). A NaN or ±inf want (or one beyond float32's range: e^100 is +inf there) must be matched exactly, and a
+ * non-finite got for a finite want is an infinite error.
  */
 export function scaledError(got: Float32Array, want: Float64Array): { err: number; at: number } {
   let ss = 0;
-  for (const w of want) ss += w * w;
-  const s = Math.max(Math.sqrt(ss / Math.max(want.length, 1)), 1e-3);
+  let count = 0;
+  for (const v of want) {
+    const w = inFloat32(v);
+    if (!Number.isFinite(w)) continue;
+    ss += w * w;
+    count++;
+  }
+  const s = Math.max(Math.sqrt(ss / Math.max(count, 1)), 1e-3);
   let worst = { err: 0, at: -1 };
   for (let i = 0; i < want.length; i++) {
-    const e = Number.isNaN(got[i]) ? Infinity : Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + s);
+    const [g, w] = [got[i], inFloat32(want[i])];
+    const same = g === w || (Number.isNaN(g) && Number.isNaN(w));
+    const e = !Number.isFinite(w) || !Number.isFinite(g) ? (same ? 0 : Infinity) : Math.abs(g - w) / (Math.abs(w) + s);
     if (e > worst.err) worst = { err: e, at: i };
   }
   return worst;
 }
+
+/** A float64 expectation as float32 sees it: the infinity it rounds to beyond float32's range, else itself. */
+const inFloat32 = (w: number): number => (Number.isFinite(Math.fround(w)) ? w : Math.fround(w));
 
 export interface CaseResult {
   /** The first failure, or null. */
@@ -263,6 +280,7 @@ export function torchTolerance(op: OpName): number {
 const TOL: Partial<Record<OpName, number>> = {
   sum: 5e-6,
   max: 5e-6,
+  min: 5e-6,
   mean: 5e-6,
   sumTo: 5e-6,
   softmax: 5e-6,
