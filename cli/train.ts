@@ -51,6 +51,9 @@ if (data.startsWith('cifar') && !a['data-dir']) {
   usageExit(TRAIN, `--data ${data} needs --data-dir (the folder with the binary batches)`);
 }
 const load = (split: 'train' | 'test'): Dataset => loadDataSet(data, { dir: a['data-dir'], split });
+// The output folder first: a bad --out fails before any work (mkdir errors end in one line through cli/main.ts).
+const out = a.out;
+if (out) mkdirSync(out, { recursive: true });
 const report = await startDevice(a);
 manualSeed(seed);
 let train = load('train');
@@ -87,8 +90,6 @@ const loader = new DataLoader(train, {
 const schedule =
   a.schedule === 'constant' ? () => lr0 : (epoch: number, frac: number) => sgdBaselineLr((epoch + frac) / epochs, lr0);
 
-const out = a.out;
-if (out) mkdirSync(out, { recursive: true });
 const history: EpochMetrics[] = [];
 await fit({
   model,

@@ -167,7 +167,7 @@ test('tsc: the consumer compiles strictly against the installed types (bundler a
   assert.ok(existsSync(join(app, 'src/out/node-main.js')));
 });
 
-test('Node ESM without webgpu: wasm trains; auto falls back saying why; webgpu rejects saying what to install', () => {
+test('Node without webgpu: wasm trains; auto falls back saying why; webgpu and the bin say what to install', () => {
   const wasm = node('wasm');
   assertTrained(wasm.result, 'node wasm');
   assert.is(wasm.result.device, 'wasm');
@@ -178,6 +178,10 @@ test('Node ESM without webgpu: wasm trains; auto falls back saying why; webgpu r
   assert.is(auto.result.device, 'wasm');
   assert.is(auto.result.fallbackReason, DAWN_MISSING);
   assert.equal(auto.stderr, []);
+  const bin = join(app, 'node_modules/.bin/swa-engine');
+  assert.match(run(bin, ['train', '--help'], app).stdout, /^swa-engine train: /);
+  const cli = run(bin, ['train', '--device', 'webgpu', '--data', 'fashion-mnist-mini'], app, false);
+  assert.equal([cli.status, cli.stderr], [1, `swa-engine train: ${DAWN_MISSING}\n`], 'the bin: one line, exit 1');
   const gpu = node('webgpu');
   assert.is(gpu.status, 1);
   assert.ok(
