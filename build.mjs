@@ -1,14 +1,15 @@
-// Builds everything: AssemblyScript kernels to wasm (SIMD), the library bundles for Node and browsers (esbuild),
-// and the test and benchmark bundles that `npm test` and `npm run bench` execute.
+// Builds everything: AssemblyScript kernels to wasm (SIMD), the library bundles for Node and browsers and the CLI
+// (esbuild), the test and benchmark bundles that `npm test` and `npm run bench` execute, and (`types`, on request and
+// before `npm pack`) the declaration files. Usage: node build.mjs [wasm] [lib] [test] [bench] [types]
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appBuilds } from './app/build.mjs';
 
 const root = new URL('.', import.meta.url).pathname;
 const only = process.argv.slice(2);
-const want = (part) => only.length === 0 || only.includes(part);
+const want = (part) => (only.length === 0 && part !== 'types') || only.includes(part);
 
 function buildWasm() {
   mkdirSync(join(root, 'build'), { recursive: true });
@@ -49,6 +50,22 @@ const common = {
   loader: { '.wgsl': 'text', '.wasm': 'binary' },
 };
 
+/** The library bundles in dist/ carry no source maps: the package ships without them (its sources are not in it). */
+const lib = { ...common, sourcemap: false };
+
+/**
+ * Browser bundles must not import anything Node-only, so that any bundler takes them as they are: the `node:*`
+ * modules and Dawn (`webgpu`) become empty modules there. The code reaches them only when it runs in Node
+ * (`isNode` in webgpu-device.ts and wasm-threads.ts); in browsers WebGPU is navigator.gpu.
+ */
+const nodeOnlyEmpty = {
+  name: 'node-only-empty',
+  setup(b) {
+    b.onResolve({ filter: /^(node:.*|webgpu)$/ }, (a) => ({ path: a.path, namespace: 'node-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({ contents: '', loader: 'js' }));
+  },
+};
+
 const entries = (dir) =>
   existsSync(join(root, dir))
     ? readdirSync(join(root, dir))
@@ -60,43 +77,86 @@ const entries = (dir) =>
  * The wasm backend's worker script, bundled on its own into `dir` beside the bundles there: they start it as
  * `new URL('./wasm-worker.js', import.meta.url)` (engine/backends/wasm-threads.ts).
  */
-const worker = (dir, platform) =>
+const worker = (dir, platform, base = common) =>
   build({
-    ...common,
+    ...base,
     entryPoints: [join(root, 'engine/backends/wasm-worker.ts')],
     outfile: join(root, dir, 'wasm-worker.js'),
     platform,
-    external: ['node:*'],
+    ...(platform === 'browser' ? { plugins: [nodeOnlyEmpty] } : { external: ['node:*'] }),
   });
+
+/**
+ * The WebGPU adapter probe, bundled into `dir` beside Node bundles: setDevice('auto') runs it as a child process
+ * (engine/backends/webgpu-adapter.ts finds it beside itself).
+ */
+const probe = (dir, base = common) =>
+  build({
+    ...base,
+    entryPoints: [join(root, 'engine/backends/webgpu-probe.ts')],
+    outfile: join(root, dir, 'webgpu-probe.js'),
+    platform: 'node',
+    external: ['webgpu'],
+  });
+
+/**
+ * Declaration files (tsconfig.types.json) into dist/types, with the sources' `.ts` import paths rewritten to `.js`
+ * (the paths the .d.ts files sit at for TypeScript: `./x.js` resolves to `./x.d.ts` under every moduleResolution).
+ */
+function buildTypes() {
+  rmSync(join(root, 'dist/types'), { recursive: true, force: true });
+  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.types.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  const rewrite = (dir) => {
+    for (const f of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, f.name);
+      if (f.isDirectory()) rewrite(path);
+      else if (f.name.endsWith('.d.ts')) {
+        const text = readFileSync(path, 'utf8');
+        writeFileSync(path, text.replace(/((?:from |import\()['"]\.{1,2}\/[^'"]*)\.ts(['"])/g, '$1.js$2'));
+      }
+    }
+  };
+  rewrite(join(root, 'dist/types'));
+}
 
 async function main() {
   if (want('wasm')) buildWasm();
   const tasks = [];
   if (want('lib')) {
-    const node = (entry, outfile) =>
+    const node = (entry, outfile, extra = {}) =>
       build({
-        ...common,
+        ...lib,
         entryPoints: [join(root, entry)],
         outfile: join(root, outfile),
         platform: 'node',
         external: ['webgpu'],
+        ...extra,
       });
-    tasks.push(
-      node('node.ts', 'dist/node/index.js'),
-      node('cli/train.ts', 'dist/cli/train.js'),
-      node('cli/swa.ts', 'dist/cli/swa.js'),
-      node('cli/analyze.ts', 'dist/cli/analyze.js'),
-    );
+    // The CLI is one bundle (the package's bin); dist/cli/train.js and swa.js are copies of it for the repository's
+    // own commands: cli/main.ts runs the command its file is named after.
+    const cli = node('cli/main.ts', 'dist/cli/main.js', { banner: { js: '#!/usr/bin/env node' } }).then(() => {
+      for (const name of ['train', 'swa', 'analyze'])
+        copyFileSync(join(root, 'dist/cli/main.js'), join(root, `dist/cli/${name}.js`));
+    });
+    tasks.push(node('node.ts', 'dist/node/index.js'), cli);
     tasks.push(
       build({
-        ...common,
+        ...lib,
         entryPoints: [join(root, 'index.ts')],
         outfile: join(root, 'dist/browser/swa-engine.js'),
         platform: 'browser',
-        external: ['webgpu', 'node:*'],
+        plugins: [nodeOnlyEmpty],
       }),
     );
-    tasks.push(worker('dist/node', 'node'), worker('dist/cli', 'node'), worker('dist/browser', 'browser'));
+    tasks.push(
+      worker('dist/node', 'node', lib),
+      worker('dist/cli', 'node', lib),
+      worker('dist/browser', 'browser', lib),
+    );
+    tasks.push(probe('dist/node', lib), probe('dist/cli', lib));
   }
   // The app (issue 13): `npm start` and `npm run demo` with the library, the page (dist/app) with `app`.
   tasks.push(...appBuilds({ root, build, common, worker, cli: want('lib') || want('app'), page: want('app') }));
@@ -108,9 +168,10 @@ async function main() {
         entryPoints: entries('test'),
         outdir: join(root, 'build/test'),
         platform: 'node',
-        external: ['webgpu', 'uvu', 'uvu/*', 'playwright-core', 'typescript', 'prettier'],
+        external: ['webgpu', 'uvu', 'uvu/*', 'playwright-core', 'typescript', 'prettier', 'esbuild'],
       }),
       worker('build/test', 'node'),
+      probe('build/test'),
     );
     // The page imports the real browser bundle (served as /swa-engine.js), not a second copy of the sources.
     const useBundle = {
@@ -143,9 +204,11 @@ async function main() {
         external: ['webgpu', '@tensorflow/*', 'playwright-core'],
       }),
       worker('build/bench', 'node'),
+      probe('build/bench'),
     );
   }
   await Promise.all(tasks);
+  if (want('types')) buildTypes();
 }
 
 main().catch((e) => {

@@ -1,141 +1,137 @@
 // Command line: reproduces the SWA paper's Table 1 for one model and data set (SGD, FGE, SWA at 1/1.25/1.5 budgets,
 // SWAG) over several seeds; resumable (rerun the same command), prints the table and writes a report folder.
-// Usage: node dist/cli/swa.js --model small-cnn --data fashion-mnist --budget 4 --seeds 0,1,2 --out runs/table1-small-cnn
+// Usage: swa-engine swa --model small-cnn --data fashion-mnist --budget 4 --seeds 0,1,2 --out runs/table1-small-cnn
 
-import { parseArgs } from 'node:util';
 // NOTE: the CLI uses only the package's public API (node.ts), as a user's script would.
 import {
   CIFAR_AUGMENT,
   channelStats,
-  DATA_SETS,
   dataFolder,
   defaultBackend,
   FASHION_MNIST_STATS,
-  isDataSetName,
   loadDataSet,
   RunFolderError,
   RunInterrupted,
   RunnerConfigError,
   runTable1,
-  setDevice,
   type Dataset,
   type DataSetName,
   type SwaScheduleKind,
 } from '../node.ts';
+import { DATA_OPTIONS, DEVICE_OPTIONS, SGD_OPTIONS, startDevice } from './common.ts';
+import { parseCommand, usageExit, type Command, type OptionTable } from './options.ts';
 
-const HELP = `swa-engine swa: reproduce Table 1 of the SWA paper (Izmailov et al., 2018) for one model and data set.
-
-  --model NAME        small-cnn | preresnet<depth> | vgg<11|13|16|19>[bn] | wrn<depth>-<k>   [small-cnn]
-  --data NAME         fashion-mnist | fashion-mnist-mini | cifar10 | cifar100                [fashion-mnist]
-                      (fashion-mnist-mini: the embedded stratified 10000/2000 subset)
-  --data-dir DIR      folder of the data files (CIFAR: required; Fashion-MNIST: the Debian package's by default;
-                      fashion-mnist-mini: the package's data/fashion-mnist-mini by default)
-  --budget B          epochs of the SGD baseline (one budget); SWA runs to 1.5·B               (required)
-  --seeds LIST        comma-separated seeds                                                  [0]
-  --lr A              SGD α1: held to 0.5B, linear decay to 0.01·α1 at 0.9B                   [0.05]
-  --swa-lr A          SWA learning rate (constant, or the cyclical α1)                       [0.2·lr]
-  --swa-start E       epoch at which SWA and FGE branch off the SGD run                     [⌊0.75·B⌋]
-  --schedule KIND     constant (capture every epoch) | cyclical (capture at cycle ends)       [constant]
-  --cycle C           cyclical cycle length in iterations                                   [one epoch]
-  --alpha2 A          cyclical α2                                                            [0.02·swa-lr]
-  --fge-cycle E       FGE cycle in epochs (even: snapshots at epoch ends; or e.g. 0.5)        [2]
-  --fge-alpha1 A      FGE α1 [0.5·lr];  --fge-alpha2 A  FGE α2 [0.001·lr]
-  --swag-samples S    SWAG samples for the model average (0: no SWAG)                        [10]
-  --swag-bn-batches N training batches per SWAG sample's BN refresh                         [all]
-  --swa-eval WHEN     epoch (evaluate w_SWA every epoch, for the figures) | budget            [epoch]
-  --batch N [128]  --wd W [5e-4]  --momentum M [0.9]  --width W (model width multiplier)
-  --augment / --no-augment   random crop + flip (default: on for CIFAR, off for Fashion-MNIST)
-  --device D          auto | webgpu | wasm                                                   [auto]
-  --threads N         wasm kernel threads (1 = no workers)               [cores, at most 8; SWA_WASM_THREADS]
-  --limit N           use the first N training images (quick runs)
-  --out DIR           output folder (checkpoints, table.md, runs.csv, report.json, SVGs)     [runs/table1-<model>-<data>]
-  --no-progress       no progress bars
-  -h, --help
-
-Rerunning the same command resumes: finished phases are skipped, an interrupted one continues from its last epoch.
-Ctrl-C once stops at the next epoch end (checkpointed); twice stops at once.`;
-
-const { values: a } = parseArgs({
-  allowNegative: true,
+const SWA = {
+  name: 'swa-engine swa',
+  summary: 'reproduces Table 1 of the SWA paper (Izmailov et al., 2018) for one model and data set',
   options: {
-    model: { type: 'string', default: 'small-cnn' },
-    data: { type: 'string', default: 'fashion-mnist' },
-    'data-dir': { type: 'string' },
-    budget: { type: 'string' },
-    seeds: { type: 'string', default: '0' },
-    lr: { type: 'string', default: '0.05' },
-    'swa-lr': { type: 'string' },
-    'swa-start': { type: 'string' },
-    schedule: { type: 'string', default: 'constant' },
-    cycle: { type: 'string' },
-    alpha2: { type: 'string' },
-    'fge-cycle': { type: 'string' },
-    'fge-alpha1': { type: 'string' },
-    'fge-alpha2': { type: 'string' },
-    'swag-samples': { type: 'string' },
-    'swag-bn-batches': { type: 'string' },
-    'swa-eval': { type: 'string', default: 'epoch' },
-    batch: { type: 'string', default: '128' },
-    wd: { type: 'string', default: '5e-4' },
-    momentum: { type: 'string', default: '0.9' },
-    width: { type: 'string' },
-    augment: { type: 'boolean' },
-    device: { type: 'string', default: 'auto' },
-    threads: { type: 'string' },
-    limit: { type: 'string' },
-    out: { type: 'string' },
-    progress: { type: 'boolean', default: true },
-    help: { type: 'boolean', short: 'h' },
+    ...DATA_OPTIONS,
+    budget: {
+      type: 'number',
+      arg: 'B',
+      integer: true,
+      min: 1,
+      required: true,
+      help: 'epochs of the SGD baseline (one budget); SWA runs to 1.5·B',
+    },
+    seeds: { type: 'list', arg: 'LIST', integer: true, min: 0, default: [0], help: 'comma-separated seeds' },
+    lr: {
+      type: 'number',
+      arg: 'A',
+      above: 0,
+      default: 0.05,
+      help: 'SGD α1: held to 0.5B, linear decay to 0.01·α1 at 0.9B',
+    },
+    'swa-lr': { type: 'number', arg: 'A', min: 0, defaultText: '0.2·lr', help: 'SWA learning rate (or cyclical α1)' },
+    'swa-start': {
+      type: 'number',
+      arg: 'E',
+      integer: true,
+      min: 1,
+      defaultText: '⌊0.75·B⌋',
+      help: 'epoch at which SWA and FGE branch off the SGD run',
+    },
+    schedule: {
+      type: 'choice',
+      arg: 'KIND',
+      values: ['constant', 'cyclical'],
+      default: 'constant',
+      noun: 'schedule',
+      help: 'constant (capture every epoch) | cyclical (capture at cycle ends)',
+    },
+    cycle: {
+      type: 'number',
+      arg: 'C',
+      integer: true,
+      min: 1,
+      defaultText: 'one epoch',
+      help: 'cyclical cycle length in iterations',
+    },
+    alpha2: { type: 'number', arg: 'A', min: 0, defaultText: '0.02·swa-lr', help: 'cyclical α2' },
+    'fge-cycle': {
+      type: 'number',
+      arg: 'E',
+      above: 0,
+      defaultText: '2',
+      help: 'FGE cycle in epochs (even: snapshots at epoch ends; or e.g. 0.5)',
+    },
+    'fge-alpha1': { type: 'number', arg: 'A', min: 0, defaultText: '0.5·lr', help: 'FGE α1' },
+    'fge-alpha2': { type: 'number', arg: 'A', min: 0, defaultText: '0.001·lr', help: 'FGE α2' },
+    'swag-samples': {
+      type: 'number',
+      arg: 'S',
+      integer: true,
+      min: 0,
+      defaultText: '10',
+      help: 'SWAG samples for the model average (0: no SWAG)',
+    },
+    'swag-bn-batches': {
+      type: 'number',
+      arg: 'N',
+      integer: true,
+      min: 1,
+      defaultText: 'all',
+      help: "training batches per SWAG sample's BN refresh",
+    },
+    'swa-eval': {
+      type: 'choice',
+      arg: 'WHEN',
+      values: ['epoch', 'budget'],
+      default: 'epoch',
+      noun: 'evaluation point',
+      help: 'epoch (evaluate w_SWA every epoch, for the figures) | budget',
+    },
+    ...SGD_OPTIONS,
+    augment: { type: 'flag', defaultText: 'on for CIFAR, off for Fashion-MNIST', help: 'random crop + flip' },
+    ...DEVICE_OPTIONS,
+    out: {
+      type: 'string',
+      arg: 'DIR',
+      defaultText: 'runs/table1-<model>-<data>',
+      help: 'output folder (checkpoints, table.md, runs.csv, report.json, SVGs)',
+    },
+    progress: { type: 'flag', default: true, help: 'progress bars' },
   },
-});
+  notes:
+    'Rerunning the same command resumes: finished phases are skipped, an interrupted one continues from its last ' +
+    'epoch.\nCtrl-C once stops at the next epoch end (checkpointed); twice stops at once.',
+} as const satisfies Command<OptionTable>;
 
-if (a.help) {
-  console.log(HELP);
-  process.exit(0);
-}
-
+const a = parseCommand(SWA);
 function fail(message: string): never {
-  console.error(`swa: ${message}\n(see --help)`);
-  process.exit(2);
+  usageExit(SWA, message);
 }
-
-/** A number option (undefined when not given; NaN reaches the runner's checks, which name the option). */
-const num = (v: string | undefined): number | undefined =>
-  v === undefined ? undefined : v.trim() === '' ? NaN : Number(v);
-
-if (a.budget === undefined) fail('--budget is required (epochs of the SGD baseline)');
-if (!isDataSetName(a.data)) fail(`--data: unknown data set '${a.data}' (${DATA_SETS.join(', ')})`);
+/** The parser has already checked and converted every number; the runner call below reads them as it did. */
+const num = (v: number | undefined): number | undefined => v;
 const data: DataSetName = a.data;
-if (a.schedule !== 'constant' && a.schedule !== 'cyclical')
-  fail(`--schedule must be constant or cyclical, got '${a.schedule}'`);
-if (a['swa-eval'] !== 'epoch' && a['swa-eval'] !== 'budget')
-  fail(`--swa-eval must be epoch or budget, got '${a['swa-eval']}'`);
-if (!['auto', 'webgpu', 'wasm'].includes(a.device!)) fail(`--device must be auto, webgpu or wasm, got '${a.device}'`);
-const seeds = a
-  .seeds!.split(',')
-  .map((s) => s.trim())
-  .filter(Boolean)
-  .map(Number);
+const seeds = a.seeds;
 if (data.startsWith('cifar') && !a['data-dir']) {
   fail(`--data ${data} needs --data-dir (the folder with the binary batches)`);
 }
 const load = (split: 'train' | 'test'): Dataset => loadDataSet(data, { dir: a['data-dir'], split });
 
 const t0 = performance.now();
-// The library reads no environment: SWA_WASM_THREADS and SWA_WASM_WAIT are this CLI's, passed on as options.
-const threadArg = a.threads ?? (process.env.SWA_WASM_THREADS || undefined);
-const threads = threadArg === undefined ? undefined : Number(threadArg);
-if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
-  fail(`--threads (or SWA_WASM_THREADS) must be an integer in [1, 64], got '${threadArg}'`);
-}
-const wait = process.env.SWA_WASM_WAIT || undefined;
-if (wait !== undefined && wait !== 'poll' && wait !== 'block' && wait !== 'spin') {
-  fail(`SWA_WASM_WAIT must be poll, block or spin, got '${wait}'`);
-}
-const report = await setDevice(a.device as 'auto' | 'webgpu' | 'wasm', { wasm: { threads, wait } });
-console.log(
-  `device: ${report.device} (${report.info})${report.fallbackReason ? ` — WebGPU unavailable: ${report.fallbackReason}` : ''}`,
-);
+const report = await startDevice(a);
 let train: Dataset;
 let test: Dataset;
 try {

@@ -10,7 +10,10 @@ export {
   defaultBackend,
   withBackend,
   synchronize,
+  DeviceError,
+  DEVICE_CHOICES,
   type BackendOptions,
+  type WebGPUChoiceOptions,
   type DeviceChoice,
   type DeviceReport,
 } from './device.ts';

@@ -3,7 +3,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import '../index.ts';
 import { OP_CASES } from './op-cases.ts';
 import { checkCase } from './util/check.ts';
 import { countCase } from './util/count.ts';

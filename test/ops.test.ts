@@ -2,7 +2,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import '../index.ts';
 import { OP_CASES } from './op-cases.ts';
 import { checkCase } from './util/check.ts';
 import { backendLabel, testBackends } from './util/backends.ts';

@@ -31,7 +31,7 @@ export const IDLE_MS = 200;
  */
 export type WaitPolicy = 'spin' | 'block' | 'poll';
 
-/** The first message to a worker: everything it needs to serve calls. */
+/** The first message to a worker: everything it needs to serve calls. @internal (see ThreadSetup in wasm-threads.ts) */
 export interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;

@@ -33,7 +33,10 @@ const HANG_MS = 10 * 60_000;
 /** A worker that has not answered its start message by then is reported as failed to start. */
 const START_MS = 60_000;
 
-/** What the workers need: the compiled module, its shared memory, the export names and each worker's scratch block. */
+/**
+ * What the workers need: the compiled module, its shared memory, the export names and each worker's scratch block.
+ * @internal (not in the published types, which must not need the DOM's WebAssembly types)
+ */
 export interface ThreadSetup {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
@@ -79,7 +82,8 @@ async function spawn(
       : new Worker(url, { type: 'module' });
   w.onmessage = (e: MessageEvent<WorkerReply>) => onMessage(e.data);
   // A script that fails to load fires a plain Event without a message.
-  w.onerror = (e: Event) => onFail(new Error((e as ErrorEvent).message || `could not load ${url ?? 'wasm-worker.js'}`));
+  const missing = `could not load ${url ?? "wasm-worker.js beside the bundle (copy swa-engine's, or pass workerUrl)"}`;
+  w.onerror = (e: Event) => onFail(new Error((e as ErrorEvent).message || missing));
   return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
 }
 
@@ -122,6 +126,7 @@ function canBlock(): boolean {
   return typeof g.WorkerGlobalScope !== 'undefined';
 }
 
+/** The wasm backend's worker threads. @internal (see ThreadSetup) */
 export class WasmThreads {
   private readonly ctl: Int32Array;
   private readonly slots: Float64Array;

@@ -81,10 +81,12 @@ interface WorkerScope {
   postMessage(m: WorkerReply): void;
 }
 
+// NOTE: no top-level await, so that bundlers may emit the browser worker as a classic script (Vite's default).
 if (typeof process !== 'undefined' && typeof process.versions?.node === 'string') {
-  const { parentPort } = await import('node:worker_threads');
-  if (!parentPort) throw new Error('wasm-worker.js must run as a worker thread');
-  parentPort.once('message', (d: WorkerInit) => void serve(d, (m) => parentPort.postMessage(m)));
+  void import('node:worker_threads').then(({ parentPort: port }) => {
+    if (!port) throw new Error('wasm-worker.js must run as a worker thread');
+    port.once('message', (d: WorkerInit) => void serve(d, (m) => port.postMessage(m)));
+  });
 } else {
   const scope = globalThis as unknown as WorkerScope;
   scope.onmessage = (e) => {
