@@ -5,14 +5,17 @@
 import { parseArgs } from 'node:util';
 // NOTE: the CLI uses only the package's public API (node.ts), as a user's script would.
 import {
+  CheckpointError,
   CIFAR_AUGMENT,
   channelStats,
   DATA_SETS,
   dataFolder,
   defaultBackend,
+  DivergenceError,
   FASHION_MNIST_STATS,
   isDataSetName,
   loadDataSet,
+  NonFiniteJsonError,
   RunFolderError,
   RunInterrupted,
   RunnerConfigError,
@@ -196,6 +199,10 @@ try {
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s on ${report.device}`);
 } catch (e) {
   if (e instanceof RunnerConfigError || e instanceof RunFolderError) fail(e.message);
+  if (e instanceof DivergenceError || e instanceof CheckpointError || e instanceof NonFiniteJsonError) {
+    console.error(`swa: ${e.message}`);
+    process.exit(1);
+  }
   if (e instanceof RunInterrupted) {
     console.error(`swa: ${e.message}`);
     process.exit(130);

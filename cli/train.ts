@@ -16,6 +16,9 @@ import { SGD } from '../nn/optim.ts';
 import { sgdBaselineLr } from '../nn/schedule.ts';
 import { fit, type EpochMetrics } from '../nn/trainer.ts';
 import { saveCheckpoint } from '../nn/checkpoint-node.ts';
+import { CheckpointError } from '../nn/checkpoint.ts';
+import { DataError } from '../nn/data/dataset.ts';
+import { DivergenceError } from '../nn/finite.ts';
 import { writeFileAtomic } from '../nn/atomic-file.ts';
 
 const { values: a } = parseArgs({
@@ -127,6 +130,7 @@ const schedule =
 const out = a.out;
 if (out) mkdirSync(out, { recursive: true });
 const history: EpochMetrics[] = [];
+const loud = [DivergenceError, DataError, CheckpointError];
 await fit({
   model,
   optimizer: opt,
@@ -152,6 +156,10 @@ await fit({
       });
     }
   },
+}).catch((e: unknown) => {
+  if (!loud.some((c) => e instanceof c)) throw e;
+  console.error(`train: ${(e as Error).message}`);
+  process.exit(1);
 });
 const last = history[history.length - 1];
 console.log(
