@@ -257,8 +257,15 @@ export function restoreCheckpoint(
     throw new CheckpointError(`${source}: ${(e as Error).message}`, { cause: e });
   }
   if (target.optimizer && saved) {
-    target.optimizer.loadState(saved.step, momentum);
-    target.optimizer.lr = saved.lr;
+    const o = target.optimizer;
+    // A parameter the file has no buffer for starts without one (as PyTorch's load_state_dict), not with a stale one.
+    o.params.forEach((p, i) => {
+      if (momentum.has(i)) return;
+      o.buffers.get(p)?.dispose();
+      o.buffers.delete(p);
+    });
+    o.loadState(saved.step, momentum);
+    o.lr = saved.lr;
   }
   const extra = new Map<string, HostTensor>();
   for (const [name, v] of host) {

@@ -90,15 +90,18 @@ const files = (dir: string): string[] =>
     .sort();
 
 for (const be of backends) {
-  test(`${be.name}: lr 1e30 stops the run naming seed, phase and epoch; nothing NaN is written; rerun says the same`, async () => {
-    const out = join(root, `${be.name}-diverge`);
-    const e1 = await rejection(runTable1(options(be, out, { lr: 1e30 })));
-    assert.instance(e1, DivergenceError, e1.message);
-    assert.match(e1.message, /^seed 0 SGD diverged: training loss is (NaN|-?Infinity) at epoch 1, step \d of 3/);
-    assert.equal(files(out), ['settings.json'], 'no result, checkpoint, lock or temporary file');
-    const e2 = await rejection(runTable1(options(be, out, { lr: 1e30 })));
-    assert.is(e2.message, e1.message);
-  });
+  test(
+    `${be.name}: lr 1e30 stops the run naming seed, phase and epoch; ` + 'nothing NaN is written; rerun says the same',
+    async () => {
+      const out = join(root, `${be.name}-diverge`);
+      const e1 = await rejection(runTable1(options(be, out, { lr: 1e30 })));
+      assert.instance(e1, DivergenceError, e1.message);
+      assert.match(e1.message, /^seed 0 SGD diverged: training loss is (NaN|-?Infinity) at epoch 1, step \d of 3/);
+      assert.equal(files(out), ['settings.json'], 'no result, checkpoint, lock or temporary file');
+      const e2 = await rejection(runTable1(options(be, out, { lr: 1e30 })));
+      assert.is(e2.message, e1.message);
+    },
+  );
 }
 
 test('wasm: a run poisoned after its SGD phase stops in SWA and leaves every checkpoint byte for byte', async () => {

@@ -76,93 +76,103 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 }
 
 for (const be of backends) {
-  test(`${be.name}: lr = Infinity stops fit with a DivergenceError before onEpoch; lr = 1e30 names the last finite loss`, async () => {
-    for (const [lr, every] of [
-      [Infinity, 20],
-      [1e30, 1],
-    ] as const) {
+  test(
+    `${be.name}: lr = Infinity stops fit with a DivergenceError before onEpoch; ` +
+      'lr = 1e30 names the last finite loss',
+    async () => {
+      for (const [lr, every] of [
+        [Infinity, 20],
+        [1e30, 1],
+      ] as const) {
+        const model = net(be);
+        const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+        const epochs: EpochMetrics[] = [];
+        const e = await rejection(
+          fit({
+            model,
+            optimizer: opt,
+            device: be,
+            epochs: 2,
+            progress: false,
+            reportEvery: every,
+            train: new DataLoader(tiny(48, 2), { batchSize: 8, shuffle: true, generator: new Generator(3) }),
+            test: tiny(16, 4),
+            lr: () => lr,
+            label: 'tiny run',
+            onEpoch: (m) => void epochs.push(m),
+          }),
+        );
+        assert.instance(e, DivergenceError, `lr ${lr}: ${e.message}`);
+        const info = (e as DivergenceError).info;
+        assert.is(info.where, 'tiny run');
+        assert.is(info.quantity, 'training loss');
+        assert.ok(!Number.isFinite(info.value), `value ${info.value}`);
+        assert.is(info.epoch, 1);
+        assert.is(epochs.length, 0, 'onEpoch never ran with the diverged state');
+        assert.match(e.message, /tiny run diverged: training loss is (NaN|-?Infinity) at epoch 1, step \d+ of 6/);
+        if (lr === 1e30) {
+          // Step 1 uses the initial weights, so its loss is finite; the huge step then ruins the weights.
+          assert.equal(info.lastFinite?.step, 1, e.message);
+          assert.ok(Number.isFinite(info.lastFinite!.value) && info.step === 2, e.message);
+        } else assert.match(e.message, /no finite training loss was read before/);
+        model.dispose();
+        opt.dispose();
+      }
+    },
+  );
+
+  test(
+    `${be.name}: checkGradNorm stops on an infinite gradient under a finite loss; ` + "its norm matches the host's",
+    async () => {
+      // A finite-gradient model first: the device's √(Σ‖g‖²) of one step against the host's sum over p.grad.
       const model = net(be);
-      const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
-      const epochs: EpochMetrics[] = [];
-      const e = await rejection(
-        fit({
-          model,
-          optimizer: opt,
-          device: be,
-          epochs: 2,
-          progress: false,
-          reportEvery: every,
-          train: new DataLoader(tiny(48, 2), { batchSize: 8, shuffle: true, generator: new Generator(3) }),
-          test: tiny(16, 4),
-          lr: () => lr,
-          label: 'tiny run',
-          onEpoch: (m) => void epochs.push(m),
-        }),
+      const opt = new SGD(model.parameters(), { lr: 0 });
+      const b = new DataLoader(tiny(8, 5), { batchSize: 8 }).next();
+      tidy(() => {
+        const { x, y } = toTensors(b, be);
+        crossEntropy(model.forward(x), y).backward();
+      });
+      let want = 0;
+      for (const p of model.parameters()) for (const g of await p.grad!.data()) want += g * g;
+      model.zeroGrad();
+      const metrics = new RunningMetrics(be, { gradNorm: true });
+      tidy(() => {
+        const { x, y } = toTensors(b, be);
+        trainStep(model, opt, x, y, metrics);
+      });
+      const r = await metrics.read();
+      assert.ok(
+        Math.abs(r.gradNorm! - Math.sqrt(want)) <= 1e-4 * Math.sqrt(want),
+        `${r.gradNorm} vs ${Math.sqrt(want)}`,
       );
-      assert.instance(e, DivergenceError, `lr ${lr}: ${e.message}`);
-      const info = (e as DivergenceError).info;
-      assert.is(info.where, 'tiny run');
-      assert.is(info.quantity, 'training loss');
-      assert.ok(!Number.isFinite(info.value), `value ${info.value}`);
-      assert.is(info.epoch, 1);
-      assert.is(epochs.length, 0, 'onEpoch never ran with the diverged state');
-      assert.match(e.message, /tiny run diverged: training loss is (NaN|-?Infinity) at epoch 1, step \d+ of 6/);
-      if (lr === 1e30) {
-        // Step 1 uses the initial weights, so its loss is finite; the huge step then ruins the weights.
-        assert.equal(info.lastFinite?.step, 1, e.message);
-        assert.ok(Number.isFinite(info.lastFinite!.value) && info.step === 2, e.message);
-      } else assert.match(e.message, /no finite training loss was read before/);
+      metrics.dispose();
       model.dispose();
       opt.dispose();
-    }
-  });
-
-  test(`${be.name}: checkGradNorm stops on an infinite gradient under a finite loss; its norm matches the host's`, async () => {
-    // A finite-gradient model first: the device's √(Σ‖g‖²) of one step against the host's sum over p.grad.
-    const model = net(be);
-    const opt = new SGD(model.parameters(), { lr: 0 });
-    const b = new DataLoader(tiny(8, 5), { batchSize: 8 }).next();
-    tidy(() => {
-      const { x, y } = toTensors(b, be);
-      crossEntropy(model.forward(x), y).backward();
-    });
-    let want = 0;
-    for (const p of model.parameters()) for (const g of await p.grad!.data()) want += g * g;
-    model.zeroGrad();
-    const metrics = new RunningMetrics(be, { gradNorm: true });
-    tidy(() => {
-      const { x, y } = toTensors(b, be);
-      trainStep(model, opt, x, y, metrics);
-    });
-    const r = await metrics.read();
-    assert.ok(Math.abs(r.gradNorm! - Math.sqrt(want)) <= 1e-4 * Math.sqrt(want), `${r.gradNorm} vs ${Math.sqrt(want)}`);
-    metrics.dispose();
-    model.dispose();
-    opt.dispose();
-    // logits + √b with b = 0: the loss is finite, d√b/db is infinite. Only the gradient check sees it at step 1.
-    for (const checkGradNorm of [true, false]) {
-      const m = new SqrtBias(be);
-      const o = new SGD(m.parameters(), { lr: 0.1 });
-      const e = await rejection(
-        fit({
-          model: m,
-          optimizer: o,
-          device: be,
-          epochs: 1,
-          progress: false,
-          reportEvery: 1,
-          checkGradNorm,
-          train: new DataLoader(tiny(16, 5), { batchSize: 8 }),
-        }),
-      );
-      assert.instance(e, DivergenceError, e.message);
-      const info = (e as DivergenceError).info;
-      if (checkGradNorm) assert.equal([info.quantity, info.step], ['gradient norm', 1], e.message);
-      else assert.equal([info.quantity, info.step], ['training loss', 2], e.message);
-      m.dispose();
-      o.dispose();
-    }
-  });
+      // logits + √b with b = 0: the loss is finite, d√b/db is infinite. Only the gradient check sees it at step 1.
+      for (const checkGradNorm of [true, false]) {
+        const m = new SqrtBias(be);
+        const o = new SGD(m.parameters(), { lr: 0.1 });
+        const e = await rejection(
+          fit({
+            model: m,
+            optimizer: o,
+            device: be,
+            epochs: 1,
+            progress: false,
+            reportEvery: 1,
+            checkGradNorm,
+            train: new DataLoader(tiny(16, 5), { batchSize: 8 }),
+          }),
+        );
+        assert.instance(e, DivergenceError, e.message);
+        const info = (e as DivergenceError).info;
+        if (checkGradNorm) assert.equal([info.quantity, info.step], ['gradient norm', 1], e.message);
+        else assert.equal([info.quantity, info.step], ['training loss', 2], e.message);
+        m.dispose();
+        o.dispose();
+      }
+    },
+  );
 
   test(`${be.name}: data that does not fit the model fails before training, naming the set`, async () => {
     const model = net(be);
