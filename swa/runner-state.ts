@@ -202,10 +202,3 @@ function take(
   }
   return out;
 }
-
-/** The entries under `prefix`, keyed by the rest of their name. */
-function strip(extra: HostTensors, prefix: string): HostTensors {
-  const out: HostTensors = new Map();
-  for (const [name, v] of extra) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), v);
-  return out;
-}
