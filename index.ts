@@ -36,6 +36,8 @@ export { SGD, CosineAnnealingLR, type SgdOptions, type LrScheduler } from './nn/
 export { sgdBaselineLr } from './nn/schedule.ts';
 export { fit, evaluate, trainStep, type EpochMetrics, type FitOptions } from './nn/trainer.ts';
 export { RunningMetrics, countCorrect } from './nn/metrics.ts';
+export { DivergenceError, NonFiniteJsonError, checkFiniteMetrics, type DivergenceInfo } from './nn/finite.ts';
+export { checkModelData } from './nn/data-check.ts';
 
 // ---- nn: data (readers, loader, normalisation, augmentation) -------------------------------------------------------
 export {
@@ -62,7 +64,13 @@ export {
 } from './nn/data/fetch.ts';
 
 // ---- nn: checkpoints (safetensors, loadable by PyTorch) ------------------------------------------------------------
-export { checkpointBytes, restoreCheckpoint, type CheckpointContents, type Restored } from './nn/checkpoint.ts';
+export {
+  checkpointBytes,
+  restoreCheckpoint,
+  CheckpointError,
+  type CheckpointContents,
+  type Restored,
+} from './nn/checkpoint.ts';
 export {
   encodeSafetensors,
   decodeSafetensors,

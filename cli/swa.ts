@@ -4,12 +4,15 @@
 
 // NOTE: the CLI uses only the package's public API (node.ts), as a user's script would.
 import {
+  CheckpointError,
   CIFAR_AUGMENT,
   channelStats,
   dataFolder,
   defaultBackend,
+  DivergenceError,
   FASHION_MNIST_STATS,
   loadDataSet,
+  NonFiniteJsonError,
   RunFolderError,
   RunInterrupted,
   RunnerConfigError,
@@ -192,6 +195,10 @@ try {
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s on ${report.device}`);
 } catch (e) {
   if (e instanceof RunnerConfigError || e instanceof RunFolderError) fail(e.message);
+  if (e instanceof DivergenceError || e instanceof CheckpointError || e instanceof NonFiniteJsonError) {
+    console.error(`swa: ${e.message}`);
+    process.exit(1);
+  }
   if (e instanceof RunInterrupted) {
     console.error(`swa: ${e.message}`);
     process.exit(130);

@@ -15,6 +15,9 @@ import { SGD } from '../nn/optim.ts';
 import { sgdBaselineLr } from '../nn/schedule.ts';
 import { fit, type EpochMetrics } from '../nn/trainer.ts';
 import { saveCheckpoint } from '../nn/checkpoint-node.ts';
+import { CheckpointError } from '../nn/checkpoint.ts';
+import { DataError } from '../nn/data/dataset.ts';
+import { DivergenceError } from '../nn/finite.ts';
 import { writeFileAtomic } from '../nn/atomic-file.ts';
 import { DATA_OPTIONS, DEVICE_OPTIONS, SGD_OPTIONS, startDevice } from './common.ts';
 import { parseCommand, usageExit, type Command, type OptionTable } from './options.ts';
@@ -91,6 +94,7 @@ const schedule =
   a.schedule === 'constant' ? () => lr0 : (epoch: number, frac: number) => sgdBaselineLr((epoch + frac) / epochs, lr0);
 
 const history: EpochMetrics[] = [];
+const loud = [DivergenceError, DataError, CheckpointError];
 await fit({
   model,
   optimizer: opt,
@@ -116,6 +120,10 @@ await fit({
       });
     }
   },
+}).catch((e: unknown) => {
+  if (!loud.some((c) => e instanceof c)) throw e;
+  console.error(`train: ${(e as Error).message}`);
+  process.exit(1);
 });
 const last = history[history.length - 1];
 console.log(

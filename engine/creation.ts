@@ -44,15 +44,42 @@ function flatten(values: Nested): { shape: number[]; flat: number[] } {
   return { shape, flat };
 }
 
+/**
+ * An uninitialised tensor of `shape` on the resolved device. The device allocates first (the backends reject sizes
+ * over their limits there), so an impossible size fails in milliseconds, before any host array is made or filled.
+ */
+function allocate(op: string, shape: Shape, opts?: CreateOptions): Tensor {
+  checkShape(op, shape);
+  const be = resolve(opts);
+  try {
+    return Tensor.empty(shape, be);
+  } catch (e) {
+    throw new ShapeError(op, `shape ${fmt(shape)} does not fit on the device: ${reason(e)}`);
+  }
+}
+
+const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Fills a freshly allocated tensor from host values made by `make` (freed again if making them fails). */
+function filled(op: string, t: Tensor, make: () => Float32Array, opts?: CreateOptions): Tensor {
+  try {
+    if (t.size) t.backend.write(t.buf(op), make());
+  } catch (e) {
+    t.dispose();
+    throw e instanceof ShapeError
+      ? e
+      : new ShapeError(op, `cannot fill shape ${fmt(t.shape)} on the host: ${reason(e)}`);
+  }
+  t.requiresGrad = opts?.requiresGrad ?? false;
+  return t;
+}
+
 function fromValues(values: ArrayLike<number>, shape: Shape, opts?: CreateOptions): Tensor {
   checkShape('tensor', shape);
   if (sizeOf(shape) !== values.length)
     throw new ShapeError('tensor', `${values.length} values do not fill shape ${fmt(shape)}`);
-  const be = resolve(opts);
-  const t = Tensor.empty(shape, be);
-  if (t.size) be.write(t.buf('tensor'), values instanceof Float32Array ? values : Float32Array.from(values));
-  t.requiresGrad = opts?.requiresGrad ?? false;
-  return t;
+  const t = allocate('tensor', shape, opts);
+  return filled('tensor', t, () => (values instanceof Float32Array ? values : Float32Array.from(values)), opts);
 }
 
 /**
@@ -73,10 +100,8 @@ export function tensor(values: Nested | ArrayLike<number>, shape?: Shape, opts?:
 
 /** A tensor of `shape` filled with `value`, written on the device (no upload). */
 export function full(shape: Shape, value: number, opts?: CreateOptions): Tensor {
-  checkShape('full', shape);
-  const be = resolve(opts);
-  const t = Tensor.empty(shape, be);
-  if (t.size) be.run('fill', [], t.buf('full'), { size: t.size, value });
+  const t = allocate('full', shape, opts);
+  if (t.size) t.backend.run('fill', [], t.buf('full'), { size: t.size, value });
   t.requiresGrad = opts?.requiresGrad ?? false;
   return t;
 }
@@ -92,29 +117,44 @@ export function arange(start: number, end?: number, step = 1, opts?: CreateOptio
   if (step === 0 || !Number.isFinite(step))
     throw new ShapeError('arange', `step must be a non-zero finite number, got ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
-  return fromValues(
-    Array.from({ length: n }, (_, i) => start + i * step),
-    [n],
+  if (!Number.isSafeInteger(n)) throw new ShapeError('arange', `${start} to ${end} by ${step} has ${n} values`);
+  const t = allocate('arange', [n], opts);
+  return filled('arange', t, () => Float32Array.from({ length: n }, (_, i) => start + i * step), opts);
+}
+
+/**
+ * Normal samples with the given mean and standard deviation, from a seeded generator. The size is checked against
+ * the device's limit before anything is drawn (the generator does not advance when it fails).
+ */
+export function randn(shape: Shape, opts?: RandomOptions & { mean?: number; std?: number }): Tensor {
+  const t = allocate('randn', shape, opts);
+  const g = opts?.generator ?? globalGenerator;
+  const [m, s] = [opts?.mean ?? 0, opts?.std ?? 1];
+  return filled(
+    'randn',
+    t,
+    () => {
+      const v = new Float32Array(t.size);
+      for (let i = 0; i < v.length; i++) v[i] = m + s * g.normal();
+      return v;
+    },
     opts,
   );
 }
 
-/** Normal samples with the given mean and standard deviation, from a seeded generator. */
-export function randn(shape: Shape, opts?: RandomOptions & { mean?: number; std?: number }): Tensor {
-  checkShape('randn', shape);
-  const g = opts?.generator ?? globalGenerator;
-  const [m, s] = [opts?.mean ?? 0, opts?.std ?? 1];
-  const v = new Float32Array(sizeOf(shape));
-  for (let i = 0; i < v.length; i++) v[i] = m + s * g.normal();
-  return fromValues(v, shape, opts);
-}
-
-/** Uniform samples in [low, high), from a seeded generator. */
+/** Uniform samples in [low, high), from a seeded generator; the size is checked first, as for `randn`. */
 export function rand(shape: Shape, opts?: RandomOptions & { low?: number; high?: number }): Tensor {
-  checkShape('rand', shape);
+  const t = allocate('rand', shape, opts);
   const g = opts?.generator ?? globalGenerator;
   const [lo, hi] = [opts?.low ?? 0, opts?.high ?? 1];
-  const v = new Float32Array(sizeOf(shape));
-  for (let i = 0; i < v.length; i++) v[i] = lo + (hi - lo) * g.uniform();
-  return fromValues(v, shape, opts);
+  return filled(
+    'rand',
+    t,
+    () => {
+      const v = new Float32Array(t.size);
+      for (let i = 0; i < v.length; i++) v[i] = lo + (hi - lo) * g.uniform();
+      return v;
+    },
+    opts,
+  );
 }

@@ -1,7 +1,7 @@
 // Node-only file helpers for checkpoints: an atomic, durable replace (temp file, fsync, rename, fsync the directory)
 // and a read whose errors say which file is missing. Readers never see a half-written file.
 
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -39,6 +39,35 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     if (created) await unlink(tmp).catch(() => undefined);
     throw wrap(e, `could not write ${path}`);
   }
+}
+
+/** The names `writeFileAtomic` gives its temporary files: `.<name>.<pid>.<12 hex digits>.tmp`. */
+export const TEMP_FILE_PATTERN = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temporary files `writeFileAtomic` left in `dir` (not its subfolders) when its process was killed
+ * mid-write; only names matching `TEMP_FILE_PATTERN`. Returns the names removed.
+ * NOTE: call it only while holding the lock on everything written into `dir` (see swa/runner-lock.ts): a live
+ * writer's temporary file looks the same as a dead one's.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return [];
+    throw wrap(e, `could not list ${dir}`);
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => TEMP_FILE_PATTERN.test(n))) {
+    try {
+      await unlink(join(dir, name));
+      removed.push(name);
+    } catch (e) {
+      if (errno(e) !== 'ENOENT') throw wrap(e, `could not remove the stale temporary file ${join(dir, name)}`);
+    }
+  }
+  return removed;
 }
 
 /**

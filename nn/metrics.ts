@@ -25,15 +25,40 @@ export function countCorrect(logits: Tensor, labels: Tensor): Tensor {
   );
 }
 
-/** Sums of loss·batch and correct counts kept on the device; `read` costs one read-back. */
+/**
+ * Sums of loss·batch and correct counts kept on the device (and, when asked, of every step's squared gradient norm);
+ * `read` costs one read-back. A NaN or infinite batch loss makes the loss sum non-finite, so the read that is due
+ * anyway shows a divergence without any extra sync.
+ */
 export class RunningMetrics {
   private readonly lossSum: Tensor;
   private readonly correct: Tensor;
+  private readonly gradSq: Tensor | null;
   count = 0;
+  /** Steps whose gradients were added. */
+  gradSteps = 0;
 
-  constructor(device: Backend) {
+  constructor(device: Backend, opts: { gradNorm?: boolean } = {}) {
     this.lossSum = keep(full([], 0, { device }));
     this.correct = keep(full([], 0, { device }));
+    this.gradSq = opts.gradNorm ? keep(full([], 0, { device })) : null;
+  }
+
+  /** Whether `addGradients` should be called every step. */
+  get tracksGradients(): boolean {
+    return this.gradSq !== null;
+  }
+
+  /** Adds one step's squared gradient norm Σ‖g‖² over `params` (those with a gradient), on the device. */
+  addGradients(params: readonly Tensor[]): void {
+    const acc = this.gradSq;
+    if (!acc) return;
+    noGrad(() =>
+      tidy(() => {
+        for (const p of params) if (p.grad) axpbyInPlace(acc, sum(mul(p.grad, p.grad)), 1, 1);
+      }),
+    );
+    this.gradSteps++;
   }
 
   /** Adds a batch: its mean loss (a scalar tensor), its logits and labels. */
@@ -46,20 +71,28 @@ export class RunningMetrics {
     this.count += n;
   }
 
-  /** Mean loss and accuracy so far (reads two scalars back). */
-  async read(): Promise<{ loss: number; accuracy: number; count: number }> {
-    const [l, c] = await Promise.all([this.lossSum.item(), this.correct.item()]);
-    return { loss: this.count ? l / this.count : NaN, accuracy: this.count ? c / this.count : NaN, count: this.count };
+  /**
+   * Mean loss and accuracy so far (reads two scalars back), and with gradient tracking the root mean square over
+   * steps of the gradient norm, √(Σ‖g‖² / steps). Before any batch, loss and accuracy are NaN.
+   */
+  async read(): Promise<{ loss: number; accuracy: number; count: number; gradNorm?: number }> {
+    const [l, c, g] = await Promise.all([this.lossSum.item(), this.correct.item(), this.gradSq?.item()]);
+    const r = { loss: this.count ? l / this.count : NaN, accuracy: this.count ? c / this.count : NaN };
+    if (g === undefined) return { ...r, count: this.count };
+    return { ...r, count: this.count, gradNorm: this.gradSteps ? Math.sqrt(g / this.gradSteps) : NaN };
   }
 
   reset(): void {
     this.lossSum.zero_();
     this.correct.zero_();
+    this.gradSq?.zero_();
     this.count = 0;
+    this.gradSteps = 0;
   }
 
   dispose(): void {
     this.lossSum.dispose();
     this.correct.dispose();
+    this.gradSq?.dispose();
   }
 }

@@ -87,6 +87,16 @@ export interface Table1Options {
   signal?: AbortSignal;
   /** Called after every epoch's checkpoint (before the signal is checked). */
   onEpoch?: (e: EpochEvent) => void;
+  /**
+   * When another live process holds a seed's phase (its lock file names it): wait for it to finish (true, or at most
+   * this many seconds) instead of refusing with a `RunLockedError` [false].
+   */
+  waitForLock?: boolean | number;
+  /**
+   * Seconds this run's locks stay valid without a refresh; a holder on another host that stops refreshing for
+   * longer is taken to be gone [600]. The holder refreshes every tenth of it while it works.
+   */
+  lockLease?: number;
 }
 
 /** One column of the SWA phase: a budget (in budgets) and the epoch count it rounds to. */
@@ -134,6 +144,8 @@ export interface Table1Plan {
   fgeCapture: CaptureRule;
   /** Builds the network for a seed's generator. */
   build: (spec: ModelSpec) => Module;
+  /** `dataChecksum` of the training and test sets (part of the run's fingerprint). */
+  checksums: { train: string; test: string };
 }
 
 /**

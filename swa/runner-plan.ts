@@ -2,6 +2,8 @@
 // hyperparameter checked (reported all at once), the SGD/SWA/FGE schedules and capture rules, the run's fingerprint.
 
 import { Generator } from '../engine/index.ts';
+import { checkModelData } from '../nn/data-check.ts';
+import type { Dataset } from '../nn/data/dataset.ts';
 import { createModel, type ModelSpec } from '../nn/models/index.ts';
 import { sgdBaselineLr } from '../nn/schedule.ts';
 import { captureCyclical, captureEvery, captureFgeMidCycle, type CaptureRule } from './capture.ts';
@@ -141,8 +143,26 @@ export function planTable1(o: Table1Options): Table1Plan {
     o.width === undefined || (Number.isFinite(o.width) && o.width > 0),
     `width must be a positive number, got ${o.width}`,
   );
-  // Build the network once (then free it): createModel is the authority on model names and their depths.
-  if (problems.length === 0) attempt(() => build(modelSpec(o, new Generator(0))).dispose());
+  const wait = o.waitForLock ?? false;
+  need(
+    typeof wait === 'boolean' || (Number.isFinite(wait) && wait >= 0),
+    `waitForLock must be true, false or seconds ≥ 0, got ${String(wait)}`,
+  );
+  const lease = o.lockLease ?? 600;
+  need(Number.isFinite(lease) && lease > 0, `lock lease must be seconds > 0, got ${lease}`);
+  // Build the network once (then free it): createModel is the authority on model names and their depths, and one
+  // image of each set must go through it (sizes that do not fit fail here, not after an epoch of training).
+  if (problems.length === 0) {
+    attempt(() => {
+      const net = build(modelSpec(o, new Generator(0)));
+      try {
+        checkModelData(net, o.train, { device: o.device, role: 'training set' });
+        checkModelData(net, o.test, { device: o.device, role: 'test set' });
+      } finally {
+        net.dispose();
+      }
+    });
+  }
   need(typeof o.out === 'string' && o.out.length > 0, 'out: give an output folder');
 
   if (problems.length === 0 && swaPhase && swaCapture && fgeSchedule && fgeCapture) {
@@ -213,6 +233,7 @@ export function planTable1(o: Table1Options): Table1Plan {
         fgeSchedule,
         fgeCapture,
         build,
+        checksums: { train: dataChecksum(o.train), test: dataChecksum(o.test) },
       };
     }
   }
@@ -237,7 +258,27 @@ export function capturesWhat(rule: CaptureRule, start: number, itersPerEpoch: nu
   return start >= 1 && (rule.atEpochEnd(start - 1) || rule.atIteration(start * itersPerEpoch, itersPerEpoch));
 }
 
-/** The settings that decide a run's numbers; a rerun into the same folder must match them (seeds may differ). */
+/**
+ * A 32-bit FNV-1a hash (8 hex digits) of a data set's image bits, labels, count and shape: two data sets with the
+ * same size but other contents give other numbers, so they are other settings.
+ */
+export function dataChecksum(d: Dataset): string {
+  let h = 0x811c9dc5;
+  const mix = (w: number): void => {
+    h = Math.imul(h ^ w, 0x01000193) >>> 0;
+  };
+  const bits = new Uint32Array(d.images.buffer, d.images.byteOffset, d.images.length);
+  for (let i = 0; i < bits.length; i++) mix(bits[i]);
+  for (let i = 0; i < d.labels.length; i++) mix(d.labels[i]);
+  [d.n, ...d.shape, d.classes].forEach(mix);
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * The settings that decide a run's numbers; a rerun into the same folder must match them (seeds may differ). They
+ * include the device and its description (`Backend.info`: the GPU adapter, or the wasm thread count, which changes
+ * how conv's weight gradient is summed and so its rounding) and checksums of the data.
+ */
 export function planFingerprint(p: Table1Plan): Record<string, unknown> {
   const o = p.options;
   return {
@@ -245,8 +286,9 @@ export function planFingerprint(p: Table1Plan): Record<string, unknown> {
     width: o.width ?? null,
     dataset: o.dataset,
     device: o.device.name,
-    train: { n: o.train.n, shape: [...o.train.shape], classes: o.train.classes },
-    test: { n: o.test.n },
+    deviceInfo: o.device.info,
+    train: { n: o.train.n, shape: [...o.train.shape], classes: o.train.classes, checksum: p.checksums.train },
+    test: { n: o.test.n, checksum: p.checksums.test },
     normalize: o.normalize ?? null,
     augment: o.augment ?? null,
     budget: p.budget,

@@ -6,8 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keep, tensor, type Backend, type Tensor } from '../engine/index.ts';
 import { writeFileAtomic } from '../nn/atomic-file.ts';
-import type { HostTensor } from '../nn/checkpoint.ts';
-import { Counter } from '../nn/module.ts';
+import { CheckpointError, type HostTensor } from '../nn/checkpoint.ts';
+import { stringifyFinite } from '../nn/finite.ts';
+import { Counter, counterOf, type Module } from '../nn/module.ts';
 import type { AveragedModel } from './averaged-model.ts';
 import type { FgeEnsemble } from './fge.ts';
 import type { PhaseName } from './runner-config.ts';
@@ -35,9 +36,9 @@ export function phasePaths(out: string, seed: number, phase: PhaseName): PhasePa
   };
 }
 
-/** Writes `value` as indented JSON, atomically. */
+/** Writes `value` as indented JSON, atomically; refuses NaN and ±Infinity (they would be stored as null). */
 export async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
+  await writeFileAtomic(path, new TextEncoder().encode(`${stringifyFinite(value, path, 2)}\n`));
 }
 
 /** The parsed JSON file at `path`, or undefined when there is none. */
@@ -93,14 +94,16 @@ export function packAverage(avg: AveragedModel, into: Map<string, Tensor>): void
   for (const [name, t] of avg.stateDict()) into.set(AVG + name, t);
 }
 
-/** Restores an averaged model packed by `packAverage`; its n_averaged must be the `n` of the metadata. */
-export function unpackAverage(avg: AveragedModel, extra: HostTensors, n: number): void {
+/** Restores an averaged model packed by `packAverage` from `file`; its n_averaged must be the `n` of the metadata. */
+export function unpackAverage(avg: AveragedModel, extra: HostTensors, n: number, file: string): void {
+  const values = take(extra, AVG, avg.stateDict(), file, 'averaged model');
   try {
-    avg.loadStateDict(strip(extra, AVG));
+    avg.loadStateDict(values);
   } catch (e) {
-    throw new Error(`SWA checkpoint: ${(e as Error).message}`);
+    throw new CheckpointError(`${file}: ${(e as Error).message}`);
   }
-  if (avg.nAveraged !== n) throw new Error(`SWA checkpoint: n_averaged is ${avg.nAveraged}, the metadata says ${n}`);
+  if (avg.nAveraged !== n)
+    throw new CheckpointError(`${file}: ${AVG}n_averaged is ${avg.nAveraged}, the metadata says ${n}`);
 }
 
 /** Extra checkpoint tensors holding SWAG's moments and deviation columns (in ring order). */
@@ -111,27 +114,25 @@ export function packSwag(swag: Swag, into: Map<string, Tensor>): void {
 }
 
 /** Restores SWAG state packed by `packSwag` into a freshly made `Swag` of the same model, with `n` collected models. */
-export function unpackSwag(swag: Swag, extra: HostTensors, n: number, device: Backend): void {
-  const write = (targets: Map<string, Tensor>, prefix: string): void => {
-    const values = strip(extra, prefix);
-    for (const [name, t] of targets) {
-      const v = values.get(name);
-      if (!v || v.data.length !== t.size)
-        throw new Error(`SWAG checkpoint: ${prefix}${name} is missing or has the wrong size`);
-      t.copy_(v.data);
-    }
-  };
-  write(swag.mean, SWAG_MEAN);
-  write(swag.sqMean, SWAG_SQ);
+export function unpackSwag(swag: Swag, extra: HostTensors, n: number, device: Backend, file: string): void {
+  const mean = take(extra, SWAG_MEAN, swag.mean, file, 'SWAG mean');
+  const sq = take(extra, SWAG_SQ, swag.sqMean, file, 'SWAG second moment');
   const rank = Math.min(n, swag.maxRank);
+  const columns = new Map<string, HostTensor[]>();
+  for (const [name] of swag.deviations) {
+    const cols: HostTensor[] = [];
+    for (let j = 0; j < rank; j++) {
+      const one = new Map([[name, swag.mean.get(name)!]]);
+      cols.push(take(extra, swagDev(j), one, file, `SWAG deviation ${j}`).get(name)!);
+    }
+    columns.set(name, cols);
+  }
+  for (const [name, t] of swag.mean) t.copy_(mean.get(name)!.data);
+  for (const [name, t] of swag.sqMean) t.copy_(sq.get(name)!.data);
   for (const [name, cols] of swag.deviations) {
     for (const t of cols) t.dispose();
     cols.length = 0;
-    for (let j = 0; j < rank; j++) {
-      const v = extra.get(swagDev(j) + name);
-      if (!v) throw new Error(`SWAG checkpoint: deviation ${j} of ${name} is missing`);
-      cols.push(keep(tensor(v.data, v.shape, { device })));
-    }
+    for (const v of columns.get(name)!) cols.push(keep(tensor(v.data, v.shape, { device })));
   }
   swag.n = n;
 }
@@ -146,23 +147,58 @@ export function packFge(fge: FgeEnsemble, into: Map<string, Tensor>): void {
   });
 }
 
-/** Restores `count` FGE snapshots packed by `packFge` onto `device` (counters, stored as I64, keep their value). */
-export function unpackFge(fge: FgeEnsemble, extra: HostTensors, count: number, device: Backend): void {
+/**
+ * Restores `count` FGE snapshots packed by `packFge` onto `device`; each must hold every tensor of `model`'s state
+ * dict with its dtype and shape (counters, stored as I64, keep their value).
+ */
+export function unpackFge(
+  fge: FgeEnsemble,
+  extra: HostTensors,
+  count: number,
+  device: Backend,
+  model: Module,
+  file: string,
+): void {
+  const own = model.stateDict();
   for (let k = 0; k < count; k++) {
     const snap = new Map<string, Tensor>();
-    for (const [name, v] of strip(extra, fgeSnap(k))) {
+    for (const [name, v] of take(extra, fgeSnap(k), own, file, `FGE snapshot ${k}`)) {
       const t = keep(tensor(v.data, v.shape, { device }));
       if (v.stored === 'I64') new Counter(t, v.data[0]);
       snap.set(name, t);
     }
-    if (snap.size === 0) throw new Error(`FGE checkpoint: snapshot ${k} is missing`);
     fge.snapshots.push(snap);
   }
 }
 
-/** The entries under `prefix`, keyed by the rest of their name. */
-function strip(extra: HostTensors, prefix: string): HostTensors {
+/**
+ * The extra tensors `<prefix><name>` for every tensor of `targets`, each required with the exact shape and dtype of
+ * its target (I64 for counters, F32 otherwise), as host tensors keyed by `<name>`.
+ * @throws CheckpointError naming `file` and every tensor that is missing or wrong.
+ */
+function take(
+  extra: HostTensors,
+  prefix: string,
+  targets: ReadonlyMap<string, Tensor>,
+  file: string,
+  what: string,
+): HostTensors {
   const out: HostTensors = new Map();
-  for (const [name, v] of extra) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), v);
+  const problems: string[] = [];
+  for (const [name, t] of targets) {
+    const key = prefix + name;
+    const v = extra.get(key);
+    const dtype = counterOf(t) ? 'I64' : 'F32';
+    const shape = `[${t.shape.join(', ')}]`;
+    if (!v) problems.push(`tensor ${key} (${what}) is missing`);
+    else if (v.stored !== dtype) problems.push(`tensor ${key} has dtype ${v.stored}, expected ${dtype} (${what})`);
+    else if (`[${v.shape.join(', ')}]` !== shape)
+      problems.push(`tensor ${key} has shape [${v.shape.join(', ')}], expected ${shape} (${what})`);
+    else out.set(name, v);
+  }
+  if (problems.length) {
+    const more = problems.length > 6 ? `; and ${problems.length - 6} more` : '';
+    throw new CheckpointError(`${file}: ${problems.slice(0, 6).join('; ')}${more}`);
+  }
   return out;
 }

@@ -1,9 +1,11 @@
-// The runner's inner loops: one SGD epoch on the global clock (learning rate and capture rule asked at every step),
-// single-model and averaged-model evaluation with calibration, and the deterministic BN-refresh batches.
+// The runner's inner loops: one SGD epoch on the global clock (learning rate and capture rule asked at every step,
+// the running loss read back and checked every few steps), single-model and averaged-model evaluation with
+// calibration, and the deterministic BN-refresh batches.
 
 import { Generator, globalGenerator, tidy, type Backend } from '../engine/index.ts';
 import { DataLoader, type Batch } from '../nn/data/loader.ts';
 import { toTensors } from '../nn/data/to-tensors.ts';
+import { DivergenceError } from '../nn/finite.ts';
 import { RunningMetrics } from '../nn/metrics.ts';
 import type { Module } from '../nn/module.ts';
 import type { SGD } from '../nn/optim.ts';
@@ -48,12 +50,24 @@ export interface EpochLoop {
   progress: boolean;
   /** Called after every step with the 1-based global iteration just taken (captures on iteration rules). */
   afterStep?: (iteration: number) => void | Promise<void>;
+  /** Names the phase in a `DivergenceError` ('seed 0 SGD'). */
+  where: string;
+  /** The previous epoch's training loss, named as the last finite one when this epoch's first read diverges. */
+  previousLoss?: number;
+  /** What is kept on disk when this epoch diverges, for the error message. */
+  kept?: string;
+  /** Called after every step (the run lock's `beat`, which refreshes its lease when due). */
+  beat?: () => void;
 }
+
+/** Steps between read-backs of the running loss (the progress bar's and the divergence check's). */
+export const READ_EVERY = 20;
 
 /**
  * Trains one epoch: before step s the learning rate is
  * `schedule({ iteration: epoch·ipe + s + 1, epoch, fraction: s/ipe })`, the global clock of swa/schedules.ts, so a
- * phase resumed at any epoch sets exactly the same rates.
+ * phase resumed at any epoch sets exactly the same rates. The running loss is read back every `READ_EVERY` steps and
+ * at the end (one scalar pair; no other sync), and a NaN or infinite value stops the run with a `DivergenceError`.
  * @throws when the loader is not at the start of `epoch` (a resumed run whose state does not line up).
  */
 export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'>> {
@@ -70,6 +84,29 @@ export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'
   const t0 = performance.now();
   let step = 0;
   let lr = o.optimizer.lr;
+  let lastFinite =
+    o.previousLoss !== undefined && Number.isFinite(o.previousLoss)
+      ? { value: o.previousLoss, epoch: o.epoch, step: ipe }
+      : undefined;
+  const read = async (): Promise<Awaited<ReturnType<RunningMetrics['read']>>> => {
+    const r = await metrics.read();
+    if (!Number.isFinite(r.loss)) {
+      const since = lastFinite?.epoch === o.epoch + 1 ? lastFinite.step : 0;
+      throw new DivergenceError({
+        where: o.where,
+        quantity: 'training loss',
+        value: r.loss,
+        epoch: o.epoch + 1,
+        step,
+        steps: ipe,
+        since,
+        lastFinite,
+        kept: o.kept,
+      });
+    }
+    lastFinite = { value: r.loss, epoch: o.epoch + 1, step };
+    return r;
+  };
   try {
     for (const b of o.loader) {
       const iteration = o.epoch * ipe + step + 1;
@@ -79,13 +116,14 @@ export async function trainEpoch(o: EpochLoop): Promise<Omit<EpochRecord, 'test'
         trainStep(o.model, o.optimizer, x, y, metrics);
       });
       step++;
-      await o.afterStep?.(iteration);
-      if (o.progress && (step % 20 === 0 || step === ipe)) {
-        const r = await metrics.read();
+      o.beat?.();
+      if (step % READ_EVERY === 0 || step === ipe) {
+        const r = await read();
         bar.update(step, { loss: r.loss, acc: r.accuracy, lr });
       }
+      await o.afterStep?.(iteration);
     }
-    const r = await metrics.read();
+    const r = await read();
     const seconds = (performance.now() - t0) / 1000;
     bar.done(
       `loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}% lr ${lr.toPrecision(3)} ` +
@@ -117,7 +155,12 @@ export async function evalModel(model: Module, plan: Table1Plan): Promise<TestMe
  * generator seeded from `key`, so every refresh is reproducible and never touches the training loader's stream.
  * At most `limit` batches (a shuffled subset when fewer than an epoch).
  */
-export function* bnBatches(plan: Table1Plan, key: readonly number[], limit = Infinity): IterableIterator<Batch> {
+export function* bnBatches(
+  plan: Table1Plan,
+  key: readonly number[],
+  limit = Infinity,
+  beat?: () => void,
+): IterableIterator<Batch> {
   const o = plan.options;
   const loader = new DataLoader(o.train, {
     batchSize: plan.batchSize,
@@ -129,6 +172,7 @@ export function* bnBatches(plan: Table1Plan, key: readonly number[], limit = Inf
   let k = 0;
   for (const b of loader) {
     if (k++ >= limit) return;
+    beat?.();
     yield b;
   }
 }
@@ -137,8 +181,13 @@ export function* bnBatches(plan: Table1Plan, key: readonly number[], limit = Inf
  * Test metrics of w_SWA: recompute the averaged model's BN statistics with one pass over the training data
  * (sample-weighted, as the SWA reference code), then evaluate it. The training model is not touched.
  */
-export async function evalAverage(avg: AveragedModel, plan: Table1Plan, key: readonly number[]): Promise<TestMetrics> {
-  updateBn(bnBatches(plan, key), avg, { weighting: 'samples', device: plan.options.device });
+export async function evalAverage(
+  avg: AveragedModel,
+  plan: Table1Plan,
+  key: readonly number[],
+  beat?: () => void,
+): Promise<TestMetrics> {
+  updateBn(bnBatches(plan, key, Infinity, beat), avg, { weighting: 'samples', device: plan.options.device });
   return evalModel(avg, plan);
 }
 

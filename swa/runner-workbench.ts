@@ -1,10 +1,12 @@
 // The plumbing shared by the Table 1 phases: a seed's workbench (network, optimizer, loader), phase checkpoints
 // saved and restored at epoch ends, the onEpoch hook and interruption, and the phases' logging.
 
+import { existsSync } from 'node:fs';
 import { Generator, type Tensor } from '../engine/index.ts';
-import type { Restored } from '../nn/checkpoint.ts';
+import { CheckpointError, type Restored } from '../nn/checkpoint.ts';
 import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-node.ts';
 import { DataLoader, type LoaderState } from '../nn/data/loader.ts';
+import { DivergenceError } from '../nn/finite.ts';
 import type { Module } from '../nn/module.ts';
 import { SGD } from '../nn/optim.ts';
 import { modelSpec, type PhaseName, type Table1Plan } from './runner-config.ts';
@@ -82,31 +84,49 @@ export function workbench(plan: Table1Plan, seed: number): Workbench {
 
 type HostTensors = Restored['extra'];
 
-/** Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams. */
+/**
+ * Loads a phase checkpoint into the workbench: weights, momentum, loader position and random streams; `check`
+ * validates the metadata first (it throws naming the file and key).
+ */
 export async function restore<M extends PhaseMeta<unknown>>(
   path: string,
   w: Workbench,
+  check: (meta: unknown) => void,
 ): Promise<{ meta: M; extra: HostTensors }> {
   const r = await loadCheckpoint(path, { model: w.model, optimizer: w.optimizer });
+  check(r.meta);
   const meta = r.meta as M;
   w.loader.setState(meta.loader);
   setRngState(w.generator, meta.rng);
   return { meta, extra: r.extra };
 }
 
-/** Saves a phase checkpoint: the workbench's weights and momentum, `meta` with the loader and random states. */
+/**
+ * Saves a phase checkpoint: the workbench's weights and momentum, `meta` with the loader and random states. A state
+ * holding NaN or ±Infinity (a finite loss can hide an overflowing BN variance) is not saved: it throws a
+ * `DivergenceError` naming `where` (the phase) and the tensor, and the checkpoint on disk stays the last good one.
+ */
 export async function save<H>(
   path: string,
   w: Workbench,
   meta: Omit<PhaseMeta<H>, 'loader' | 'rng'> & object,
-  extra?: Map<string, Tensor>,
+  extra: Map<string, Tensor> | undefined,
+  where: string,
 ): Promise<void> {
-  await saveCheckpoint(path, {
-    model: w.model,
-    optimizer: w.optimizer,
-    extra,
-    meta: { ...meta, loader: w.loader.state(), rng: rngState(w.generator) },
-  });
+  try {
+    await saveCheckpoint(path, {
+      model: w.model,
+      optimizer: w.optimizer,
+      extra,
+      meta: { ...meta, loader: w.loader.state(), rng: rngState(w.generator) },
+    });
+  } catch (e) {
+    const bad = e instanceof CheckpointError ? e.nonFinite : undefined;
+    if (!bad) throw e;
+    const quantity = `tensor ${bad.tensor}[${bad.index}]`;
+    const kept = existsSync(path) ? `the last good ${path} was not overwritten` : `${path} was not written`;
+    throw new DivergenceError({ where, quantity, value: bad.value, epoch: meta.epochsDone, kept }, { cause: e });
+  }
 }
 
 /** Runs the onEpoch hook, then stops the run if the signal was raised. */

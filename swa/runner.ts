@@ -7,6 +7,7 @@ import type { Table1Options, Table1Plan } from './runner-config.ts';
 import { runFge, runSgd, runSwa } from './runner-phases.ts';
 import { planFingerprint, planTable1 } from './runner-plan.ts';
 import { writeTable1Report, type SeedResults } from './runner-report.ts';
+import { withFolderLock, withPhaseLock } from './runner-lock.ts';
 import { checkRunFolder } from './runner-state.ts';
 
 export { planTable1, expectedCaptures } from './runner-plan.ts';
@@ -25,6 +26,7 @@ export { type SgdResult, type SwaResult, type FgeResult, type SwaPoint, type Swa
 export { runRecords, reportColumns, type SeedResults } from './runner-report.ts';
 export type { EpochRecord, TestMetrics } from './runner-train.ts';
 export { RunFolderError } from './runner-state.ts';
+export { RunLockedError, RunLockLostError, type LockHolder } from './runner-lock.ts';
 
 /** What `runTable1` returns: every run record, the markdown tables, the files written and each seed's results. */
 export interface Table1Result {
@@ -47,7 +49,11 @@ export interface Table1Result {
  * 3. FGE also starts from the branch checkpoint and runs FGE's triangular cyclic rate to B, a snapshot per cycle
  *    minimum; its ensemble is evaluated at 1 budget.
  * Every phase checkpoints atomically at every epoch end into `out`; rerunning skips finished phases and resumes an
- * unfinished one from its last epoch, with the same numbers as an uninterrupted run. All settings are checked first.
+ * unfinished one from its last epoch, with the same numbers as an uninterrupted run. All settings are checked first,
+ * and the data against the model. Each seed's phase runs under a lock file naming its holder, so processes (or
+ * machines sharing the folder) given different seeds of one table work side by side, and one given a seed that is
+ * being run refuses (`RunLockedError`) or waits (`waitForLock`); stale temporary files are removed under the lock.
+ * A NaN or infinite loss or metric stops the run with a `DivergenceError`, keeping the last good checkpoint.
  * @example
  * const r = await runTable1({ model: 'small-cnn', dataset: 'fashion-mnist', train, test,
  *   normalize: FASHION_MNIST_STATS, budget: 4, seeds: [0, 1, 2], lr: 0.05, device, out: 'runs/table1' });
@@ -56,7 +62,7 @@ export interface Table1Result {
 export async function runTable1(options: Table1Options): Promise<Table1Result> {
   const plan = planTable1(options);
   await mkdir(options.out, { recursive: true });
-  await checkRunFolder(options.out, planFingerprint(plan));
+  await withFolderLock(plan, () => checkRunFolder(options.out, planFingerprint(plan)));
   const log = options.log ?? console.log;
   log(
     `Table 1 run: ${options.model} on ${options.dataset}, budget ${plan.budget} epochs, ` +
@@ -67,11 +73,11 @@ export async function runTable1(options: Table1Options): Promise<Table1Result> {
   );
   const seeds: SeedResults[] = [];
   for (const seed of plan.seeds) {
-    const sgd = await runSgd(plan, seed);
-    const swa = await runSwa(plan, seed, sgd);
-    const fge = await runFge(plan, seed, sgd);
+    const sgd = await withPhaseLock(plan, seed, 'sgd', (beat) => runSgd(plan, seed, beat));
+    const swa = await withPhaseLock(plan, seed, 'swa', (beat) => runSwa(plan, seed, sgd, beat));
+    const fge = await withPhaseLock(plan, seed, 'fge', (beat) => runFge(plan, seed, sgd, beat));
     seeds.push({ seed, sgd, swa, fge });
   }
-  const { records, markdown, files } = await writeTable1Report(plan, seeds);
+  const { records, markdown, files } = await withFolderLock(plan, () => writeTable1Report(plan, seeds));
   return { plan, records, markdown, files, seeds };
 }

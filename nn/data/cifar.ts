@@ -36,7 +36,8 @@ const labelFields = (kind: CifarKind): { name: string; classes: number }[] =>
  * Reads the records of one or more batch files (concatenated in the given order) into a 3×32×32 Dataset with pixels
  * scaled to [0, 1] as value / 255.
  * @example parseCifar([{ name: 'data_batch_1.bin', bytes }], { kind: 'cifar10' })
- * @throws DataError naming the file when its length is not a multiple of the record size, or a label is out of range.
+ * @throws DataError naming the file when it is empty, its length is not a multiple of the record size, or a label is
+ *   out of range.
  */
 export function parseCifar(files: readonly CifarFile[], opts: CifarOptions): Dataset {
   const kind = opts.kind;
@@ -44,6 +45,7 @@ export function parseCifar(files: readonly CifarFile[], opts: CifarOptions): Dat
   const fields = labelFields(kind);
   const pick = kind === 'cifar100' && opts.labels === 'coarse' ? 0 : fields.length - 1;
   for (const f of files) {
+    if (f.bytes.length === 0) throw new DataError(f.name, `is empty: a ${kind.toUpperCase()} batch holds at least one record`);
     if (f.bytes.length % rec !== 0) {
       throw new DataError(f.name, `length ${f.bytes.length} is not a multiple of the ${kind.toUpperCase()} record size ${rec} ` +
         `(${LABEL_BYTES[kind]} label byte${LABEL_BYTES[kind] > 1 ? 's' : ''} + ${CIFAR_PIXELS} pixel bytes); ` +

@@ -22,6 +22,7 @@ export interface ModelSpec extends LayerOptions {
  * (e.g. vgg16bn), `wrn<depth>-<k>` (e.g. wrn28-10).
  */
 export function createModel(name: string, spec: ModelSpec): Module {
+  checkSpec(name, spec);
   const { inChannels, size, classes } = spec;
   let m: RegExpMatchArray | null;
   if (name === 'small-cnn') return new SmallCnn({ ...spec, inChannels, size, classes });
@@ -41,4 +42,17 @@ export function createModel(name: string, spec: ModelSpec): Module {
   if ((m = name.match(/^wrn(\d+)-(\d+)$/)))
     return new WideResNet({ ...spec, depth: Number(m[1]), widen: Number(m[2]), inChannels, classes });
   throw new Error(`unknown model '${name}': use small-cnn, preresnet<depth>, vgg<11|13|16|19>[bn] or wrn<depth>-<k>`);
+}
+
+/** Rejects sizes that make no network: channels, image size and classes must be integers ≥ 1, width > 0. */
+function checkSpec(name: string, spec: ModelSpec): void {
+  const whole = (what: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name}: ${what} must be an integer ≥ 1, got ${v}`);
+  };
+  whole('inChannels', spec.inChannels);
+  whole('size (image height and width)', spec.size);
+  whole('classes', spec.classes);
+  const w = spec.width;
+  if (w !== undefined && !(Number.isFinite(w) && w > 0))
+    throw new RangeError(`${name}: width must be a finite number > 0, got ${w}`);
 }

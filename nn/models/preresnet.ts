@@ -93,6 +93,7 @@ export class PreResNet extends Module {
     const expansion = Block.expansion;
     const w = opts.width ?? 1;
     const [s1, s2, s3] = [16, 32, 64].map((c) => Math.round(c * w));
+    if (!(s1 >= 1)) throw new RangeError(`PreResNet: width ${w} leaves ${s1} channels in the first stage (need ≥ 1)`);
     let inplanes = s1;
     const makeLayer = (planes: number, stride: number): Sequential => {
       const ds =

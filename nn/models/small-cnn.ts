@@ -26,6 +26,7 @@ export class SmallCnn extends Module {
     const inC = opts.inChannels ?? 1;
     const size = opts.size ?? 28;
     const spatial = Math.floor(Math.floor(size / 2) / 2);
+    if (!(spatial >= 1)) throw new RangeError(`SmallCnn: input size ${size} is below 4 (its two 2×2 max pools need 4)`);
     this.features = this.child(
       'features',
       new Sequential(

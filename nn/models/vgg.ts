@@ -32,6 +32,7 @@ export class Vgg extends Module {
   constructor(opts: VggOptions = {}) {
     super();
     const w = opts.width ?? 1;
+    if (!(Number.isFinite(w) && w > 0)) throw new RangeError(`Vgg: width must be a finite number > 0, got ${w}`);
     const scale = (c: number): number => Math.max(1, Math.round(c * w));
     let inC = opts.inChannels ?? 3;
     let size = opts.size ?? 32;

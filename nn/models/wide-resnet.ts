@@ -52,9 +52,12 @@ export class WideResNet extends Module {
   constructor(opts: WideResNetOptions = {}) {
     super();
     const depth = opts.depth ?? 28;
-    if ((depth - 4) % 6 !== 0 || depth < 10) throw new Error(`WideResNet: depth ${depth} must be 6n+4 with n ≥ 1`);
+    if (!Number.isInteger(depth) || (depth - 4) % 6 !== 0 || depth < 10)
+      throw new RangeError(`WideResNet: depth ${depth} must be 6n+4 with n ≥ 1`);
     const n = (depth - 4) / 6;
     const k = opts.widen ?? 10;
+    if (!Number.isInteger(k) || k < 1)
+      throw new RangeError(`WideResNet: widen factor k must be an integer ≥ 1, got ${k}`);
     const stages = [16, 16 * k, 32 * k, 64 * k];
     let inPlanes = stages[0];
     const layer = (planes: number, stride: number): Sequential => {

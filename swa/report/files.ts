@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../nn/atomic-file.ts';
+import { stringifyFinite } from '../../nn/finite.ts';
 
 /** The parts of a report; each one given becomes a file (see `REPORT_FILES` for the names). */
 export interface ReportParts {
@@ -22,7 +23,8 @@ export const REPORT_FILES = { markdown: 'table.md', csv: 'runs.csv', json: 'repo
 
 /**
  * Writes `parts` into `dir` (created if missing): table.md, runs.csv, report.json and `<name>.svg` per figure, each
- * with `writeFileAtomic` (temp file, fsync, rename). Returns the paths written, in that order.
+ * with `writeFileAtomic` (temp file, fsync, rename). Returns the paths written, in that order. A JSON value holding
+ * NaN or ±Infinity is refused (`NonFiniteJsonError` naming the field), never written as null.
  * Figure names must be plain file stems (letters, digits, `.`, `_`, `-`; no path separators, not starting with `.`).
  *
  * NOTE: each file is replaced atomically, the set of files is not: a crash midway can leave a new table.md beside an
@@ -35,7 +37,7 @@ export async function writeReport(dir: string, parts: ReportParts): Promise<stri
   if (parts.json !== undefined) {
     files.push([
       REPORT_FILES.json,
-      typeof parts.json === 'string' ? parts.json : `${JSON.stringify(parts.json, null, 2)}\n`,
+      typeof parts.json === 'string' ? parts.json : `${stringifyFinite(parts.json, join(dir, REPORT_FILES.json), 2)}\n`,
     ]);
   }
   for (const [name, svg] of Object.entries(parts.svgs ?? {})) {

@@ -252,12 +252,18 @@ function checkRecords(records: readonly RunRecord[]): void {
     };
     if (!METHODS.includes(r.method))
       bad(`unknown method ${JSON.stringify(r.method)}, expected one of ${METHODS.join(', ')}`);
-    if (!(r.budget > 0) || !Number.isFinite(r.budget))
+    if (typeof r.budget !== 'number' || !(r.budget > 0) || !Number.isFinite(r.budget))
       bad(`budget must be a positive number of budgets, got ${r.budget}`);
-    if (!(r.accuracy >= 0 && r.accuracy <= 1)) bad(`accuracy must be a fraction in [0, 1], got ${r.accuracy}`);
-    if (r.ece !== undefined && !(r.ece >= 0 && r.ece <= 1)) bad(`ece must be a fraction in [0, 1], got ${r.ece}`);
-    if (!Number.isFinite(r.seed)) bad(`seed must be a number, got ${r.seed}`);
-    if (!(r.epochs >= 0)) bad(`epochs must be ≥ 0, got ${r.epochs}`);
+    // NOTE: typeof checks first: null >= 0 is true in JavaScript, and a null metric must never show as 0.
+    const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+    if (!(num(r.accuracy) && r.accuracy >= 0 && r.accuracy <= 1))
+      bad(`accuracy must be a fraction in [0, 1], got ${r.accuracy}`);
+    if (!(num(r.nll) && r.nll >= 0)) bad(`nll must be a finite number ≥ 0, got ${r.nll}`);
+    if (r.ece !== undefined && !(num(r.ece) && r.ece >= 0 && r.ece <= 1))
+      bad(`ece must be a fraction in [0, 1], got ${r.ece}`);
+    if (!num(r.seed)) bad(`seed must be a number, got ${r.seed}`);
+    if (!(num(r.epochs) && r.epochs >= 0)) bad(`epochs must be ≥ 0, got ${r.epochs}`);
+    if (!(num(r.seconds) && r.seconds >= 0)) bad(`seconds must be a finite number ≥ 0, got ${r.seconds}`);
     const key = JSON.stringify([r.model, r.dataset, r.method, round(r.budget), r.seed]);
     if (seen.has(key)) bad(`duplicate run (same model, data set, method, budget ${r.budget} and seed ${r.seed})`);
     seen.add(key);
