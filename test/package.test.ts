@@ -37,7 +37,7 @@ interface TrainResult {
   product: number[];
   losses: number[];
   averaged: number;
-  bnSamples: number;
+  bnBatches: number;
 }
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
@@ -74,7 +74,7 @@ function assertTrained(r: TrainResult | null, label: string): asserts r is Train
     `${label}: losses ${r.losses}`,
   );
   assert.is(r.averaged, 2, `${label}: models averaged`);
-  assert.is(r.bnSamples, 32, `${label}: BN samples`);
+  assert.is(r.bnBatches, 4, `${label}: BN batches (32 images, batch 8)`);
 }
 
 const DAWN_LINES = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/;

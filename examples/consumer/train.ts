@@ -26,14 +26,17 @@ export interface TrainResult {
   product: number[];
   losses: number[];
   averaged: number;
-  bnSamples: number;
+  bnBatches: number;
 }
 
 /**
  * Every SWA API call of this program, in one line: averages the weights, recomputes BN statistics, and returns the
- * models averaged so far and the BN samples seen.
+ * models averaged so far and the BN batches run.
  */
-const swa = (avg: AveragedModel, m: Module, l: DataLoader): number[] => [(avg.update(m), avg.n), updateBn(m, l)];
+const swa = (avg: AveragedModel, m: Module, l: DataLoader): number[] => [
+  (avg.updateParameters(m), avg.nAveraged),
+  updateBn(l, avg, { weighting: 'samples' }),
+];
 
 /** 32 random 1×8×8 images of 4 classes, each class brighter in its own quadrant. */
 function toyData(): Dataset {
@@ -60,7 +63,7 @@ export async function train(device: DeviceChoice, threads?: number): Promise<Tra
   const averaged = new AveragedModel(model);
   const loader = new DataLoader(toyData(), { batchSize: 8, shuffle: true });
   const losses: number[] = [];
-  let [averagedCount, bnSamples] = [0, 0];
+  let [averagedCount, bnBatches] = [0, 0];
   for (let epoch = 0; epoch < 2; epoch++) {
     model.train();
     for (const batch of loader) {
@@ -75,7 +78,7 @@ export async function train(device: DeviceChoice, threads?: number): Promise<Tra
       losses.push(await loss.item());
       loss.dispose();
     }
-    [averagedCount, bnSamples] = swa(averaged, model, loader);
+    [averagedCount, bnBatches] = swa(averaged, model, loader);
   }
-  return { ...report, product, losses, averaged: averagedCount, bnSamples };
+  return { ...report, product, losses, averaged: averagedCount, bnBatches };
 }
