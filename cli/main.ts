@@ -5,9 +5,15 @@
 import { basename } from 'node:path';
 import { version } from '../package.json';
 import { DeviceError } from '../engine/index.ts';
-import { DataError } from '../nn/data/dataset.ts';
-import { SafetensorsError } from '../nn/safetensors.ts';
-import { RunFolderError, RunnerConfigError } from '../swa/runner.ts';
+import {
+  CheckpointError,
+  DataError,
+  DivergenceError,
+  NonFiniteJsonError,
+  RunFolderError,
+  RunnerConfigError,
+  SafetensorsError,
+} from '../node.ts';
 import { closest } from './options.ts';
 
 /** Every command: its one-line summary and the module that runs it (a script that parses its own options). */
@@ -36,7 +42,9 @@ const HELP = [
 
 /** Errors that report bad input or an unusable environment, not a bug: printed as one line, without a stack. */
 function isUserError(e: unknown): e is Error {
-  if (e instanceof DataError || e instanceof SafetensorsError || e instanceof DeviceError) return true;
+  const classes = [DataError, SafetensorsError, DeviceError, CheckpointError, DivergenceError, NonFiniteJsonError];
+  if (classes.some((c) => e instanceof c)) return true;
+  // RunFolderError covers the run locks (RunLockedError, RunLockLostError).
   if (e instanceof RunnerConfigError || e instanceof RunFolderError) return true;
   // System errors (ENOENT, EACCES, ENOSPC …) on the files and folders the options name.
   const code = (e as { code?: unknown })?.code;
