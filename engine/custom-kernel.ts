@@ -6,6 +6,15 @@ import type { UniformWord } from './backends/layout.ts';
 /** Shapes as custom kernels see them. */
 export type KernelShape = readonly number[];
 
+/**
+ * The wasm backend's `WebAssembly.Memory`, typed by what the library relies on so that the published types need no
+ * DOM or WebAssembly lib; it is a `WebAssembly.Memory` and can be passed to `WebAssembly.instantiate`.
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(delta: number): number;
+}
+
 /** What a CPU kernel gets besides its arrays: the shapes, and where the arrays lie in the backend's memory. */
 export interface CpuKernelInfo {
   /** The inputs' shapes, in the op's input order. */
@@ -15,7 +24,7 @@ export interface CpuKernelInfo {
    * The wasm backend's linear memory (a shared memory when it runs on threads). An AssemblyScript kernel compiled with
    * `--importMemory` can be instantiated over it and given `ptrs` (docs/custom-ops.md says how, and what to avoid).
    */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** Byte offsets of the inputs and of the output in `memory`. */
   readonly ptrs: { readonly inputs: readonly number[]; readonly out: number };
 }
