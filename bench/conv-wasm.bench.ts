@@ -1,7 +1,8 @@
 // Convolution, pooling and batch-norm throughput of the wasm backend (1 thread, SIMD) at the small CNN's and
 // PreResNet-20's shapes, batch 128: conv2d forward, backward-input and backward-weight in GFLOP/s
 // (2·N·Cout·OH·OW·Cin/groups·kH·kW per pass), next to a 512³ matmul; max-pool and batch-norm passes in ms.
-// Run: node build.mjs wasm bench && node build/bench/conv-wasm.bench.js [reps] (default 5)
+// Run: node build.mjs wasm bench && node build/bench/conv-wasm.bench.js [reps=5] [conv=auto] [threads=1]
+// (conv: auto, direct, winograd2 or winograd4: the wasm backend's `conv` option).
 
 import {
   createWasmBackend,
@@ -11,9 +12,12 @@ import {
   type KernelName,
   type KernelParams,
 } from '../engine/index.ts';
+import type { ConvAlgorithm } from '../engine/backends/wasm-conv-rule.ts';
 
 const reps = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 5;
-const be: Backend = await createWasmBackend();
+const conv = (process.argv[3] ?? 'auto') as ConvAlgorithm;
+const threads = Number(process.argv[4] ?? 1);
+const be: Backend = await createWasmBackend({ threads, conv });
 
 interface Shape {
   name: string;
@@ -49,14 +53,20 @@ function filled(size: number, seed: number): Buf {
   return b;
 }
 
-/** Best and median wall time (ms) of `reps` runs of `body`, after one warm-up run. */
+/**
+ * Best and median time (ms) of `reps` runs of `body`, after one warm-up run. On one thread this is the process's CPU
+ * time (user + system), which other processes on a shared machine barely move; on several, wall time.
+ */
 function time(body: () => void): { best: number; median: number } {
   body();
   const times: number[] = [];
+  const cpu = threads === 1;
   for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
+    const t0 = performance.now(),
+      c0 = process.cpuUsage();
     body();
-    times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    times.push(cpu ? (c.user + c.system) / 1000 : performance.now() - t0);
   }
   times.sort((a, b) => a - b);
   return { best: times[0], median: times[reps >> 1] };
@@ -65,7 +75,9 @@ function time(body: () => void): { best: number; median: number } {
 const run = <K extends KernelName>(k: K, ins: Buf[], out: Buf, p: KernelParams[K]): void => be.run(k, ins, out, p);
 const row = (cells: (string | number)[]): void => console.log(`| ${cells.join(' | ')} |`);
 
-console.log(`conv on ${be.info}, ${reps} timed runs each (best / median)`);
+console.log(
+  `conv (${conv}) on ${be.info}, ${reps} timed runs each (best / median, ${threads === 1 ? 'CPU' : 'wall'} time)`,
+);
 {
   const n = 512;
   const a = filled(n * n, 1),

@@ -5,6 +5,7 @@
 import type { Conv2dParams, KernelTable, NnKernel, Pool2dParams } from '../backend.ts';
 import { outLen } from '../shape.ts';
 import type { FunctionName } from './wasm-exports.ts';
+import { winogradTile } from './wasm-conv-rule.ts';
 import { CONV_GEOM, POOL_GEOM } from './wasm-geometry.ts';
 import { checkSize, range, splitFlat, type KernelHost, type PtrBuf } from './wasm-split.ts';
 
@@ -63,10 +64,10 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     w: p.cout * (p.cin / p.groups) * p.kh * p.kw,
     y: p.n * p.cout * p.oh * p.ow,
   });
-  /** Writes thread t's conv geometry (its share of `images`) into its block. */
-  const writeConv = (p: Conv2dParams, images: number, t: number): void => {
+  /** Writes thread t's conv geometry (its share of `images`, the Winograd tile size) into its block. */
+  const writeConv = (p: Conv2dParams, images: number, winograd: number, t: number): void => {
     const { i32, f32 } = host.views();
-    CONV_GEOM.write({ ...p, n: images }, i32, f32, host.threadAddr(t, ex.convMeta()) / 4);
+    CONV_GEOM.write({ ...p, n: images, winograd }, i32, f32, host.threadAddr(t, ex.convMeta()) / 4);
   };
   /**
    * Splits a convolution over images: writes each part's geometry (its image count) into its thread's block and
@@ -76,11 +77,12 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     checkConv(p);
     const parts = host.parts(sizes(p).y * (p.cin / p.groups) * p.kh * p.kw, 'compute', p.n);
     const ranges = Array.from({ length: parts }, (_, t) => range(p.n, parts, t));
+    const winograd = kind === 2 ? 0 : winogradTile(p, kind === 0 ? 'forward' : 'input', host.conv);
     // Part 0 has the most images; the scratch does not grow with the image count anyway (one image at a time).
-    writeConv(p, ranges[0][1] - ranges[0][0], 0);
+    writeConv(p, ranges[0][1] - ranges[0][0], winograd, 0);
     const bytes = ex.conv2dScratch(kind);
     const scratch = ranges.map((_, t) => host.scratch(bytes + extra, t));
-    for (let t = 1; t < parts; t++) writeConv(p, ranges[t][1] - ranges[t][0], t);
+    for (let t = 1; t < parts; t++) writeConv(p, ranges[t][1] - ranges[t][0], winograd, t);
     return { parts, ranges, scratch, bytes };
   };
   /** Splits pooling over the nc planes: each part's geometry goes into its thread's block. */

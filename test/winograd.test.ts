@@ -1,0 +1,168 @@
+// Winograd convolution on the wasm backend (wasm/winograd.ts), forced with the backend's `conv` option: F(2×2, 3×3)
+// and F(4×4, 3×3), forward and input gradient, against the float64 reference over the geometries the tiling must get
+// right (padding 0–2, sizes that are not multiples of the tile, partial groups of four tiles, several panels per
+// image, odd channel counts, bias); the split over threads changes no bit; and the rule that picks the algorithm.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Backend, Conv2dParams, KernelName } from '../engine/backend.ts';
+import { createWasmBackend } from '../engine/backends/wasm.ts';
+import { winogradTile, type ConvAlgorithm } from '../engine/backends/wasm-conv-rule.ts';
+import { referenceKernels } from '../engine/kernel-reference.ts';
+import { outLen } from '../engine/shape.ts';
+import { rand } from './util/kernel-case.ts';
+
+const backends = new Map<string, Backend>();
+for (const conv of ['direct', 'winograd2', 'winograd4'] as const) {
+  backends.set(conv, await createWasmBackend({ threads: 1, conv }));
+  const three = await createWasmBackend({ threads: 3, conv, grain: { compute: 1, memory: 1 } });
+  if (!three.info.includes('3 threads')) throw new Error(`wasm on 3 threads is unavailable: ${three.info}`);
+  backends.set(`${conv}-3threads`, three);
+}
+
+interface Spec {
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  pad: number | [number, number];
+  bias?: boolean;
+}
+
+function params(s: Spec): Conv2dParams {
+  const [padH, padW] = typeof s.pad === 'number' ? [s.pad, s.pad] : s.pad;
+  return {
+    n: s.n,
+    cin: s.cin,
+    h: s.h,
+    w: s.w,
+    cout: s.cout,
+    kh: 3,
+    kw: 3,
+    oh: outLen(s.h, 3, 1, padH, 1),
+    ow: outLen(s.w, 3, 1, padW, 1),
+    strideH: 1,
+    strideW: 1,
+    padH,
+    padW,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+    hasBias: s.bias ?? false,
+  };
+}
+
+async function run(be: Backend, kernel: KernelName, inputs: Float32Array[], size: number, p: Conv2dParams) {
+  const bufs = inputs.map((x) => {
+    const b = be.alloc(x.length);
+    be.write(b, x);
+    return b;
+  });
+  const out = be.alloc(size);
+  be.write(out, rand(size, 99)); // a dirty output: the kernel must overwrite every element
+  be.run(kernel, bufs, out, p as never);
+  const got = await be.read(out, size);
+  for (const b of [...bufs, out]) be.free(b);
+  return got;
+}
+
+/** Inputs, output size and float64 result of one pass of a case. */
+function pass(s: Spec, kernel: 'conv2d' | 'conv2dBackwardInput') {
+  const p = params(s);
+  const xs = p.n * p.cin * p.h * p.w,
+    ys = p.n * p.cout * p.oh * p.ow;
+  const w = rand(p.cout * p.cin * 9, 7, -0.5, 0.5);
+  const inputs =
+    kernel === 'conv2d'
+      ? [rand(xs, 5), w, ...(p.hasBias ? [rand(p.cout, 6)] : [])]
+      : [rand(ys, 8), w];
+  const size = kernel === 'conv2d' ? ys : xs;
+  const want = new Float64Array(size);
+  (referenceKernels[kernel] as (i: Float32Array[], o: Float64Array, p: Conv2dParams) => void)(inputs, want, p);
+  return { p, inputs, size, want };
+}
+
+const CASES: [string, Spec][] = [
+  ['pad 1, 7×7 (partial tiles and groups)', { n: 2, cin: 3, h: 7, w: 7, cout: 4, pad: 1, bias: true }],
+  ['pad 0, 10×9', { n: 2, cin: 5, h: 10, w: 9, cout: 3, pad: 0 }],
+  ['pad 2, 5×6', { n: 1, cin: 4, h: 5, w: 6, cout: 5, pad: 2, bias: true }],
+  ['pad (0, 2), 6×11', { n: 2, cin: 2, h: 6, w: 11, cout: 2, pad: [0, 2] }],
+  ['3×3 input, pad 0 (one output)', { n: 3, cin: 2, h: 3, w: 3, cout: 3, pad: 0 }],
+  ['1 output channel, 1 input channel', { n: 2, cin: 1, h: 8, w: 8, cout: 1, pad: 1 }],
+  ['32×32: several panels per image for F(2, 3)', { n: 1, cin: 3, h: 32, w: 32, cout: 5, pad: 1 }],
+  ['40×18: partial last panel', { n: 1, cin: 2, h: 40, w: 18, cout: 3, pad: 1, bias: true }],
+  ['small CNN layer 2 (32→64, 14×14)', { n: 2, cin: 32, h: 14, w: 14, cout: 64, pad: 1, bias: true }],
+];
+
+for (const algo of ['winograd2', 'winograd4'] as const) {
+  for (const [name, s] of CASES) {
+    for (const kernel of ['conv2d', 'conv2dBackwardInput'] as const) {
+      test(`${algo} ${kernel} ${name}: matches the float64 reference; 3 threads give the same bits`, async () => {
+        const c = pass(s, kernel);
+        const got = await run(backends.get(algo)!, kernel, c.inputs, c.size, c.p);
+        const depth = (kernel === 'conv2d' ? c.p.cin : c.p.cout) * 9;
+        // Winograd's error grows with the transform's constants (F(4, 3) more than F(2, 3)): see bench/winograd-error.
+        const tol = (algo === 'winograd4' ? 3e-6 : 1e-6) * depth;
+        for (let i = 0; i < c.size; i++) {
+          if (!(Math.abs(got[i] - c.want[i]) <= tol * (1 + Math.abs(c.want[i])))) {
+            assert.unreachable(`element ${i}: ${got[i]}, expected ${c.want[i]} (tolerance ${tol})`);
+          }
+        }
+        const split = await run(backends.get(`${algo}-3threads`)!, kernel, c.inputs, c.size, c.p);
+        for (let i = 0; i < c.size; i++) {
+          if (!Object.is(split[i], got[i])) assert.unreachable(`element ${i}: ${split[i]} on 3 threads, ${got[i]} on 1`);
+        }
+      });
+    }
+  }
+}
+
+test('forcing Winograd really changes the algorithm (results differ from the direct convolution in the last bits)', async () => {
+  const c = pass(CASES[8][1], 'conv2d');
+  const direct = await run(backends.get('direct')!, 'conv2d', c.inputs, c.size, c.p);
+  for (const algo of ['winograd2', 'winograd4']) {
+    const got = await run(backends.get(algo)!, 'conv2d', c.inputs, c.size, c.p);
+    assert.ok(
+      got.some((v, i) => v !== direct[i]),
+      `${algo} gave exactly the direct convolution's bits`,
+    );
+  }
+});
+
+test('the rule: Winograd only for 3×3 stride-1 ungrouped convolutions with enough channels', () => {
+  const p = params({ n: 128, cin: 32, h: 14, w: 14, cout: 64, pad: 1 });
+  const pick = (q: Partial<Conv2dParams>, mode: ConvAlgorithm = 'auto') => winogradTile({ ...p, ...q }, 'forward', mode);
+  assert.is(pick({}), 4);
+  assert.is(pick({}, 'direct'), 0);
+  assert.is(pick({}, 'winograd2'), 2);
+  assert.is(pick({ strideH: 2, strideW: 2, oh: 7, ow: 7 }, 'winograd4'), 0);
+  assert.is(pick({ groups: 2 }, 'winograd4'), 0);
+  assert.is(pick({ dilationH: 2, oh: 12 }), 0);
+  assert.is(pick({ kh: 1, kw: 1, padH: 0, padW: 0 }), 0);
+  assert.is(pick({ padH: 3, padW: 3, oh: 18, ow: 18 }, 'winograd4'), 0);
+  assert.is(pick({ cin: 1 }), 0, 'one input channel: the transforms dominate');
+  // 8×8 outputs: F(4, 3) fills only two of each four tiles across, F(2, 3) all of them.
+  assert.is(pick({ cin: 64, cout: 64, h: 8, w: 8, oh: 8, ow: 8 }), 2);
+  assert.is(pick({ cin: 16, cout: 16, h: 32, w: 32, oh: 32, ow: 32 }), 4);
+  // The input gradient is the convolution of dY (cout channels) back to cin.
+  assert.is(winogradTile({ ...p, cin: 1 }, 'input', 'auto'), 0);
+});
+
+test('createWasmBackend rejects an unknown conv option', async () => {
+  try {
+    await createWasmBackend({ threads: 1, conv: 'fft' as ConvAlgorithm });
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.match((e as Error).message, /conv must be 'auto', 'direct', 'winograd2' or 'winograd4', got fft/);
+  }
+});
+
+test('backends are released', () => {
+  for (const be of backends.values()) {
+    assert.is(be.liveBuffers(), 0);
+    be.destroy();
+  }
+});
+
+test.run();
