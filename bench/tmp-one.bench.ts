@@ -8,7 +8,7 @@ const p: Conv2dParams = { n, cin, h: hw, w: hw, cout, kh: 3, kw: 3, oh: hw, ow: 
 const x = be.alloc(n * cin * hw * hw), w = be.alloc(cout * cin * 9), y = be.alloc(n * cout * hw * hw);
 be.write(x, Float32Array.from({ length: n * cin * hw * hw }, (_, i) => Math.sin(i)));
 be.write(w, Float32Array.from({ length: cout * cin * 9 }, (_, i) => Math.cos(i)));
-const body = () => kind === 'f' ? be.run('conv2d', [x, w], y, p) : be.run('conv2dBackwardInput', [y, w], x, p);
+const body = () => kind === 'f' ? be.run('conv2d', [x, w], y, p) : kind === 'w' ? be.run('conv2dBackwardWeight', [x, y], w, p) : be.run('conv2dBackwardInput', [y, w], x, p);
 body();
 const ts: number[] = [];
 for (let r = 0; r < reps; r++) { const c0 = process.cpuUsage(); body(); const c = process.cpuUsage(c0); ts.push((c.user + c.system) / 1000); }

@@ -67,17 +67,21 @@ async function run(be: Backend, kernel: KernelName, inputs: Float32Array[], size
   return got;
 }
 
+type ConvKernel = 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight';
+
 /** Inputs, output size and float64 result of one pass of a case. */
-function pass(s: Spec, kernel: 'conv2d' | 'conv2dBackwardInput') {
+function pass(s: Spec, kernel: ConvKernel) {
   const p = params(s);
   const xs = p.n * p.cin * p.h * p.w,
-    ys = p.n * p.cout * p.oh * p.ow;
-  const w = rand(p.cout * p.cin * 9, 7, -0.5, 0.5);
-  const inputs =
-    kernel === 'conv2d'
-      ? [rand(xs, 5), w, ...(p.hasBias ? [rand(p.cout, 6)] : [])]
-      : [rand(ys, 8), w];
-  const size = kernel === 'conv2d' ? ys : xs;
+    ys = p.n * p.cout * p.oh * p.ow,
+    ws = p.cout * p.cin * 9;
+  const w = rand(ws, 7, -0.5, 0.5);
+  const inputs = {
+    conv2d: [rand(xs, 5), w, ...(p.hasBias ? [rand(p.cout, 6)] : [])],
+    conv2dBackwardInput: [rand(ys, 8), w],
+    conv2dBackwardWeight: [rand(xs, 5), rand(ys, 8)],
+  }[kernel];
+  const size = { conv2d: ys, conv2dBackwardInput: xs, conv2dBackwardWeight: ws }[kernel];
   const want = new Float64Array(size);
   (referenceKernels[kernel] as (i: Float32Array[], o: Float64Array, p: Conv2dParams) => void)(inputs, want, p);
   return { p, inputs, size, want };
@@ -111,10 +115,39 @@ for (const algo of ['winograd2', 'winograd4'] as const) {
         }
         const split = await run(backends.get(`${algo}-3threads`)!, kernel, c.inputs, c.size, c.p);
         for (let i = 0; i < c.size; i++) {
-          if (!Object.is(split[i], got[i])) assert.unreachable(`element ${i}: ${split[i]} on 3 threads, ${got[i]} on 1`);
+          if (!Object.is(split[i], got[i]))
+            assert.unreachable(`element ${i}: ${split[i]} on 3 threads, ${got[i]} on 1`);
         }
       });
     }
+  }
+}
+
+for (const algo of ['winograd2', 'winograd4'] as const) {
+  for (const [name, s] of CASES) {
+    test(`${algo} conv2dBackwardWeight ${name}: matches the float64 reference; 3 threads the same bits every run`, async () => {
+      const c = pass(s, 'conv2dBackwardWeight');
+      const got = await run(backends.get(algo)!, 'conv2dBackwardWeight', c.inputs, c.size, c.p);
+      // A sum over n·oh·ow products per tap, through transforms whose error grows with that count.
+      const terms = c.p.n * c.p.oh * c.p.ow;
+      const tol = (algo === 'winograd4' ? 3e-6 : 1e-6) * Math.sqrt(terms) * 8;
+      const scale = Math.max(...c.want.map(Math.abs));
+      for (let i = 0; i < c.size; i++) {
+        if (!(Math.abs(got[i] - c.want[i]) <= tol * (1 + scale))) {
+          assert.unreachable(`element ${i}: ${got[i]}, expected ${c.want[i]} (tolerance ${tol}·(1 + ${scale}))`);
+        }
+      }
+      // Threads sum their images' gradients, then the parts are added in order: the same bits on every run.
+      const three = backends.get(`${algo}-3threads`)!;
+      const [first, again] = [
+        await run(three, 'conv2dBackwardWeight', c.inputs, c.size, c.p),
+        await run(three, 'conv2dBackwardWeight', c.inputs, c.size, c.p),
+      ];
+      for (let i = 0; i < c.size; i++) {
+        if (!(Math.abs(first[i] - c.want[i]) <= tol * (1 + scale))) assert.unreachable(`3 threads, element ${i}`);
+        if (!Object.is(first[i], again[i])) assert.unreachable(`element ${i} differs between two threaded runs`);
+      }
+    });
   }
 }
 
@@ -132,7 +165,8 @@ test('forcing Winograd really changes the algorithm (results differ from the dir
 
 test('the rule: Winograd only for 3×3 stride-1 ungrouped convolutions with enough channels', () => {
   const p = params({ n: 128, cin: 32, h: 14, w: 14, cout: 64, pad: 1 });
-  const pick = (q: Partial<Conv2dParams>, mode: ConvAlgorithm = 'auto') => winogradTile({ ...p, ...q }, 'forward', mode);
+  const pick = (q: Partial<Conv2dParams>, mode: ConvAlgorithm = 'auto') =>
+    winogradTile({ ...p, ...q }, 'forward', mode);
   assert.is(pick({}), 4);
   assert.is(pick({}, 'direct'), 0);
   assert.is(pick({}, 'winograd2'), 2);

@@ -9,6 +9,7 @@ import { TILE, tile2x16 } from './conv-kernel';
 import { backwardWeight, weightScratch } from './conv-weight';
 import { fill } from './elementwise';
 import { winograd, winogradScratch } from './winograd';
+import { winogradWeight, winogradWeightScratch } from './winograd-weight';
 
 /** Writes into DERIVED the stride-1 forward convolution of dY that computes dx for g (stride 1). */
 function deriveBackwardInput(g: Geom): Geom {
@@ -102,7 +103,7 @@ function backwardStrided(g: Geom, dy: usize, wt: usize, dx: usize, scratch: usiz
 export function conv2dScratch(kind: i32): usize {
   const g = GEOM;
   if (kind == 0) return g.winograd ? winogradScratch(g, g.winograd) : forwardScratch(g);
-  if (kind == 2) return weightScratch(g);
+  if (kind == 2) return g.winograd ? winogradWeightScratch(g, g.winograd) : weightScratch(g);
   if (!stride1(g)) return stridedScratch(g);
   if (g.winograd) return winogradScratch(deriveBackwardInput(g), g.winograd);
   return align64(<usize>(g.cout * depth(g)) << 2) + forwardScratch(deriveBackwardInput(g));
@@ -134,5 +135,7 @@ export function conv2dBackwardInput(dy: usize, w: usize, dx: usize, scratch: usi
 
 /** Gradient of conv2d over GEOM with respect to the weight: x, dy → dw [cout, cin/groups, kh, kw]. */
 export function conv2dBackwardWeight(x: usize, dy: usize, dw: usize, scratch: usize): void {
-  backwardWeight(GEOM, x, dy, dw, scratch);
+  const g = GEOM;
+  if (g.winograd) winogradWeight(g, g.winograd, x, dy, dw, scratch);
+  else backwardWeight(g, x, dy, dw, scratch);
 }

@@ -15,32 +15,32 @@ import { filterIn, rowsIn, tilesIn, tilesOut } from './winograd-tile';
 const LANES_MAX: i32 = 64;
 
 /** Tile rows of the output. */
-@inline function tileRows(g: Geom, m: i32): i32 {
+@inline export function tileRows(g: Geom, m: i32): i32 {
   return (g.oh + m - 1) / m;
 }
 
 /** Tiles per tile row, rounded up to a multiple of 4 (the transforms work on four adjacent tiles). */
-@inline function tileCols4(g: Geom, m: i32): i32 {
+@inline export function tileCols4(g: Geom, m: i32): i32 {
   return (((g.ow + m - 1) / m) + 3) & ~3;
 }
 
 /** Rows of the padded input plane: every tile's α rows lie inside it. */
-@inline function padRows(g: Geom, m: i32): i32 {
+@inline export function padRows(g: Geom, m: i32): i32 {
   return m * tileRows(g, m) + 2;
 }
 
 /** Columns of the padded plane (a multiple of 4): the last group of four tiles reads up to m·tw4 + 3. */
-@inline function padCols(g: Geom, m: i32): i32 {
+@inline export function padCols(g: Geom, m: i32): i32 {
   return m * tileCols4(g, m) + 4;
 }
 
 /** Tile rows per panel. */
-@inline function panelRows(g: Geom, m: i32): i32 {
+@inline export function panelRows(g: Geom, m: i32): i32 {
   return max(1, min(tileRows(g, m), LANES_MAX / tileCols4(g, m)));
 }
 
 /** Lanes of a panel's V and M rows: its tiles, rounded up to the GEMM's 16. */
-@inline function panelLanes(g: Geom, m: i32): i32 {
+@inline export function panelLanes(g: Geom, m: i32): i32 {
   return (panelRows(g, m) * tileCols4(g, m) + 15) & ~15;
 }
 
@@ -49,7 +49,7 @@ const LANES_MAX: i32 = 64;
  * block needs: at a power-of-two pitch the GEMM's rows all fall into one L1 set (measured: 3× slower transforms when
  * a tile's points were 4 KiB apart).
  */
-@inline function channelPitch(m: i32, lp: i32): i32 {
+@inline export function channelPitch(m: i32, lp: i32): i32 {
   return (m + 2) * (m + 2) * lp + 16;
 }
 
@@ -75,6 +75,33 @@ function filters(g: Geom, m: i32, w: usize, flip: bool, u: usize): void {
   }
 }
 
+/** Copies image xn [cin, h, w] into the interior of its padded planes at xpad (borders stay as they are: zero). */
+export function imageIn(g: Geom, m: i32, xn: usize, xpad: usize): void {
+  const wp = padCols(g, m);
+  const plane = <usize>(padRows(g, m) * wp) << 2, imagePlane = <usize>(g.h * g.w) << 2;
+  for (let ci = 0; ci < g.cin; ci++) {
+    const d = xpad + <usize>ci * plane + (<usize>(g.padH * wp + g.padW) << 2);
+    const s = xn + <usize>ci * imagePlane;
+    for (let y = 0; y < g.h; y++) copyFloats(d + (<usize>(y * wp) << 2), s + (<usize>(y * g.w) << 2), g.w);
+  }
+}
+
+/**
+ * V [cin][α²][lp] (channels channelPitch floats apart) = Bᵀ d B for the tiles of tile rows ty0..ty0+nr−1 of the
+ * padded image at xpad; t1 holds one tile row's half transform (α·padCols floats).
+ */
+export function panelIn(g: Geom, m: i32, xpad: usize, ty0: i32, nr: i32, t1: usize, v: usize): void {
+  const tw4 = tileCols4(g, m), wp = padCols(g, m), lp = panelLanes(g, m);
+  const plane = <usize>(padRows(g, m) * wp) << 2, cb = <usize>channelPitch(m, lp) << 2;
+  for (let ci = 0; ci < g.cin; ci++) {
+    for (let r = 0; r < nr; r++) {
+      rowsIn(m, xpad + <usize>ci * plane + (<usize>(m * (ty0 + r) * wp) << 2), wp, t1);
+      const at = v + <usize>ci * cb + (<usize>(r * tw4) << 2);
+      for (let tx = 0; tx < tw4; tx += 4) tilesIn(m, t1, wp, tx, at + (<usize>tx << 2), <usize>lp << 2);
+    }
+  }
+}
+
 /**
  * out [n, cout, oh, ow] = bias + conv(x [n, cin, h, w], filters) over geometry g (3×3, stride 1, dilation 1, one
  * group, padding 0–2) by F(m×m, 3×3); the filters are w [cout, cin, 3, 3], or with `flip` the transposed, rotated
@@ -94,28 +121,17 @@ export function winograd(g: Geom, m: i32, x: usize, w: usize, flip: bool, bias: 
   const mm = v + align64(<usize>(cin * cp) << 2);
   const tmp = mm + align64(<usize>((cout + 1) * cp) << 2);
   const lb = <usize>lp << 2, cb = <usize>cp << 2;
-  const plane = <usize>(hp * wp) << 2, imagePlane = <usize>(g.h * g.w) << 2, outPlane = <usize>(g.oh * g.ow) << 2;
+  const imagePlane = <usize>(g.h * g.w) << 2, outPlane = <usize>(g.oh * g.ow) << 2;
   const ob = <usize>g.ow << 2;
   filters(g, m, w, flip, u);
   fill(xpad, cin * hp * wp, 0);
   fill(v, cin * cp, 0);
   for (let n = 0; n < g.n; n++) {
-    const xn = x + <usize>(n * cin) * imagePlane;
-    for (let ci = 0; ci < cin; ci++) {
-      const d = xpad + <usize>ci * plane + (<usize>(g.padH * wp + g.padW) << 2);
-      const s = xn + <usize>ci * imagePlane;
-      for (let y = 0; y < g.h; y++) copyFloats(d + (<usize>(y * wp) << 2), s + (<usize>(y * g.w) << 2), g.w);
-    }
+    imageIn(g, m, x + <usize>(n * cin) * imagePlane, xpad);
     for (let ty0 = 0; ty0 < th; ty0 += prows) {
       const nr = min(prows, th - ty0);
       const lanes = (nr * tw4 + 15) & ~15;
-      for (let ci = 0; ci < cin; ci++) {
-        for (let r = 0; r < nr; r++) {
-          rowsIn(m, xpad + <usize>ci * plane + (<usize>(m * (ty0 + r) * wp) << 2), wp, t1);
-          const at = v + <usize>ci * cb + (<usize>(r * tw4) << 2);
-          for (let tx = 0; tx < tw4; tx += 4) tilesIn(m, t1, wp, tx, at + (<usize>tx << 2), lb);
-        }
-      }
+      panelIn(g, m, xpad, ty0, nr, t1, v);
       for (let xi = 0; xi < a2; xi++) {
         const ux = u + (<usize>(xi * cout * cin) << 2), vx = v + <usize>xi * lb, mx = mm + <usize>xi * lb;
         for (let s = 0; s < lanes; s += 16) {

@@ -5,15 +5,15 @@
 import type { Conv2dParams } from '../backend.ts';
 
 /**
- * How the wasm backend computes 3×3, stride-1, dilation-1, ungrouped convolutions with padding 0–2 (forward and
- * input gradient): 'auto' picks per shape (winogradTile), 'direct' always runs the implicit GEMM, 'winograd2' and
+ * How the wasm backend computes 3×3, stride-1, dilation-1, ungrouped convolutions with padding 0–2 (forward, input
+ * and weight gradients): 'auto' picks per shape (winogradTile), 'direct' always runs the implicit GEMM, 'winograd2' and
  * 'winograd4' force F(2×2, 3×3) or F(4×4, 3×3) wherever Winograd applies (tests use them to cover both paths).
  * Other convolutions always run direct.
  */
 export type ConvAlgorithm = 'auto' | 'direct' | 'winograd2' | 'winograd4';
 
-/** The conv kernels a rule is asked about: forward, or the input gradient (a stride-1 convolution of dY). */
-export type ConvPass = 'forward' | 'input';
+/** The conv kernels a rule is asked about: forward, input gradient (a stride-1 convolution of dY), weight gradient. */
+export type ConvPass = 'forward' | 'input' | 'weight';
 
 /** Whether Winograd F(m×m, 3×3) can compute this pass of p. */
 export function winogradApplies(p: Conv2dParams): boolean {
@@ -32,9 +32,9 @@ export function winogradApplies(p: Conv2dParams): boolean {
 
 /** The channels and output size of the stride-1 convolution a pass runs (the input gradient's is dY ⋆ Wᵀ). */
 function passShape(p: Conv2dParams, pass: ConvPass): { cin: number; cout: number; oh: number; ow: number } {
-  return pass === 'forward'
-    ? { cin: p.cin, cout: p.cout, oh: p.oh, ow: p.ow }
-    : { cin: p.cout, cout: p.cin, oh: p.h, ow: p.w };
+  return pass === 'input'
+    ? { cin: p.cout, cout: p.cin, oh: p.h, ow: p.w }
+    : { cin: p.cin, cout: p.cout, oh: p.oh, ow: p.ow };
 }
 
 /**

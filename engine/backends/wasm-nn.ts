@@ -77,7 +77,7 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     checkConv(p);
     const parts = host.parts(sizes(p).y * (p.cin / p.groups) * p.kh * p.kw, 'compute', p.n);
     const ranges = Array.from({ length: parts }, (_, t) => range(p.n, parts, t));
-    const winograd = kind === 2 ? 0 : winogradTile(p, kind === 0 ? 'forward' : 'input', host.conv);
+    const winograd = winogradTile(p, (['forward', 'input', 'weight'] as const)[kind], host.conv);
     // Part 0 has the most images; the scratch does not grow with the image count anyway (one image at a time).
     writeConv(p, ranges[0][1] - ranges[0][0], winograd, 0);
     const bytes = ex.conv2dScratch(kind);
