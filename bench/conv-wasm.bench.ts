@@ -195,34 +195,60 @@ row(['---', '---', '---', '---', '---']);
     variance = be.alloc(c),
     gamma = filled(c, 9),
     beta = filled(c, 10),
-    sumDy = be.alloc(c),
-    sumDyXmu = be.alloc(c);
+    sums = be.alloc(2 * c),
+    stats2 = be.alloc(2 * c);
   const stats = { n, c, s, scale: 1 / (n * s) };
-  const fwd = time(() => {
-    run('channelSum', [x], mean, stats);
-    run('channelVar', [x, mean], variance, stats);
-    run('bnApply', [x, mean, variance, gamma, beta], y, { n, c, s, eps: 1e-5 });
-  });
-  const bwd = time(() => {
-    run('channelSum', [dy], sumDy, { ...stats, scale: 1 });
-    run('channelDot', [dy, x, mean], sumDyXmu, { ...stats, scale: 1 });
-    run('bnBackwardInput', [dy, x, mean, variance, gamma, sumDy, sumDyXmu], dx, { n, c, s, eps: 1e-5, training: true });
-  });
-  const bytes = size * 4;
-  row([
-    'batch norm forward (sum, var, apply)',
-    '[128,64,14,14]',
-    fwd.best.toFixed(2),
-    fwd.median.toFixed(2),
-    ((bytes * 4) / fwd.best / 1e6).toFixed(1),
-  ]);
-  row([
-    'batch norm backward (sum, dot, input)',
-    '[128,64,14,14]',
-    bwd.best.toFixed(2),
-    bwd.median.toFixed(2),
-    ((bytes * 6) / bwd.best / 1e6).toFixed(1),
-  ]);
-  for (const buf of [x, dy, y, dx, mean, variance, gamma, beta, sumDy, sumDyXmu]) be.free(buf);
+  const r = be.alloc(size),
+    g = be.alloc(size);
+  const relu = { op: 'relu' as const, size, alpha: 0 };
+  const gate = { op: 'gate' as const, shape: [size], aStrides: [1], bStrides: [1] };
+  // The ops before fusion: mean and variance in two passes, bnApply, then relu; backward gate, Σg, Σg(x − mean), dx.
+  const passes: [string, number, () => void][] = [
+    [
+      'BN-ReLU forward, unfused (sum, var, apply, relu)',
+      6,
+      () => {
+        run('channelSum', [x], mean, stats);
+        run('channelVar', [x, mean], variance, stats);
+        run('bnApply', [x, mean, variance, gamma, beta], y, { n, c, s, eps: 1e-5 });
+        run('unary', [y], r, relu);
+      },
+    ],
+    [
+      'BN-ReLU forward, fused (bnStats, apply+relu)',
+      3,
+      () => {
+        run('bnStats', [x], stats2, { n, c, s });
+        run('bnApply', [x, mean, variance, gamma, beta], y, { n, c, s, eps: 1e-5, relu: true });
+      },
+    ],
+    [
+      'BN-ReLU backward, unfused (gate, sum, dot, input)',
+      9,
+      () => {
+        run('binary', [dy, y], g, gate);
+        run('channelSum', [g], mean, { ...stats, scale: 1 });
+        run('channelDot', [g, x, mean], variance, { ...stats, scale: 1 });
+        run('bnBackwardInput', [g, x, mean, variance, gamma, sums], dx, { n, c, s, eps: 1e-5, training: true });
+      },
+    ],
+    [
+      'BN-ReLU backward, fused (stats, input, both gated)',
+      7,
+      () => {
+        run('bnBackwardStats', [dy, x, mean, y], sums, { n, c, s, relu: true });
+        const p = { n, c, s, eps: 1e-5, training: true, relu: true };
+        run('bnBackwardInput', [dy, x, mean, variance, gamma, sums, y], dx, p);
+      },
+    ],
+  ];
+  for (const [name, tensors, body] of passes) {
+    const t = time(body);
+    const gbs = ((size * 4 * tensors) / t.best / 1e6).toFixed(1);
+    row([name, '[128,64,14,14]', t.best.toFixed(2), t.median.toFixed(2), `${gbs} (${tensors} tensor passes)`]);
+  }
+  be.free(r);
+  be.free(g);
+  for (const buf of [x, dy, y, dx, mean, variance, gamma, beta, sums, stats2]) be.free(buf);
 }
 be.destroy();

@@ -125,7 +125,8 @@ for (const algo of ['winograd2', 'winograd4'] as const) {
 
 for (const algo of ['winograd2', 'winograd4'] as const) {
   for (const [name, s] of CASES) {
-    test(`${algo} conv2dBackwardWeight ${name}: matches the float64 reference; 3 threads the same bits every run`, async () => {
+    const title = `${algo} conv2dBackwardWeight ${name}: matches the float64 reference; 3 threads, the same bits`;
+    test(title, async () => {
       const c = pass(s, 'conv2dBackwardWeight');
       const got = await run(backends.get(algo)!, 'conv2dBackwardWeight', c.inputs, c.size, c.p);
       // A sum over n·oh·ow products per tap, through transforms whose error grows with that count.
@@ -151,15 +152,17 @@ for (const algo of ['winograd2', 'winograd4'] as const) {
   }
 }
 
-test('forcing Winograd really changes the algorithm (results differ from the direct convolution in the last bits)', async () => {
-  const c = pass(CASES[8][1], 'conv2d');
-  const direct = await run(backends.get('direct')!, 'conv2d', c.inputs, c.size, c.p);
-  for (const algo of ['winograd2', 'winograd4']) {
-    const got = await run(backends.get(algo)!, 'conv2d', c.inputs, c.size, c.p);
-    assert.ok(
-      got.some((v, i) => v !== direct[i]),
-      `${algo} gave exactly the direct convolution's bits`,
-    );
+test('forcing Winograd changes the algorithm of all three passes (the last bits differ from direct)', async () => {
+  for (const kernel of ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight'] as const) {
+    const c = pass(CASES[8][1], kernel);
+    const direct = await run(backends.get('direct')!, kernel, c.inputs, c.size, c.p);
+    for (const algo of ['winograd2', 'winograd4']) {
+      const got = await run(backends.get(algo)!, kernel, c.inputs, c.size, c.p);
+      assert.ok(
+        got.some((v, i) => v !== direct[i]),
+        `${algo} ${kernel} gave exactly the direct convolution's bits`,
+      );
+    }
   }
 });
 

@@ -180,26 +180,41 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       channels(p, 'channelDot', [a, bb], [mean, out]);
       byChannel('channelDot', p, [a.ptr, bb.ptr, mean.ptr, out.ptr, p.n, p.c, p.s, p.scale]);
     },
+    bnStats: ([x], out, p) => {
+      channels(p, 'bnStats', [x], []);
+      checkSize(out, 2 * p.c, 'bnStats output');
+      byChannel('bnStats', p, [x.ptr, out.ptr, p.n, p.c, p.s]);
+    },
     bnApply: ([x, mean, variance, gamma, beta], out, p) => {
       channels(p, 'bnApply', [x, out], [mean, variance, gamma, beta]);
-      byChannel('bnApply', p, [x.ptr, mean.ptr, variance.ptr, gamma.ptr, beta.ptr, out.ptr, p.n, p.c, p.s, p.eps]);
+      const args = [x.ptr, mean.ptr, variance.ptr, gamma.ptr, beta.ptr, out.ptr, p.n, p.c, p.s, p.eps, b(!!p.relu)];
+      byChannel('bnApply', p, args);
     },
-    bnBackwardInput: ([dy, x, mean, variance, gamma, sumDy, sumDyXmu], out, p) => {
-      channels(p, 'bnBackwardInput', [dy, x, out], [mean, variance, gamma, sumDy, sumDyXmu]);
+    bnBackwardStats: ([dy, x, mean, y], out, p) => {
+      channels(p, 'bnBackwardStats', p.relu ? [dy, x, y] : [dy, x], [mean]);
+      checkSize(out, 2 * p.c, 'bnBackwardStats output');
+      // Without relu y is not read: dy stands in for it.
+      const ys = p.relu ? y.ptr : dy.ptr;
+      byChannel('bnBackwardStats', p, [dy.ptr, x.ptr, mean.ptr, ys, out.ptr, p.n, p.c, p.s, b(p.relu)]);
+    },
+    bnBackwardInput: ([dy, x, mean, variance, gamma, sums, y], out, p) => {
+      channels(p, 'bnBackwardInput', p.relu ? [dy, x, y, out] : [dy, x, out], [mean, variance, gamma]);
+      checkSize(sums, 2 * p.c, 'bnBackwardInput sums');
       byChannel('bnBackwardInput', p, [
         dy.ptr,
         x.ptr,
         mean.ptr,
         variance.ptr,
         gamma.ptr,
-        sumDy.ptr,
-        sumDyXmu.ptr,
+        sums.ptr,
+        p.relu ? y.ptr : dy.ptr,
         out.ptr,
         p.n,
         p.c,
         p.s,
         p.eps,
         b(p.training),
+        b(!!p.relu),
       ]);
     },
     dropout: ([x], out, p) => {

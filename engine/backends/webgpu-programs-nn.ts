@@ -10,7 +10,9 @@ import pool2dBackwardWgsl from '../../kernels/pool2d-backward.wgsl';
 import channelSumWgsl from '../../kernels/channel-sum.wgsl';
 import channelVarWgsl from '../../kernels/channel-var.wgsl';
 import channelDotWgsl from '../../kernels/channel-dot.wgsl';
+import bnStatsWgsl from '../../kernels/bn-stats.wgsl';
 import bnApplyWgsl from '../../kernels/bn-apply.wgsl';
+import bnBackwardStatsWgsl from '../../kernels/bn-backward-stats.wgsl';
 import bnBackwardInputWgsl from '../../kernels/bn-backward-input.wgsl';
 import dropoutWgsl from '../../kernels/dropout.wgsl';
 import softmaxCrossEntropyWgsl from '../../kernels/softmax-cross-entropy.wgsl';
@@ -29,7 +31,9 @@ const POOL2D_BACKWARD = shader('pool2d-backward', pool2dBackwardWgsl);
 const CHANNEL_SUM = shader('channel-sum', channelSumWgsl);
 const CHANNEL_VAR = shader('channel-var', channelVarWgsl);
 const CHANNEL_DOT = shader('channel-dot', channelDotWgsl);
+const BN_STATS = shader('bn-stats', bnStatsWgsl);
 const BN_APPLY = shader('bn-apply', bnApplyWgsl);
+const BN_BACKWARD_STATS = shader('bn-backward-stats', bnBackwardStatsWgsl);
 const BN_BACKWARD_INPUT = shader('bn-backward-input', bnBackwardInputWgsl);
 const DROPOUT = shader('dropout', dropoutWgsl);
 const SOFTMAX_CROSS_ENTROPY = shader('softmax-cross-entropy', softmaxCrossEntropyWgsl);
@@ -102,7 +106,6 @@ function checkConv(p: Conv2dParams): void {
 }
 
 type PoolFields = (typeof POOL2D)['params']['spec'];
-type ChannelFields = (typeof CHANNEL_SUM)['params']['spec'];
 
 /** Pool geometry: window and strides as overrides, the rest as uniforms. */
 function poolProgram(sh: Shader<PoolFields>, p: Pool2dParams, size: number): Program | null {
@@ -111,9 +114,13 @@ function poolProgram(sh: Shader<PoolFields>, p: Pool2dParams, size: number): Pro
 }
 
 /** One workgroup per channel, each reducing the channel's n·s elements with a tree. */
-function perChannel(sh: Shader<ChannelFields>, p: Values<ChannelFields>): Program | null {
+function perChannel<F extends Fields & { c: 'u32' }>(
+  sh: Shader<F>,
+  p: Values<F>,
+  bind?: readonly number[],
+): Program | null {
   if (p.c === 0) return null;
-  return { shader: sh, entry: 'main', constants: { wg: WG }, uniforms: uniforms(sh, p), grid: gridFor(p.c) };
+  return { shader: sh, entry: 'main', constants: { wg: WG }, uniforms: uniforms(sh, p), grid: gridFor(p.c), bind };
 }
 
 /**
@@ -121,15 +128,19 @@ function perChannel(sh: Shader<ChannelFields>, p: Values<ChannelFields>): Progra
  * elements, one workgroup per row (b, c), which saves the two integer divisions per element that find the channel
  * (lavapipe runs vector integer division one lane at a time) and the per-element loads of the channel's constants.
  */
-function perElement<F extends Fields & { n: 'u32'; c: 'u32'; s: 'u32' }>(sh: Shader<F>, p: Values<F>): Program | null {
+function perElement<F extends Fields & { n: 'u32'; c: 'u32'; s: 'u32' }>(
+  sh: Shader<F>,
+  p: Values<F>,
+  bind?: readonly number[],
+): Program | null {
   const rows = p.n * p.c;
   if (rows * p.s === 0) return null;
   const words = uniforms(sh, p);
   if (p.s < BN_ROWS_MIN_S) {
     const grid = gridFor(Math.ceil((rows * p.s) / WG));
-    return { shader: sh, entry: 'flat', constants: { wg: WG }, uniforms: words, grid };
+    return { shader: sh, entry: 'flat', constants: { wg: WG }, uniforms: words, grid, bind };
   }
-  return { shader: sh, entry: 'rows', constants: { wg: BN_ROWS_WG }, uniforms: words, grid: gridFor(rows) };
+  return { shader: sh, entry: 'rows', constants: { wg: BN_ROWS_WG }, uniforms: words, grid: gridFor(rows), bind };
 }
 
 /** One invocation per row, or one workgroup per row when rows are long. */
@@ -197,8 +208,12 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
   channelSum: (p) => perChannel(CHANNEL_SUM, p),
   channelVar: (p) => perChannel(CHANNEL_VAR, p),
   channelDot: (p) => perChannel(CHANNEL_DOT, p),
-  bnApply: (p) => perElement(BN_APPLY, p),
-  bnBackwardInput: (p) => perElement(BN_BACKWARD_INPUT, p),
+  bnStats: (p) => perChannel(BN_STATS, p),
+  bnApply: (p) => perElement(BN_APPLY, { ...p, relu: !!p.relu }),
+  // NOTE: the shaders always declare y; without relu dy is bound in its place and never read.
+  bnBackwardStats: (p) => perChannel(BN_BACKWARD_STATS, p, p.relu ? undefined : [0, 1, 2, 0]),
+  bnBackwardInput: (p) =>
+    perElement(BN_BACKWARD_INPUT, { ...p, relu: !!p.relu }, p.relu ? undefined : [0, 1, 2, 3, 4, 5, 0]),
   dropout(p) {
     // NOTE: keep ⇔ (hash >> 8) / 2^24 >= p ⇔ (hash >> 8) >= ceil(p · 2^24); the integer threshold is exact, whereas
     // comparing against p rounded to f32 flips the mask for some p.
