@@ -5,13 +5,25 @@
 import { Geom, align64 } from './conv-geom';
 import { copyFloats, tile2x16 } from './conv-kernel';
 import { fill } from './elementwise';
-import {
-  channelPitch, imageIn, padCols, padRows, panelIn, panelLanes, panelRows, tileCols4, tileRows,
-} from './winograd';
+import { LANES_MAX, channelPitch, imageIn, padCols, padRows, panelIn, panelRows, tileCols4, tileRows } from './winograd';
 
 /** Columns of a padded dY plane: whole groups of four tiles (zero past ow). */
 @inline function gradCols(g: Geom, m: i32): i32 {
   return m * tileCols4(g, m);
+}
+
+/**
+ * Images whose tiles share one GEMM over tiles: as many whole images as fill LANES_MAX lanes (1 when an image takes
+ * several panels), so the GEMM's depth (its tiles) is up to 64, not one small image's 16.
+ */
+@inline function imagesPerPanel(g: Geom, m: i32): i32 {
+  const lanes = tileRows(g, m) * tileCols4(g, m);
+  return panelRows(g, m) < tileRows(g, m) ? 1 : max(1, LANES_MAX / lanes);
+}
+
+/** Lanes of the weight gradient's V and Ŷᵀ: imagesPerPanel images' panel tiles, rounded up to 16. */
+@inline function weightLanes(g: Geom, m: i32): i32 {
+  return (imagesPerPanel(g, m) * panelRows(g, m) * tileCols4(g, m) + 15) & ~15;
 }
 
 /** Output channels rounded up to the GEMM's 16. */
@@ -24,7 +36,7 @@ import {
  * lane do not share L1 sets (see winograd.ts's channelPitch).
  */
 @inline function gradPoint(g: Geom, m: i32): i32 {
-  return cout16(g) * panelLanes(g, m) + 16;
+  return cout16(g) * weightLanes(g, m) + 16;
 }
 
 /** Floats of one point's dUᵀ block: cin + 1 rows (the odd row's partner) of cout16, and a cache line. */
@@ -39,7 +51,7 @@ import {
 export function winogradWeightScratch(g: Geom, m: i32): usize {
   const a = m + 2, a2 = a * a;
   return align64(<usize>(g.cin * padRows(g, m) * padCols(g, m)) << 2) + align64(<usize>(a * padCols(g, m)) << 2)
-    + align64(<usize>(g.cin * channelPitch(m, panelLanes(g, m))) << 2)
+    + align64(<usize>(g.cin * channelPitch(m, weightLanes(g, m))) << 2)
     + align64(<usize>(g.cout * m * tileRows(g, m) * gradCols(g, m)) << 2)
     + align64(<usize>(g.cout * a * gradCols(g, m)) << 2)
     + align64(<usize>(a2 * gradPoint(g, m)) << 2) + align64(<usize>(a2 * duPoint(g)) << 2) + 128;
@@ -168,7 +180,8 @@ function filterOut(m: i32, du: usize, step: usize, dw: usize): void {
  */
 export function winogradWeight(g: Geom, m: i32, x: usize, dy: usize, dw: usize, scratch: usize): void {
   const a = m + 2, a2 = a * a, cin = g.cin, cout = g.cout, c16 = cout16(g);
-  const th = tileRows(g, m), tw4 = tileCols4(g, m), prows = panelRows(g, m), lp = panelLanes(g, m);
+  const th = tileRows(g, m), tw4 = tileCols4(g, m), prows = panelRows(g, m), lp = weightLanes(g, m);
+  const batch = imagesPerPanel(g, m);
   const wq = gradCols(g, m), hq = m * th;
   const xpad = scratch;
   const t1 = xpad + align64(<usize>(cin * padRows(g, m) * padCols(g, m)) << 2);
@@ -186,30 +199,37 @@ export function winogradWeight(g: Geom, m: i32, x: usize, dy: usize, dw: usize, 
   fill(dypad, cout * hq * wq, 0);
   fill(yt, a2 * gradPoint(g, m), 0);
   fill(du, a2 * duPoint(g), 0);
-  for (let n = 0; n < g.n; n++) {
-    imageIn(g, m, x + <usize>(n * cin) * <usize>(g.h * g.w) * 4, xpad);
-    const dyn = dy + <usize>(n * cout) * outPlane;
-    for (let co = 0; co < cout; co++) {
-      const d = dypad + <usize>co * qplane, s = dyn + <usize>co * outPlane;
-      for (let y = 0; y < g.oh; y++) copyFloats(d + <usize>y * <usize>wq * 4, s + <usize>(y * g.ow) * 4, g.ow);
-    }
+  for (let n0 = 0; n0 < g.n; n0 += batch) {
+    const images = min(batch, g.n - n0);
     for (let ty0 = 0; ty0 < th; ty0 += prows) {
       const nr = min(prows, th - ty0);
-      const lanes = nr * tw4;
-      panelIn(g, m, xpad, ty0, nr, t1, v);
-      // Tile row by tile row, all channels' row halves first: then each group of four tiles writes its Ŷᵀ lines
-      // (α² points × 4 tiles × 16 channels) for every channel while they are in L1.
-      for (let r = 0; r < nr; r++) {
-        const src = dypad + <usize>(m * (ty0 + r)) * <usize>wq * 4;
-        for (let co = 0; co < cout; co++) gradRows(m, src + <usize>co * qplane, wq, yrow + <usize>co * yrb);
-        for (let tx = 0; tx < tw4; tx += 4) {
-          const lane = yt + (<usize>(r * tw4 + tx) << 6);
+      // With several images per panel each panel is one whole image (ty0 = 0), image b at lanes b·nr·tw4.
+      for (let b = 0; b < images; b++) {
+        const n = n0 + b, lane0 = b * nr * tw4;
+        if (ty0 == 0) {
+          imageIn(g, m, x + <usize>(n * cin) * <usize>(g.h * g.w) * 4, xpad);
+          const dyn = dy + <usize>(n * cout) * outPlane;
           for (let co = 0; co < cout; co++) {
-            const block = lane + (<usize>((co >> 4) * lp) << 6) + (<usize>(co & 15) << 2);
-            gradTiles(m, yrow + <usize>co * yrb, wq, tx, block, ystep, tmp);
+            const d = dypad + <usize>co * qplane, s = dyn + <usize>co * outPlane;
+            for (let y = 0; y < g.oh; y++) copyFloats(d + <usize>y * <usize>wq * 4, s + <usize>(y * g.ow) * 4, g.ow);
+          }
+        }
+        panelIn(g, m, xpad, ty0, nr, t1, v + (<usize>lane0 << 2), lp, cb);
+        // Tile row by tile row, all channels' row halves first: then each group of four tiles writes its Ŷᵀ lines
+        // (α² points × 4 tiles × 16 channels) for every channel while they are in L1.
+        for (let r = 0; r < nr; r++) {
+          const src = dypad + <usize>(m * (ty0 + r)) * <usize>wq * 4;
+          for (let co = 0; co < cout; co++) gradRows(m, src + <usize>co * qplane, wq, yrow + <usize>co * yrb);
+          for (let tx = 0; tx < tw4; tx += 4) {
+            const lane = yt + (<usize>(lane0 + r * tw4 + tx) << 6);
+            for (let co = 0; co < cout; co++) {
+              const block = lane + (<usize>((co >> 4) * lp) << 6) + (<usize>(co & 15) << 2);
+              gradTiles(m, yrow + <usize>co * yrb, wq, tx, block, ystep, tmp);
+            }
           }
         }
       }
+      const lanes = images * nr * tw4;
       for (let xi = 0; xi < a2; xi++) {
         const vx = v + (<usize>(xi * lp) << 2), yx = yt + <usize>xi * ystep, dx = du + <usize>xi * dstep;
         for (let ci = 0; ci < cin; ci += 2) {

@@ -12,7 +12,7 @@ import { filterIn, rowsIn, tilesIn, tilesOut } from './winograd-tile';
  * Tiles per panel at most: a panel's V (α²·cin·lanes floats) and M (α²·cout·lanes) stay in L2 while the weights
  * stream by, and a 32×32 output (8 rows of 8 F(4, 3) tiles) is one panel.
  */
-const LANES_MAX: i32 = 64;
+export const LANES_MAX: i32 = 64;
 
 /** Tile rows of the output. */
 @inline export function tileRows(g: Geom, m: i32): i32 {
@@ -87,12 +87,13 @@ export function imageIn(g: Geom, m: i32, xn: usize, xpad: usize): void {
 }
 
 /**
- * V [cin][α²][lp] (channels channelPitch floats apart) = Bᵀ d B for the tiles of tile rows ty0..ty0+nr−1 of the
- * padded image at xpad; t1 holds one tile row's half transform (α·padCols floats).
+ * V [cin][α²][lp] (channels cb bytes apart, points lp floats) = Bᵀ d B for the tiles of tile rows ty0..ty0+nr−1 of
+ * the padded image at xpad, from lane 0 at v; t1 holds one tile row's half transform (α·padCols floats).
  */
-export function panelIn(g: Geom, m: i32, xpad: usize, ty0: i32, nr: i32, t1: usize, v: usize): void {
-  const tw4 = tileCols4(g, m), wp = padCols(g, m), lp = panelLanes(g, m);
-  const plane = <usize>(padRows(g, m) * wp) << 2, cb = <usize>channelPitch(m, lp) << 2;
+export function panelIn(g: Geom, m: i32, xpad: usize, ty0: i32, nr: i32, t1: usize, v: usize, lp: i32,
+  cb: usize): void {
+  const tw4 = tileCols4(g, m), wp = padCols(g, m);
+  const plane = <usize>(padRows(g, m) * wp) << 2;
   for (let ci = 0; ci < g.cin; ci++) {
     for (let r = 0; r < nr; r++) {
       rowsIn(m, xpad + <usize>ci * plane + (<usize>(m * (ty0 + r) * wp) << 2), wp, t1);
@@ -131,7 +132,7 @@ export function winograd(g: Geom, m: i32, x: usize, w: usize, flip: bool, bias: 
     for (let ty0 = 0; ty0 < th; ty0 += prows) {
       const nr = min(prows, th - ty0);
       const lanes = (nr * tw4 + 15) & ~15;
-      panelIn(g, m, xpad, ty0, nr, t1, v);
+      panelIn(g, m, xpad, ty0, nr, t1, v, lp, cb);
       for (let xi = 0; xi < a2; xi++) {
         const ux = u + (<usize>(xi * cout * cin) << 2), vx = v + <usize>xi * lb, mx = mm + <usize>xi * lb;
         for (let s = 0; s < lanes; s += 16) {
