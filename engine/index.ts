@@ -35,4 +35,4 @@ export * from './ops/index.ts';
 export { type Nd, type OpName, type OpParams, type OpDef, type PrimitiveDef, type CompositeDef } from './op.ts';
 // The backends with explicit options, beside the default ones that setDevice opens.
 export { createWasmBackend, type WasmOptions } from './backends/wasm.ts';
-export { createWebGPUBackend } from './backends/webgpu.ts';
+export { createWebGPUBackend, type WebGPUOptions } from './backends/webgpu.ts';

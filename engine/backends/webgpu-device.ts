@@ -42,7 +42,9 @@ export async function openDevice(): Promise<GpuContext> {
   if (!adapter) throw new Error('no WebGPU adapter was found');
   const requiredLimits: Record<string, number> = {};
   for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const device = await adapter.requestDevice({ requiredLimits });
+  // Subgroup operations where the adapter has them (the GPU kernels' reductions use them); never required.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const { vendor, architecture, description } = adapter.info;
   const parts = [vendor, architecture, description].filter((s) => s.length > 0);
   const info = `WebGPU: ${parts.length ? parts.join(' / ') : 'unnamed adapter'}`;

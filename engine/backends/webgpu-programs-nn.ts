@@ -11,8 +11,10 @@ import channelSumWgsl from '../../kernels/channel-sum.wgsl';
 import channelVarWgsl from '../../kernels/channel-var.wgsl';
 import channelDotWgsl from '../../kernels/channel-dot.wgsl';
 import bnStatsWgsl from '../../kernels/bn-stats.wgsl';
+import bnStatsSubgroupsWgsl from '../../kernels/bn-stats-subgroups.wgsl';
 import bnApplyWgsl from '../../kernels/bn-apply.wgsl';
 import bnBackwardStatsWgsl from '../../kernels/bn-backward-stats.wgsl';
+import bnBackwardStatsSubgroupsWgsl from '../../kernels/bn-backward-stats-subgroups.wgsl';
 import bnBackwardInputWgsl from '../../kernels/bn-backward-input.wgsl';
 import dropoutWgsl from '../../kernels/dropout.wgsl';
 import softmaxCrossEntropyWgsl from '../../kernels/softmax-cross-entropy.wgsl';
@@ -21,7 +23,19 @@ import axpbyWgsl from '../../kernels/axpby.wgsl';
 import sgdMomentumWgsl from '../../kernels/sgd-momentum.wgsl';
 import sgdApplyWgsl from '../../kernels/sgd-apply.wgsl';
 import type { Fields, Values } from './layout.ts';
-import { elementwise, gridFor, MAX_GROUPS, shader, uniforms, WG, type Program, type Shader } from './webgpu-program.ts';
+import { tiledConvPrograms } from './webgpu-programs-tiled.ts';
+import {
+  convFields,
+  elementwise,
+  gridFor,
+  shader,
+  tileGrid,
+  uniforms,
+  WG,
+  type KernelVariant,
+  type Program,
+  type Shader,
+} from './webgpu-program.ts';
 
 const CONV2D = shader('conv2d', conv2dWgsl);
 const CONV2D_BACKWARD_INPUT = shader('conv2d-backward-input', conv2dBackwardInputWgsl);
@@ -32,8 +46,10 @@ const CHANNEL_SUM = shader('channel-sum', channelSumWgsl);
 const CHANNEL_VAR = shader('channel-var', channelVarWgsl);
 const CHANNEL_DOT = shader('channel-dot', channelDotWgsl);
 const BN_STATS = shader('bn-stats', bnStatsWgsl);
+const BN_STATS_SUBGROUPS = shader('bn-stats-subgroups', bnStatsSubgroupsWgsl);
 const BN_APPLY = shader('bn-apply', bnApplyWgsl);
 const BN_BACKWARD_STATS = shader('bn-backward-stats', bnBackwardStatsWgsl);
+const BN_BACKWARD_STATS_SUBGROUPS = shader('bn-backward-stats-subgroups', bnBackwardStatsSubgroupsWgsl);
 const BN_BACKWARD_INPUT = shader('bn-backward-input', bnBackwardInputWgsl);
 const DROPOUT = shader('dropout', dropoutWgsl);
 const SOFTMAX_CROSS_ENTROPY = shader('softmax-cross-entropy', softmaxCrossEntropyWgsl);
@@ -84,19 +100,6 @@ function convConstants(p: Conv2dParams, t: ConvTile): Record<string, number> {
     dil_h: p.dilationH,
     dil_w: p.dilationW,
   };
-}
-
-/** The Params fields shared by the three conv shaders (each adds its own tile counts). */
-const convFields = (p: Conv2dParams) => ({ ...p, cinG: p.cin / p.groups, coutG: p.cout / p.groups });
-
-/**
- * The grid of the conv shaders that put pixel tiles on x (spilling into z past 65535 workgroups) and channel tiles on
- * y: enough workgroups of `wg` for `invocations` along x/z, `rows` along y.
- */
-function tileGrid(invocations: number, wg: number, rows: number): [number, number, number] {
-  if (rows > MAX_GROUPS) throw new Error(`webgpu: ${rows} channel tiles exceed ${MAX_GROUPS}`);
-  const [x, z] = gridFor(Math.ceil(invocations / wg));
-  return [x, rows, z];
 }
 
 function checkConv(p: Conv2dParams): void {
@@ -156,10 +159,11 @@ function perRow<F extends Fields & { rows: 'u32'; classes: 'u32' }>(sh: Shader<F
   };
 }
 
-/** Builds the dispatch of each NN kernel; null when there is nothing to compute. */
-export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Program | null } = {
-  conv2d(p) {
+/** Builds the dispatch of each NN kernel for a kernel variant; null when there is nothing to compute. */
+export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K], v: KernelVariant) => Program | null } = {
+  conv2d(p, v) {
     checkConv(p);
+    if (v.tiled) return tiledConvPrograms.conv2d(p);
     const pixels = p.n * p.oh * p.ow;
     if (pixels * p.cout === 0) return null;
     const t = convTile('conv2d', p);
@@ -174,8 +178,9 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
       bind: p.hasBias ? [0, 1, 2] : [0, 1, 1],
     };
   },
-  conv2dBackwardInput(p) {
+  conv2dBackwardInput(p, v) {
     checkConv(p);
+    if (v.tiled) return tiledConvPrograms.conv2dBackwardInput(p);
     const pixels = p.n * p.h * p.w;
     if (pixels * p.cin === 0) return null;
     const t = convTile('conv2dBackwardInput', p);
@@ -188,8 +193,9 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
       grid: tileGrid(Math.ceil(pixels / t.tn), t.wg, p.groups * ciTiles),
     };
   },
-  conv2dBackwardWeight(p) {
+  conv2dBackwardWeight(p, v) {
     checkConv(p);
+    if (v.tiled) return tiledConvPrograms.conv2dBackwardWeight(p);
     const entries = (p.cin / p.groups) * p.kh * p.kw;
     if (p.cout * entries === 0) return null;
     const t = convTile('conv2dBackwardWeight', p);
@@ -208,10 +214,11 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
   channelSum: (p) => perChannel(CHANNEL_SUM, p),
   channelVar: (p) => perChannel(CHANNEL_VAR, p),
   channelDot: (p) => perChannel(CHANNEL_DOT, p),
-  bnStats: (p) => perChannel(BN_STATS, p),
+  bnStats: (p, v) => perChannel(v.subgroups ? BN_STATS_SUBGROUPS : BN_STATS, p),
   bnApply: (p) => perElement(BN_APPLY, { ...p, relu: !!p.relu }),
   // NOTE: the shaders always declare y; without relu dy is bound in its place and never read.
-  bnBackwardStats: (p) => perChannel(BN_BACKWARD_STATS, p, p.relu ? undefined : [0, 1, 2, 0]),
+  bnBackwardStats: (p, v) =>
+    perChannel(v.subgroups ? BN_BACKWARD_STATS_SUBGROUPS : BN_BACKWARD_STATS, p, p.relu ? undefined : [0, 1, 2, 0]),
   bnBackwardInput: (p) =>
     perElement(BN_BACKWARD_INPUT, { ...p, relu: !!p.relu }, p.relu ? undefined : [0, 1, 2, 3, 4, 5, 0]),
   dropout(p) {

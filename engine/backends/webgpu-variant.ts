@@ -1,0 +1,45 @@
+// Which WebGPU kernels a backend runs: the register-blocked ones tuned on CPU rasterisers, or the workgroup-tiled
+// ones (and subgroup reductions) for GPUs, chosen by the adapter's kind unless the backend's options force one.
+
+import type { KernelVariant } from './webgpu-program.ts';
+
+/**
+ * The WebGPU backend's kernel choice: 'auto' takes the GPU kernels on a hardware adapter and the software ones on a
+ * CPU rasteriser (lavapipe/llvmpipe, SwiftShader, WARP); 'gpu' and 'software' force one (tests run the GPU kernels on
+ * software adapters this way). The GPU kernels use subgroup operations only where the device has 'subgroups'.
+ */
+export type WebGPUKernels = 'auto' | 'gpu' | 'software';
+
+/** Options of `createWebGPUBackend`. */
+export interface WebGPUOptions {
+  /** Which kernels run ['auto']: see WebGPUKernels. */
+  kernels?: WebGPUKernels;
+}
+
+/**
+ * True for a software (CPU) adapter: one marked as a fallback adapter, one whose architecture is 'software' (Mesa's
+ * llvmpipe/lavapipe), or one named as a known rasteriser. NOTE: the same rule as isSoftwareAdapter in main's
+ * webgpu-device.ts (another change); once both are merged this should call that one.
+ */
+export function softwareAdapter(info: GPUAdapterInfo, adapter?: GPUAdapter): boolean {
+  const fallback =
+    (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+    (adapter as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ??
+    false;
+  if (fallback || info.architecture.toLowerCase() === 'software') return true;
+  const text = `${info.vendor} ${info.architecture} ${info.description}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/.test(text);
+}
+
+/** The kernel variant for a device: tiled on GPUs (or when forced), subgroups where tiled and the device has them. */
+export function kernelVariant(
+  kernels: WebGPUKernels,
+  software: boolean,
+  features: GPUSupportedFeatures,
+): KernelVariant {
+  if (!['auto', 'gpu', 'software'].includes(kernels)) {
+    throw new RangeError(`createWebGPUBackend: kernels must be 'auto', 'gpu' or 'software', got ${kernels}`);
+  }
+  const tiled = kernels === 'gpu' || (kernels === 'auto' && !software);
+  return { tiled, subgroups: tiled && features.has('subgroups') };
+}
