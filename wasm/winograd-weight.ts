@@ -5,7 +5,9 @@
 import { Geom, align64 } from './conv-geom';
 import { copyFloats, tile2x16 } from './conv-kernel';
 import { fill } from './elementwise';
-import { LANES_MAX, channelPitch, imageIn, padCols, padRows, panelIn, panelRows, tileCols4, tileRows } from './winograd';
+import {
+  LANES_MAX, channelPitch, imageIn, padCols, padRows, panelIn, panelRows, tileCols4, tileRows,
+} from './winograd';
 
 /** Columns of a padded dY plane: whole groups of four tiles (zero past ow). */
 @inline function gradCols(g: Geom, m: i32): i32 {
