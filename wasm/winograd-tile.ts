@@ -212,38 +212,49 @@ export function tilesOut(m: i32, mv: usize, step: usize, bias: f32, tmp: usize, 
 }
 
 /**
- * Weight transform U = G g Gᵀ of one 3×3 filter (9 floats from w, `flip`ped 180° when set) in float64, stored as
- * α² floats `step` bytes apart from u.
+ * G·(g0, g1, g2) for F(m, 3), α values stored `step` bytes apart from `at` as f64 (or f32 with `single`). Rows of G,
+ * F(4, 3): (1/4, 0, 0), (−1/6, −1/6, −1/6), (−1/6, 1/6, −1/6), (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1);
+ * F(2, 3): (1, 0, 0), (1/2, 1/2, 1/2), (1/2, −1/2, 1/2), (0, 0, 1).
  */
-export function filterIn(m: i32, w: usize, flip: bool, u: usize, step: usize): void {
+@inline function gApply(m: i32, g0: f64, g1: f64, g2: f64, at: usize, step: usize, single: bool): void {
+  const s02 = g0 + g2;
+  if (m == 4) {
+    const e = g0 / 24 + g2 / 6, f = g1 / 12;
+    put(at, g0 * 0.25, single);
+    put(at + step, -(s02 + g1) / 6, single);
+    put(at + 2 * step, -(s02 - g1) / 6, single);
+    put(at + 3 * step, e + f, single);
+    put(at + 4 * step, e - f, single);
+    put(at + 5 * step, g2, single);
+    return;
+  }
+  put(at, g0, single);
+  put(at + step, (s02 + g1) * 0.5, single);
+  put(at + 2 * step, (s02 - g1) * 0.5, single);
+  put(at + 3 * step, g2, single);
+}
+
+@inline function put(at: usize, v: f64, single: bool): void {
+  if (single) store<f32>(at, <f32>v);
+  else store<f64>(at, v);
+}
+
+/**
+ * Weight transform U = G g Gᵀ of one 3×3 filter (9 floats from w, `flip`ped 180° when set) in float64, stored as
+ * α² floats `step` bytes apart from u: G down each column into tmp (α × 3 f64, 144 bytes), then G along each row.
+ */
+export function filterIn(m: i32, w: usize, flip: bool, u: usize, step: usize, tmp: usize): void {
   const a = m + 2;
-  const g00 = tap(w, flip, 0), g01 = tap(w, flip, 1), g02 = tap(w, flip, 2);
-  const g10 = tap(w, flip, 3), g11 = tap(w, flip, 4), g12 = tap(w, flip, 5);
-  const g20 = tap(w, flip, 6), g21 = tap(w, flip, 7), g22 = tap(w, flip, 8);
+  for (let kx = 0; kx < 3; kx++) {
+    gApply(m, tap(w, flip, kx), tap(w, flip, 3 + kx), tap(w, flip, 6 + kx), tmp + (<usize>kx << 3), 24, false);
+  }
   for (let r = 0; r < a; r++) {
-    // Row r of G·g, then U[r, ν] = Σ_kx (G·g)[r, kx] G[ν, kx].
-    const t0 = gRow(m, r, g00, g10, g20), t1 = gRow(m, r, g01, g11, g21), t2 = gRow(m, r, g02, g12, g22);
-    for (let nu = 0; nu < a; nu++) store<f32>(u + <usize>(r * a + nu) * step, <f32>gRow(m, nu, t0, t1, t2));
+    const t = tmp + <usize>r * 24;
+    gApply(m, load<f64>(t), load<f64>(t, 8), load<f64>(t, 16), u + <usize>(r * a) * step, step, true);
   }
 }
 
 /** Tap k = 3·ky + kx of the filter at w (tap 8 − k when flipped), as f64. */
 @inline function tap(w: usize, flip: bool, k: i32): f64 {
   return <f64>load<f32>(w + (<usize>(flip ? 8 - k : k) << 2));
-}
-
-/** Row r of G·(g0, g1, g2) for F(m, 3). */
-@inline function gRow(m: i32, r: i32, g0: f64, g1: f64, g2: f64): f64 {
-  if (m == 2) {
-    if (r == 0) return g0;
-    if (r == 1) return (g0 + g1 + g2) * 0.5;
-    if (r == 2) return (g0 - g1 + g2) * 0.5;
-    return g2;
-  }
-  if (r == 0) return g0 * 0.25;
-  if (r == 1) return -(g0 + g1 + g2) / 6;
-  if (r == 2) return -(g0 - g1 + g2) / 6;
-  if (r == 3) return g0 / 24 + g1 / 12 + g2 / 6;
-  if (r == 4) return g0 / 24 - g1 / 12 + g2 / 6;
-  return g2;
 }

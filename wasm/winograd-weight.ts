@@ -48,7 +48,7 @@ import {
 
 /**
  * Scratch bytes of winogradWeight: padded image, half-transform row, V, padded dY planes, every channel's dY row
- * halves, Ŷᵀ, dUᵀ, 96 bytes.
+ * halves, Ŷᵀ, dUᵀ, and 192 bytes for the transforms' small temporaries.
  */
 export function winogradWeightScratch(g: Geom, m: i32): usize {
   const a = m + 2, a2 = a * a;
@@ -56,7 +56,7 @@ export function winogradWeightScratch(g: Geom, m: i32): usize {
     + align64(<usize>(g.cin * channelPitch(m, weightLanes(g, m))) << 2)
     + align64(<usize>(g.cout * m * tileRows(g, m) * gradCols(g, m)) << 2)
     + align64(<usize>(g.cout * a * gradCols(g, m)) << 2)
-    + align64(<usize>(a2 * gradPoint(g, m)) << 2) + align64(<usize>(a2 * duPoint(g)) << 2) + 128;
+    + align64(<usize>(a2 * gradPoint(g, m)) << 2) + align64(<usize>(a2 * duPoint(g)) << 2) + 192;
 }
 
 /**
@@ -142,35 +142,43 @@ function gradTiles(m: i32, t1: usize, wq: i32, tx: i32, out: usize, step: usize,
   }
 }
 
-/** G[r, k] of F(m, 3) (see winograd-tile.ts's gRow). */
-@inline function gAt(m: i32, r: i32, k: i32): f64 {
-  if (m == 2) {
-    if (r == 0) return k == 0 ? 1 : 0;
-    if (r == 3) return k == 2 ? 1 : 0;
-    return r == 2 && k == 1 ? -0.5 : 0.5;
+/**
+ * Gᵀ·d for one column of dU (α values `step` bytes apart from at), stored as 3 f64 at t (24 bytes apart by `ts`).
+ * Rows of Gᵀ, F(4, 3): (1/4, −1/6, −1/6, 1/24, 1/24, 0), (0, −1/6, 1/6, 1/12, −1/12, 0), (0, −1/6, −1/6, 1/6, 1/6, 1);
+ * F(2, 3): (1, 1/2, 1/2, 0), (0, 1/2, −1/2, 0), (0, 1/2, 1/2, 1).
+ */
+@inline function gT(m: i32, d0: f64, d1: f64, d2: f64, d3: f64, d4: f64, d5: f64, t: usize, ts: usize): void {
+  if (m == 4) {
+    const s12 = d1 + d2, s34 = d3 + d4;
+    store<f64>(t, 0.25 * d0 - s12 / 6 + s34 / 24);
+    store<f64>(t + ts, (d2 - d1) / 6 + (d3 - d4) / 12);
+    store<f64>(t + 2 * ts, (s34 - s12) / 6 + d5);
+    return;
   }
-  if (r == 0) return k == 0 ? 0.25 : 0;
-  if (r == 5) return k == 2 ? 1 : 0;
-  if (r < 3) return r == 2 && k == 1 ? 1.0 / 6 : -1.0 / 6;
-  const c: f64 = k == 0 ? 1.0 / 24 : k == 1 ? 1.0 / 12 : 1.0 / 6;
-  return r == 4 && k == 1 ? -c : c;
+  store<f64>(t, d0 + 0.5 * (d1 + d2));
+  store<f64>(t + ts, 0.5 * (d1 - d2));
+  store<f64>(t + 2 * ts, 0.5 * (d1 + d2) + d3);
 }
 
-/** dw[ky, kx] = Σ_{r,ν} G[r, ky] dU[r, ν] G[ν, kx] from the α² floats of dU `step` bytes apart at du, in float64. */
-function filterOut(m: i32, du: usize, step: usize, dw: usize): void {
+/**
+ * dw[ky, kx] = Σ_{r,ν} G[r, ky] dU[r, ν] G[ν, kx] from the α² floats of dU `step` bytes apart at du, in float64:
+ * Gᵀ down each column ν into t (3 × α), then Gᵀ along each row of t. `t` holds 18 f64 (thread-private scratch).
+ */
+function filterOut(m: i32, du: usize, step: usize, dw: usize, t: usize): void {
   const a = m + 2;
+  for (let nu = 0; nu < a; nu++) {
+    const c = du + <usize>nu * step, rs = <usize>a * step;
+    const d0 = <f64>load<f32>(c), d1 = <f64>load<f32>(c + rs), d2 = <f64>load<f32>(c + 2 * rs);
+    const d3 = <f64>load<f32>(c + 3 * rs);
+    const d4: f64 = m == 4 ? <f64>load<f32>(c + 4 * rs) : 0, d5: f64 = m == 4 ? <f64>load<f32>(c + 5 * rs) : 0;
+    gT(m, d0, d1, d2, d3, d4, d5, t + (<usize>nu << 3), 48);
+  }
   for (let ky = 0; ky < 3; ky++) {
-    for (let kx = 0; kx < 3; kx++) {
-      let s: f64 = 0;
-      for (let r = 0; r < a; r++) {
-        const gr = gAt(m, r, ky);
-        if (gr == 0) continue;
-        let t: f64 = 0;
-        for (let nu = 0; nu < a; nu++) t += <f64>load<f32>(du + <usize>(r * a + nu) * step) * gAt(m, nu, kx);
-        s += gr * t;
-      }
-      store<f32>(dw + (<usize>(ky * 3 + kx) << 2), <f32>s);
-    }
+    const r = t + <usize>ky * 48;
+    gT(m, load<f64>(r), load<f64>(r, 8), load<f64>(r, 16), load<f64>(r, 24), load<f64>(r, 32), load<f64>(r, 40),
+      t + 144, 8);
+    const o = dw + <usize>(ky * 12);
+    for (let kx = 0; kx < 3; kx++) store<f32>(o + (<usize>kx << 2), <f32>load<f64>(t + 144 + (<usize>kx << 3)));
   }
 }
 
@@ -247,7 +255,7 @@ export function winogradWeight(g: Geom, m: i32, x: usize, dy: usize, dw: usize, 
   }
   for (let co = 0; co < cout; co++) {
     for (let ci = 0; ci < cin; ci++) {
-      filterOut(m, du + (<usize>(ci * c16 + co) << 2), dstep, dw + <usize>((co * cin + ci) * 9) * 4);
+      filterOut(m, du + (<usize>(ci * c16 + co) << 2), dstep, dw + <usize>((co * cin + ci) * 9) * 4, tmp);
     }
   }
 }

@@ -65,12 +65,12 @@ export function winogradScratch(g: Geom, m: i32): usize {
  * U[ξ, co, ci] = G f Gᵀ for the filter f of every (co, ci) (ξ = r·α + ν): f = w[co, ci], or with `flip` w[ci, co]
  * rotated 180°, where w [cin, cout, 3, 3] of g are the weights of the convolution whose input gradient g computes.
  */
-function filters(g: Geom, m: i32, w: usize, flip: bool, u: usize): void {
+function filters(g: Geom, m: i32, w: usize, flip: bool, u: usize, tmp: usize): void {
   const step = <usize>(g.cout * g.cin) << 2;
   for (let co = 0; co < g.cout; co++) {
     for (let ci = 0; ci < g.cin; ci++) {
       const f = flip ? ci * g.cout + co : co * g.cin + ci;
-      filterIn(m, w + <usize>(f * 9) * 4, flip, u + (<usize>(co * g.cin + ci) << 2), step);
+      filterIn(m, w + <usize>(f * 9) * 4, flip, u + (<usize>(co * g.cin + ci) << 2), step, tmp);
     }
   }
 }
@@ -124,7 +124,7 @@ export function winograd(g: Geom, m: i32, x: usize, w: usize, flip: bool, bias: 
   const lb = <usize>lp << 2, cb = <usize>cp << 2;
   const imagePlane = <usize>(g.h * g.w) << 2, outPlane = <usize>(g.oh * g.ow) << 2;
   const ob = <usize>g.ow << 2;
-  filters(g, m, w, flip, u);
+  filters(g, m, w, flip, u, tmp);
   fill(xpad, cin * hp * wp, 0);
   fill(v, cin * cp, 0);
   for (let n = 0; n < g.n; n++) {
