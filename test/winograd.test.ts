@@ -190,6 +190,9 @@ test('the rule: Winograd only for 3×3 stride-1 ungrouped convolutions with enou
   assert.is(pick({ kh: 1, kw: 1, padH: 0, padW: 0 }), 0);
   assert.is(pick({ padH: 3, padW: 3, oh: 18, ow: 18 }, 'winograd4'), 0);
   assert.is(pick({ cin: 1 }), 0, 'one input channel: the transforms dominate');
+  assert.is(pick({ cin: 3 }), 4, 'the stem 3→16 forward gains');
+  assert.is(winogradTile({ ...p, cin: 3 }, 'weight', 'auto'), 0, 'its weight gradient does not');
+  assert.is(pick({ cout: 4 }), 0);
   // 8×8 outputs: F(4, 3) fills only two of each four tiles across, F(2, 3) all of them.
   assert.is(pick({ cin: 64, cout: 64, h: 8, w: 8, oh: 8, ow: 8 }), 2);
   assert.is(pick({ cin: 16, cout: 16, h: 32, w: 32, oh: 32, ow: 32 }), 4);

@@ -48,17 +48,19 @@ export function tileEfficiency(oh: number, ow: number, m: number): number {
 }
 
 /**
- * The Winograd tile size m (2 or 4) for one pass of p, or 0 for the direct convolution. Under 'auto': Winograd only
- * where both channel counts are at least 8 (fewer channels leave the transforms, not the multiplies, as the cost),
- * and of F(2, 3) and F(4, 3) the one with fewer multiplies per real output, 16/(4·e₂) against 36/(16·e₄) with e the
- * tile efficiency; F(4, 3) also needs e₄ ≥ 0.5 (measured in bench/conv-wasm.bench.ts).
+ * The Winograd tile size m (2 or 4) for one pass of p, or 0 for the direct convolution. Under 'auto': Winograd where
+ * the pass's convolution has at least 3 input and 8 output channels (the weight gradient at least 8 of each): with
+ * fewer, the transforms, not the multiplies, are the cost (measured on one thread: 3→16 at 32×32 forward 22 effective
+ * GFLOP/s by F(4, 3) against 16 direct, its weight gradient 20 against 25; 1→32 at 28×28 11 against 12). Of F(2, 3)
+ * and F(4, 3) the one with fewer multiplies per real output, 16/(4·e₂) against 36/(16·e₄) with e the tile efficiency;
+ * F(4, 3) also needs e₄ ≥ 0.5 (at 8×8, e₄ = 0.5: F(2, 3) measured 74 against 35).
  */
 export function winogradTile(p: Conv2dParams, pass: ConvPass, mode: ConvAlgorithm): 0 | 2 | 4 {
   if (mode === 'direct' || !winogradApplies(p)) return 0;
   if (mode === 'winograd2') return 2;
   if (mode === 'winograd4') return 4;
   const s = passShape(p, pass);
-  if (Math.min(s.cin, s.cout) < 8) return 0;
+  if (pass === 'weight' ? Math.min(s.cin, s.cout) < 8 : s.cin < 3 || s.cout < 8) return 0;
   const e2 = tileEfficiency(s.oh, s.ow, 2),
     e4 = tileEfficiency(s.oh, s.ow, 4);
   return e4 >= 0.5 && 36 / (16 * e4) < 16 / (4 * e2) ? 4 : 2;
