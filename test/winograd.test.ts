@@ -1,7 +1,8 @@
 // Winograd convolution on the wasm backend (wasm/winograd.ts), forced with the backend's `conv` option: F(2×2, 3×3)
-// and F(4×4, 3×3), forward and input gradient, against the float64 reference over the geometries the tiling must get
-// right (padding 0–2, sizes that are not multiples of the tile, partial groups of four tiles, several panels per
-// image, odd channel counts, bias); the split over threads changes no bit; and the rule that picks the algorithm.
+// and F(4×4, 3×3), forward, input and weight gradients, against the float64 reference over the geometries the
+// tiling must get right (padding 0–2, sizes that are not multiples of the tile, partial groups of four tiles, panels
+// that span images or cut an image, rows wider than a panel, odd channel counts, bias); the split over threads
+// changes no bit (forward, input) or gives the same bits every run (weight); and the rule that picks the algorithm.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -96,6 +97,7 @@ const CASES: [string, Spec][] = [
   ['1 output channel, 1 input channel', { n: 2, cin: 1, h: 8, w: 8, cout: 1, pad: 1 }],
   ['32×32: several panels per image for F(2, 3)', { n: 1, cin: 3, h: 32, w: 32, cout: 5, pad: 1 }],
   ['40×18: partial last panel', { n: 1, cin: 2, h: 40, w: 18, cout: 3, pad: 1, bias: true }],
+  ['5×140: one tile row holds more tiles than a panel', { n: 2, cin: 3, h: 5, w: 140, cout: 4, pad: 1 }],
   [
     '5 images of 8×8 (weight gradient: several images per panel, a partial last group)',
     {
@@ -193,8 +195,10 @@ test('the rule: Winograd only for 3×3 stride-1 ungrouped convolutions with enou
   assert.is(pick({ cin: 3 }), 4, 'the stem 3→16 forward gains');
   assert.is(winogradTile({ ...p, cin: 3 }, 'weight', 'auto'), 0, 'its weight gradient does not');
   assert.is(pick({ cout: 4 }), 0);
-  // 8×8 outputs: F(4, 3) fills only two of each four tiles across, F(2, 3) all of them.
-  assert.is(pick({ cin: 64, cout: 64, h: 8, w: 8, oh: 8, ow: 8 }), 2);
+  assert.is(pick({ cin: 64, cout: 64, h: 8, w: 8, oh: 8, ow: 8 }), 4);
+  // 6×6 outputs: F(4, 3) computes 8×8 (e = 0.56: 4.0 multiplies per output), F(2, 3) exactly 6×6 (also 4.0).
+  assert.is(pick({ h: 6, w: 6, oh: 6, ow: 6 }), 2);
+  assert.is(pick({ h: 2, w: 2, oh: 2, ow: 2 }), 2);
   assert.is(pick({ cin: 16, cout: 16, h: 32, w: 32, oh: 32, ow: 32 }), 4);
   // The input gradient is the convolution of dY (cout channels) back to cin.
   assert.is(winogradTile({ ...p, cin: 1 }, 'input', 'auto'), 0);

@@ -8,34 +8,40 @@
  * (0, 2, −1, −2, 1, 0), (0, 4, 0, −5, 0, 1).
  */
 @inline function inputF4(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, four: v128, five: v128,
-  at: usize, step: usize): void {
+  at: usize, step: usize, real: i32): void {
   const a = f32x4.sub(d4, f32x4.mul(four, d2));
   const b = f32x4.sub(f32x4.mul(four, d1), d3);
   const c = f32x4.sub(d4, d2);
   const e0 = f32x4.sub(d1, d3);
   const e = f32x4.add(e0, e0);
-  v128.store(at, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+  putLanes(at, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4), real);
   at += step;
-  v128.store(at, f32x4.sub(a, b));
+  putLanes(at, f32x4.sub(a, b), real);
   at += step;
-  v128.store(at, f32x4.add(a, b));
+  putLanes(at, f32x4.add(a, b), real);
   at += step;
-  v128.store(at, f32x4.sub(c, e));
+  putLanes(at, f32x4.sub(c, e), real);
   at += step;
-  v128.store(at, f32x4.add(c, e));
+  putLanes(at, f32x4.add(c, e), real);
   at += step;
-  v128.store(at, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+  putLanes(at, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5), real);
 }
 
 /** 1-D input transform Bᵀd of F(2, 3) on four vectors, stored `step` bytes apart from `at`. */
-@inline function inputF2(d0: v128, d1: v128, d2: v128, d3: v128, at: usize, step: usize): void {
-  v128.store(at, f32x4.sub(d0, d2));
+@inline function inputF2(d0: v128, d1: v128, d2: v128, d3: v128, at: usize, step: usize, real: i32): void {
+  putLanes(at, f32x4.sub(d0, d2), real);
   at += step;
-  v128.store(at, f32x4.add(d1, d2));
+  putLanes(at, f32x4.add(d1, d2), real);
   at += step;
-  v128.store(at, f32x4.sub(d2, d1));
+  putLanes(at, f32x4.sub(d2, d1), real);
   at += step;
-  v128.store(at, f32x4.sub(d1, d3));
+  putLanes(at, f32x4.sub(d1, d3), real);
+}
+
+/** Stores the first `real` lanes of v at p (a whole vector when real ≥ 4). */
+@inline function putLanes(p: usize, v: v128, real: i32): void {
+  if (real >= 4) v128.store(p, v);
+  else storeLanes(p, v, real);
 }
 
 /**
@@ -60,9 +66,9 @@ export function rowsIn(m: i32, src: usize, wp: i32, t1: usize): void {
       r += pitch;
       const d4 = v128.load(r);
       r += pitch;
-      inputF4(d0, d1, d2, d3, d4, v128.load(r), four, five, d, pitch);
+      inputF4(d0, d1, d2, d3, d4, v128.load(r), four, five, d, pitch, 4);
     } else {
-      inputF2(d0, d1, d2, d3, d, pitch);
+      inputF2(d0, d1, d2, d3, d, pitch, 4);
     }
     d += 16;
   }
@@ -71,9 +77,9 @@ export function rowsIn(m: i32, src: usize, wp: i32, t1: usize): void {
 /**
  * Second half of the input transform for tiles tx..tx+3 of a tile row: for each row r of t1 (pitch wp floats), the
  * columns of the four tiles (m·(tx + k) + j) are gathered into one vector per j, transformed along j, and stored as
- * V[r·α + ν] at v + (r·α + ν)·step (16 bytes each: one lane per tile).
+ * V[r·α + ν] at v + (r·α + ν)·step, one lane per tile: the first `real` lanes only (all four when real ≥ 4).
  */
-export function tilesIn(m: i32, t1: usize, wp: i32, tx: i32, v: usize, step: usize): void {
+export function tilesIn(m: i32, t1: usize, wp: i32, tx: i32, v: usize, step: usize, real: i32): void {
   const pitch = <usize>wp << 2;
   if (m == 4) {
     const four = f32x4.splat(4), five = f32x4.splat(5);
@@ -87,7 +93,7 @@ export function tilesIn(m: i32, t1: usize, wp: i32, tx: i32, v: usize, step: usi
       const c0 = i64x2.shuffle(t0, t2, 0, 2), c1 = i64x2.shuffle(t0, t2, 1, 3);
       const c2 = i64x2.shuffle(t1, t3, 0, 2), c3 = i64x2.shuffle(t1, t3, 1, 3);
       const c4 = i32x4.shuffle(c0, v4, 1, 2, 3, 4), c5 = i32x4.shuffle(c1, v4, 1, 2, 3, 5);
-      inputF4(c0, c1, c2, c3, c4, c5, four, five, o, step);
+      inputF4(c0, c1, c2, c3, c4, c5, four, five, o, step, real);
       s += pitch;
       o += 6 * step;
     }
@@ -99,7 +105,7 @@ export function tilesIn(m: i32, t1: usize, wp: i32, tx: i32, v: usize, step: usi
     const v0 = v128.load(s), v1 = v128.load(s, 16), v2 = v128.load(s, 32);
     const c0 = i32x4.shuffle(v0, v1, 0, 2, 4, 6), c1 = i32x4.shuffle(v0, v1, 1, 3, 5, 7);
     const c2 = i32x4.shuffle(c0, v2, 1, 2, 3, 4), c3 = i32x4.shuffle(c1, v2, 1, 2, 3, 5);
-    inputF2(c0, c1, c2, c3, o, step);
+    inputF2(c0, c1, c2, c3, o, step, real);
     s += pitch;
     o += 4 * step;
   }
@@ -115,27 +121,15 @@ export function tilesIn(m: i32, t1: usize, wp: i32, tx: i32, v: usize, step: usi
   }
 }
 
-/** Stores the first `cols` of the 16 floats in r0..r3 at p (all of them when cols ≥ 16). */
-@inline function storeRow(p: usize, r0: v128, r1: v128, r2: v128, r3: v128, cols: i32): void {
-  if (cols >= 16) {
-    v128.store(p, r0); v128.store(p, r1, 16); v128.store(p, r2, 32); v128.store(p, r3, 48);
-    return;
-  }
-  storeLanes(p, r0, cols);
-  if (cols > 4) storeLanes(p + 16, r1, cols - 4);
-  if (cols > 8) storeLanes(p + 32, r2, cols - 8);
-  if (cols > 12) storeLanes(p + 48, r3, cols - 12);
-}
-
 /**
- * Output transform of four tiles: Y = Aᵀ M A + bias from the α² vectors M[r·α + ν] at mv + (r·α + ν)·step, written
- * as the first `rows` (≤ m) output rows of 4·m floats (tile k's column j at m·k + j), each cut to its first `cols`,
- * `pitch` bytes apart from dst. `tmp` holds 384 bytes.
+ * Output transform of four lanes (tiles anywhere): Y = Aᵀ M A + bias from the α² vectors M[r·α + ν] at
+ * mv + (r·α + ν)·step. Lane k < count's tile goes to out + off_k, its first rows_k rows (`pitch` bytes apart) and
+ * cols_k columns, with (off_k, rows_k, cols_k) the three u32/i32 at lanes + 12·k. `tmp` holds 384 bytes.
  * Rows of Aᵀ: F(4, 3) (1, 1, 1, 1, 1, 0), (0, 1, −1, 2, −2, 0), (0, 1, 1, 4, 4, 0), (0, 1, −1, 8, −8, 1);
  * F(2, 3) (1, 1, 1, 0), (0, 1, −1, −1).
  */
-export function tilesOut(m: i32, mv: usize, step: usize, bias: f32, tmp: usize, dst: usize, pitch: usize, rows: i32,
-  cols: i32): void {
+export function tilesOut(m: i32, mv: usize, step: usize, bias: f32, tmp: usize, out: usize, pitch: usize,
+  lanes: usize, count: i32): void {
   const b = f32x4.splat(bias);
   if (m == 4) {
     const four = f32x4.splat(4), eight = f32x4.splat(8);
@@ -165,10 +159,8 @@ export function tilesOut(m: i32, mv: usize, step: usize, bias: f32, tmp: usize, 
       p += step;
     }
     // Then along ν for each output row i, and a 4×4 transpose from one vector per column to one per tile.
-    let row = dst;
-    const end = <usize>rows << 4;
-    for (let i: usize = 0; i < end; i += 16) {
-      const t = tmp + i;
+    for (let i = 0; i < 4; i++) {
+      const t = tmp + (<usize>i << 4);
       const m0 = v128.load(t), m1 = v128.load(t, 64), m2 = v128.load(t, 128);
       const m3 = v128.load(t, 192), m4 = v128.load(t, 256), m5 = v128.load(t, 320);
       const s12 = f32x4.add(m1, m2), d12 = f32x4.sub(m1, m2);
@@ -179,9 +171,11 @@ export function tilesOut(m: i32, mv: usize, step: usize, bias: f32, tmp: usize, 
       const y3 = f32x4.add(f32x4.add(f32x4.add(d12, f32x4.mul(eight, d34)), m5), b);
       const t0 = i32x4.shuffle(y0, y1, 0, 4, 1, 5), t1 = i32x4.shuffle(y0, y1, 2, 6, 3, 7);
       const t2 = i32x4.shuffle(y2, y3, 0, 4, 1, 5), t3 = i32x4.shuffle(y2, y3, 2, 6, 3, 7);
-      const r0 = i64x2.shuffle(t0, t2, 0, 2), r1 = i64x2.shuffle(t0, t2, 1, 3);
-      storeRow(row, r0, r1, i64x2.shuffle(t1, t3, 0, 2), i64x2.shuffle(t1, t3, 1, 3), cols);
-      row += pitch;
+      const row = <usize>i * pitch;
+      tileRow4(out, row, lanes, i, i64x2.shuffle(t0, t2, 0, 2));
+      if (count > 1) tileRow4(out, row, lanes + 12, i, i64x2.shuffle(t0, t2, 1, 3));
+      if (count > 2) tileRow4(out, row, lanes + 24, i, i64x2.shuffle(t1, t3, 0, 2));
+      if (count > 3) tileRow4(out, row, lanes + 36, i, i64x2.shuffle(t1, t3, 1, 3));
     }
     return;
   }
@@ -193,22 +187,30 @@ export function tilesOut(m: i32, mv: usize, step: usize, bias: f32, tmp: usize, 
     v128.store(tmp + nu, f32x4.sub(f32x4.sub(m1, m2), m3), 16);
     p += step;
   }
-  let row = dst;
-  const end = <usize>rows << 4;
-  for (let i: usize = 0; i < end; i += 16) {
-    const t = tmp + i;
+  for (let i = 0; i < 2; i++) {
+    const t = tmp + (<usize>i << 4);
     const m0 = v128.load(t), m1 = v128.load(t, 32), m2 = v128.load(t, 64), m3 = v128.load(t, 96);
     const y0 = f32x4.add(f32x4.add(f32x4.add(m0, m1), m2), b), y1 = f32x4.add(f32x4.sub(f32x4.sub(m1, m2), m3), b);
+    // Tile k's two columns: lanes 2k, 2k + 1 of (r0 | r1).
     const r0 = i32x4.shuffle(y0, y1, 0, 4, 1, 5), r1 = i32x4.shuffle(y0, y1, 2, 6, 3, 7);
-    if (cols >= 8) {
-      v128.store(row, r0);
-      v128.store(row, r1, 16);
-    } else {
-      storeLanes(row, r0, cols);
-      if (cols > 4) storeLanes(row + 16, r1, cols - 4);
+    const row = <usize>i * pitch;
+    for (let k = 0; k < count; k++) {
+      const e = lanes + <usize>k * 12;
+      if (i >= load<i32>(e, 4)) continue;
+      const at = out + <usize>load<u32>(e) + row;
+      const r = k < 2 ? r0 : r1;
+      if (load<i32>(e, 8) >= 2) {
+        if (k & 1) v128.store64_lane(at, r, 1);
+        else v128.store64_lane(at, r, 0);
+      } else if (k & 1) v128.store32_lane(at, r, 2);
+      else v128.store32_lane(at, r, 0);
     }
-    row += pitch;
   }
+}
+
+/** Row i of one F(4, 3) tile (its four columns in r) at out + off + row, cut to the tile's rows and columns. */
+@inline function tileRow4(out: usize, row: usize, e: usize, i: i32, r: v128): void {
+  if (i < load<i32>(e, 4)) storeLanes(out + <usize>load<u32>(e) + row, r, load<i32>(e, 8));
 }
 
 /**

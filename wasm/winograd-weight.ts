@@ -6,26 +6,12 @@ import { Geom, align64 } from './conv-geom';
 import { copyFloats, tile2x16 } from './conv-kernel';
 import { fill } from './elementwise';
 import {
-  LANES_MAX, channelPitch, imageIn, padCols, padRows, panelIn, panelRows, tileCols4, tileRows,
+  channelPitch, imageIn, padCols, padRows, panelLanes, panelUnits, rowIn, tileCols, tileCols4, tileRows,
 } from './winograd';
 
 /** Columns of a padded dY plane: whole groups of four tiles (zero past ow). */
 @inline function gradCols(g: Geom, m: i32): i32 {
   return m * tileCols4(g, m);
-}
-
-/**
- * Images whose tiles share one GEMM over tiles: as many whole images as fill LANES_MAX lanes (1 when an image takes
- * several panels), so the GEMM's depth (its tiles) is up to 64, not one small image's 16.
- */
-@inline function imagesPerPanel(g: Geom, m: i32): i32 {
-  const lanes = tileRows(g, m) * tileCols4(g, m);
-  return panelRows(g, m) < tileRows(g, m) ? 1 : max(1, LANES_MAX / lanes);
-}
-
-/** Lanes of the weight gradient's V and Ŷᵀ: imagesPerPanel images' panel tiles, rounded up to 16. */
-@inline function weightLanes(g: Geom, m: i32): i32 {
-  return (imagesPerPanel(g, m) * panelRows(g, m) * tileCols4(g, m) + 15) & ~15;
 }
 
 /** Output channels rounded up to the GEMM's 16. */
@@ -38,7 +24,7 @@ import {
  * lane do not share L1 sets (see winograd.ts's channelPitch).
  */
 @inline function gradPoint(g: Geom, m: i32): i32 {
-  return cout16(g) * weightLanes(g, m) + 16;
+  return cout16(g) * panelLanes(g, m) + 16;
 }
 
 /** Floats of one point's dUᵀ block: cin + 1 rows (the odd row's partner) of cout16, and a cache line. */
@@ -53,7 +39,7 @@ import {
 export function winogradWeightScratch(g: Geom, m: i32): usize {
   const a = m + 2, a2 = a * a;
   return align64(<usize>(g.cin * padRows(g, m) * padCols(g, m)) << 2) + align64(<usize>(a * padCols(g, m)) << 2)
-    + align64(<usize>(g.cin * channelPitch(m, weightLanes(g, m))) << 2)
+    + align64(<usize>(g.cin * channelPitch(m, panelLanes(g, m))) << 2)
     + align64(<usize>(g.cout * m * tileRows(g, m) * gradCols(g, m)) << 2)
     + align64(<usize>(g.cout * a * gradCols(g, m)) << 2)
     + align64(<usize>(a2 * gradPoint(g, m)) << 2) + align64(<usize>(a2 * duPoint(g)) << 2) + 192;
@@ -81,12 +67,12 @@ export function winogradWeightScratch(g: Geom, m: i32): usize {
   v128.store(at, d3);
 }
 
-/** Stores the four lanes of v 64 bytes apart from p (one float per tile of a Ŷᵀ row of 16 channels). */
-@inline function scatter4(p: usize, v: v128): void {
+/** Stores the first `real` lanes of v 64 bytes apart from p (one float per tile of a Ŷᵀ row of 16 channels). */
+@inline function scatter4(p: usize, v: v128, real: i32): void {
   v128.store32_lane(p, v, 0);
-  v128.store32_lane(p, v, 1, 64);
-  v128.store32_lane(p, v, 2, 128);
-  v128.store32_lane(p, v, 3, 192);
+  if (real > 1) v128.store32_lane(p, v, 1, 64);
+  if (real > 2) v128.store32_lane(p, v, 2, 128);
+  if (real > 3) v128.store32_lane(p, v, 3, 192);
 }
 
 /** Row half of Ŷ for one tile row: t1[ρ, ·] = Σ_i A[ρ, i] · src[i, ·] over m rows of a padded dY plane (pitch wq). */
@@ -110,10 +96,10 @@ function gradRows(m: i32, src: usize, wq: i32, t1: usize): void {
 }
 
 /**
- * Column half of Ŷ for tiles tx..tx+3 of a tile row from t1 (α rows, pitch wq floats): Ŷ[ρ·α + ν] of tile k goes to
- * out + (ρ·α + ν)·step + 64·k, one float (the caller's channel) in each tile's row of 16 channels.
+ * Column half of Ŷ for tiles tx..tx+3 of a tile row from t1 (α rows, pitch wq floats): Ŷ[ρ·α + ν] of tile k < real
+ * goes to out + (ρ·α + ν)·step + 64·k, one float (the caller's channel) in each tile's row of 16 channels.
  */
-function gradTiles(m: i32, t1: usize, wq: i32, tx: i32, out: usize, step: usize, tmp: usize): void {
+function gradTiles(m: i32, t1: usize, wq: i32, tx: i32, out: usize, step: usize, tmp: usize, real: i32): void {
   const pitch = <usize>wq << 2;
   const a = m + 2;
   const four = f32x4.splat(4);
@@ -128,14 +114,14 @@ function gradTiles(m: i32, t1: usize, wq: i32, tx: i32, out: usize, step: usize,
         i64x2.shuffle(t0, t2, 0, 2), i64x2.shuffle(t0, t2, 1, 3), i64x2.shuffle(t1v, t3, 0, 2),
         i64x2.shuffle(t1v, t3, 1, 3), four, tmp, 16,
       );
-      for (let nu = 0; nu < 6; nu++) scatter4(o + <usize>nu * step, v128.load(tmp + (<usize>nu << 4)));
+      for (let nu = 0; nu < 6; nu++) scatter4(o + <usize>nu * step, v128.load(tmp + (<usize>nu << 4)), real);
     } else {
       const v0 = v128.load(s), v1 = v128.load(s, 16);
       const c0 = i32x4.shuffle(v0, v1, 0, 2, 4, 6), c1 = i32x4.shuffle(v0, v1, 1, 3, 5, 7);
-      scatter4(o, c0);
-      scatter4(o + step, f32x4.add(c0, c1));
-      scatter4(o + 2 * step, f32x4.sub(c0, c1));
-      scatter4(o + 3 * step, f32x4.neg(c1));
+      scatter4(o, c0, real);
+      scatter4(o + step, f32x4.add(c0, c1), real);
+      scatter4(o + 2 * step, f32x4.sub(c0, c1), real);
+      scatter4(o + 3 * step, f32x4.neg(c1), real);
     }
     s += pitch;
     o += <usize>a * step;
@@ -190,8 +176,8 @@ function filterOut(m: i32, du: usize, step: usize, dw: usize, t: usize): void {
  */
 export function winogradWeight(g: Geom, m: i32, x: usize, dy: usize, dw: usize, scratch: usize): void {
   const a = m + 2, a2 = a * a, cin = g.cin, cout = g.cout, c16 = cout16(g);
-  const th = tileRows(g, m), tw4 = tileCols4(g, m), prows = panelRows(g, m), lp = weightLanes(g, m);
-  const batch = imagesPerPanel(g, m);
+  const th = tileRows(g, m), tw = tileCols(g, m), tw4 = tileCols4(g, m), per = panelUnits(g, m);
+  const lp = panelLanes(g, m);
   const wq = gradCols(g, m), hq = m * th;
   const xpad = scratch;
   const t1 = xpad + align64(<usize>(cin * padRows(g, m) * padCols(g, m)) << 2);
@@ -209,46 +195,44 @@ export function winogradWeight(g: Geom, m: i32, x: usize, dy: usize, dw: usize, 
   fill(dypad, cout * hq * wq, 0);
   fill(yt, a2 * gradPoint(g, m), 0);
   fill(du, a2 * duPoint(g), 0);
-  for (let n0 = 0; n0 < g.n; n0 += batch) {
-    const images = min(batch, g.n - n0);
-    for (let ty0 = 0; ty0 < th; ty0 += prows) {
-      const nr = min(prows, th - ty0);
-      // With several images per panel each panel is one whole image (ty0 = 0), image b at lanes b·nr·tw4.
-      for (let b = 0; b < images; b++) {
-        const n = n0 + b, lane0 = b * nr * tw4;
-        if (ty0 == 0) {
-          imageIn(g, m, x + <usize>(n * cin) * <usize>(g.h * g.w) * 4, xpad);
-          const dyn = dy + <usize>(n * cout) * outPlane;
-          for (let co = 0; co < cout; co++) {
-            const d = dypad + <usize>co * qplane, s = dyn + <usize>co * outPlane;
-            for (let y = 0; y < g.oh; y++) copyFloats(d + <usize>y * <usize>wq * 4, s + <usize>(y * g.ow) * 4, g.ow);
-          }
-        }
-        panelIn(g, m, xpad, ty0, nr, t1, v + (<usize>lane0 << 2), lp, cb);
-        // Tile row by tile row, all channels' row halves first: then each group of four tiles writes its Ŷᵀ lines
-        // (α² points × 4 tiles × 16 channels) for every channel while they are in L1.
-        for (let r = 0; r < nr; r++) {
-          const src = dypad + <usize>(m * (ty0 + r)) * <usize>wq * 4;
-          for (let co = 0; co < cout; co++) gradRows(m, src + <usize>co * qplane, wq, yrow + <usize>co * yrb);
-          for (let tx = 0; tx < tw4; tx += 4) {
-            const lane = yt + (<usize>(lane0 + r * tw4 + tx) << 6);
-            for (let co = 0; co < cout; co++) {
-              const block = lane + (<usize>((co >> 4) * lp) << 6) + (<usize>(co & 15) << 2);
-              gradTiles(m, yrow + <usize>co * yrb, wq, tx, block, ystep, tmp);
-            }
-          }
+  const units = g.n * th;
+  let image = -1;
+  for (let u0 = 0; u0 < units; u0 += per) {
+    const count = min(per, units - u0);
+    for (let j = 0; j < count; j++) {
+      const n = (u0 + j) / th, ty = (u0 + j) % th, lane0 = j * tw;
+      if (n != image) {
+        image = n;
+        imageIn(g, m, x + <usize>(n * cin) * <usize>(g.h * g.w) * 4, xpad);
+        const dyn = dy + <usize>(n * cout) * outPlane;
+        for (let co = 0; co < cout; co++) {
+          const d = dypad + <usize>co * qplane, s = dyn + <usize>co * outPlane;
+          for (let y = 0; y < g.oh; y++) copyFloats(d + <usize>y * <usize>wq * 4, s + <usize>(y * g.ow) * 4, g.ow);
         }
       }
-      const lanes = images * nr * tw4;
-      for (let xi = 0; xi < a2; xi++) {
-        const vx = v + (<usize>(xi * lp) << 2), yx = yt + <usize>xi * ystep, dx = du + <usize>xi * dstep;
-        for (let ci = 0; ci < cin; ci += 2) {
-          const a0 = vx + <usize>ci * cb;
-          const a1 = ci + 1 < cin ? a0 + cb : a0;
-          for (let b = 0; b < c16; b += 16) {
-            const c = dx + (<usize>(ci * c16 + b) << 2);
-            tile2x16(a0, a1, 4, yx + (<usize>(b * lp) << 2), 64, lanes, c, <usize>c16 << 2, 0, 0, true);
-          }
+      rowIn(g, m, xpad, ty, t1, v + (<usize>lane0 << 2), lp, cb);
+      // All channels' row halves first: then each group of four tiles writes its Ŷᵀ lines (α² points × 4 tiles ×
+      // 16 channels) for every channel while they are in L1.
+      const src = dypad + <usize>(m * ty) * <usize>wq * 4;
+      for (let co = 0; co < cout; co++) gradRows(m, src + <usize>co * qplane, wq, yrow + <usize>co * yrb);
+      for (let tx = 0; tx < tw4; tx += 4) {
+        if (tx >= tw) break;
+        const lane = yt + (<usize>(lane0 + tx) << 6);
+        for (let co = 0; co < cout; co++) {
+          const block = lane + (<usize>((co >> 4) * lp) << 6) + (<usize>(co & 15) << 2);
+          gradTiles(m, yrow + <usize>co * yrb, wq, tx, block, ystep, tmp, tw - tx);
+        }
+      }
+    }
+    const lanes = count * tw;
+    for (let xi = 0; xi < a2; xi++) {
+      const vx = v + (<usize>(xi * lp) << 2), yx = yt + <usize>xi * ystep, dx = du + <usize>xi * dstep;
+      for (let ci = 0; ci < cin; ci += 2) {
+        const a0 = vx + <usize>ci * cb;
+        const a1 = ci + 1 < cin ? a0 + cb : a0;
+        for (let b = 0; b < c16; b += 16) {
+          const c = dx + (<usize>(ci * c16 + b) << 2);
+          tile2x16(a0, a1, 4, yx + (<usize>(b * lp) << 2), 64, lanes, c, <usize>c16 << 2, 0, 0, true);
         }
       }
     }

@@ -37,14 +37,9 @@ function passShape(p: Conv2dParams, pass: ConvPass): { cin: number; cout: number
     : { cin: p.cin, cout: p.cout, oh: p.oh, ow: p.ow };
 }
 
-/**
- * Fraction of the computed outputs that are real for tile size m: tiles run over ceil(o/m)·m outputs per axis, four
- * tiles across at a time.
- */
+/** Fraction of the computed outputs that are real for tile size m: tiles run over ceil(o/m)·m outputs per axis. */
 export function tileEfficiency(oh: number, ow: number, m: number): number {
-  const rows = Math.ceil(oh / m) * m;
-  const cols = Math.ceil(Math.ceil(ow / m) / 4) * 4 * m;
-  return (oh * ow) / (rows * cols);
+  return (oh * ow) / (Math.ceil(oh / m) * m * Math.ceil(ow / m) * m);
 }
 
 /**
@@ -52,8 +47,8 @@ export function tileEfficiency(oh: number, ow: number, m: number): number {
  * the pass's convolution has at least 3 input and 8 output channels (the weight gradient at least 8 of each): with
  * fewer, the transforms, not the multiplies, are the cost (measured on one thread: 3→16 at 32×32 forward 22 effective
  * GFLOP/s by F(4, 3) against 16 direct, its weight gradient 20 against 25; 1→32 at 28×28 11 against 12). Of F(2, 3)
- * and F(4, 3) the one with fewer multiplies per real output, 16/(4·e₂) against 36/(16·e₄) with e the tile efficiency;
- * F(4, 3) also needs e₄ ≥ 0.5 (at 8×8, e₄ = 0.5: F(2, 3) measured 74 against 35).
+ * and F(4, 3) the one with fewer multiplies per real output, 16/(4·e₂) against 36/(16·e₄) with e the tile efficiency
+ * (64→64 at 8×8 forward: F(4, 3) 100 GFLOP/s, F(2, 3) 71).
  */
 export function winogradTile(p: Conv2dParams, pass: ConvPass, mode: ConvAlgorithm): 0 | 2 | 4 {
   if (mode === 'direct' || !winogradApplies(p)) return 0;
@@ -63,5 +58,5 @@ export function winogradTile(p: Conv2dParams, pass: ConvPass, mode: ConvAlgorith
   if (pass === 'weight' ? Math.min(s.cin, s.cout) < 8 : s.cin < 3 || s.cout < 8) return 0;
   const e2 = tileEfficiency(s.oh, s.ow, 2),
     e4 = tileEfficiency(s.oh, s.ow, 4);
-  return e4 >= 0.5 && 36 / (16 * e4) < 16 / (4 * e2) ? 4 : 2;
+  return 36 / (16 * e4) < 16 / (4 * e2) ? 4 : 2;
 }
