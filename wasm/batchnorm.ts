@@ -82,75 +82,86 @@ export function channelDot(a: usize, b: usize, mean: usize, out: usize, n: i32, 
   channelLoop(DOT, a, b, mean, out, n, c, s, scale, c0, c1);
 }
 
-/** Mean and M2 = Σ(x − mean)² of one block of len ≥ 1 floats: the sum first, then squares about its mean. */
-@inline function blockStats(x: usize, len: i32): f64 {
-  const end16 = len & ~15;
-  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-  let i = 0;
-  for (; i < end16; i += 16) {
-    const o = <usize>i << 2;
-    s0 = f32x4.add(s0, v128.load(x + o)); s1 = f32x4.add(s1, v128.load(x + o, 16));
-    s2 = f32x4.add(s2, v128.load(x + o, 32)); s3 = f32x4.add(s3, v128.load(x + o, 48));
-  }
-  const v = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
-  let sum = <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2)
+/** Σ of the four lanes of v, in f64. */
+@inline function lanes64(v: v128): f64 {
+  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2)
     + <f64>f32x4.extract_lane(v, 3);
-  for (; i < len; i++) sum += <f64>load<f32>(x + (<usize>i << 2));
-  return sum / <f64>len;
+}
+
+/** Rows of a channel whose f32 lane sums are taken together before they join the f64 totals (≈ BLOCK floats). */
+@inline function rowsPerBlock(s: i32): i32 {
+  return max(1, BLOCK / max(1, s));
+}
+
+/** Σx over `rows` rows of s floats (rowStep bytes apart from x): sixteen f32 lanes, the tails one by one, in f64. */
+@inline function blockSum(x: usize, rows: i32, s: i32, rowStep: usize): f64 {
+  const end16 = <usize>(s & ~15) << 2, end = <usize>s << 2;
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+  let tail: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>r * rowStep;
+    let o: usize = 0;
+    for (; o < end16; o += 64) {
+      s0 = f32x4.add(s0, v128.load(row + o)); s1 = f32x4.add(s1, v128.load(row + o, 16));
+      s2 = f32x4.add(s2, v128.load(row + o, 32)); s3 = f32x4.add(s3, v128.load(row + o, 48));
+    }
+    for (; o < end; o += 4) tail += <f64>load<f32>(row + o);
+  }
+  return lanes64(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3))) + tail;
 }
 
 /**
- * Σ(x − mu)² − (Σ(x − mu))²/len over one block: its M2 about its own mean from deviations about mu, a float32 close
- * to that mean (the correction term removes mu's rounding; with mu this close it cannot cancel badly).
+ * Σ(x − mu)² − (Σ(x − mu))²/count over the same block: its M2 about its own mean from deviations about mu, a float32
+ * close to that mean (the correction term removes mu's rounding; with mu this close it cannot cancel badly).
  */
-@inline function blockM2(x: usize, len: i32, mu: f32): f64 {
-  const end16 = len & ~15;
+@inline function blockM2(x: usize, rows: i32, s: i32, rowStep: usize, mu: f32): f64 {
+  const end16 = <usize>(s & ~15) << 2, end = <usize>s << 2;
   const muv = f32x4.splat(mu);
   let d0 = f32x4.splat(0), d1 = d0, q0 = d0, q1 = d0;
-  let i = 0;
-  for (; i < end16; i += 16) {
-    const o = <usize>i << 2;
-    const a = f32x4.sub(v128.load(x + o), muv), b = f32x4.sub(v128.load(x + o, 16), muv);
-    const e = f32x4.sub(v128.load(x + o, 32), muv), f = f32x4.sub(v128.load(x + o, 48), muv);
-    d0 = f32x4.add(d0, f32x4.add(a, b)); d1 = f32x4.add(d1, f32x4.add(e, f));
-    q0 = f32x4.add(q0, f32x4.add(f32x4.mul(a, a), f32x4.mul(b, b)));
-    q1 = f32x4.add(q1, f32x4.add(f32x4.mul(e, e), f32x4.mul(f, f)));
+  let d: f64 = 0, q: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>r * rowStep;
+    let o: usize = 0;
+    for (; o < end16; o += 64) {
+      const a = f32x4.sub(v128.load(row + o), muv), b = f32x4.sub(v128.load(row + o, 16), muv);
+      const e = f32x4.sub(v128.load(row + o, 32), muv), f = f32x4.sub(v128.load(row + o, 48), muv);
+      d0 = f32x4.add(d0, f32x4.add(a, b)); d1 = f32x4.add(d1, f32x4.add(e, f));
+      q0 = f32x4.add(q0, f32x4.add(f32x4.mul(a, a), f32x4.mul(b, b)));
+      q1 = f32x4.add(q1, f32x4.add(f32x4.mul(e, e), f32x4.mul(f, f)));
+    }
+    for (; o < end; o += 4) {
+      const t = <f64>(load<f32>(row + o) - mu);
+      d += t;
+      q += t * t;
+    }
   }
-  const dv = f32x4.add(d0, d1), qv = f32x4.add(q0, q1);
-  let d = <f64>f32x4.extract_lane(dv, 0) + <f64>f32x4.extract_lane(dv, 1) + <f64>f32x4.extract_lane(dv, 2)
-    + <f64>f32x4.extract_lane(dv, 3);
-  let q = <f64>f32x4.extract_lane(qv, 0) + <f64>f32x4.extract_lane(qv, 1) + <f64>f32x4.extract_lane(qv, 2)
-    + <f64>f32x4.extract_lane(qv, 3);
-  for (; i < len; i++) {
-    const e = <f64>(load<f32>(x + (<usize>i << 2)) - mu);
-    d += e;
-    q += e * e;
-  }
-  return q - d * d / <f64>len;
+  d += lanes64(f32x4.add(d0, d1));
+  q += lanes64(f32x4.add(q0, q1));
+  return q - d * d / (<f64>rows * <f64>s);
 }
 
 /**
  * out[c] = mean and out[c + ch] = Σ(x − mean)²/(n·s) per channel ch of x [n, c, s], in one pass over memory: each
- * block of a row (≤ BLOCK floats, in L1) gives its mean and its M2 about that mean, merged in f64 by Chan, Golub &
+ * block of rows (≈ BLOCK floats, in L1) gives its mean and its M2 about that mean, merged in f64 by Chan, Golub &
  * LeVeque's pairwise update (mean += δ·n_b/n, M2 += M2_b + δ²·n_a·n_b/n).
  */
 export function bnStats(x: usize, out: usize, n: i32, c: i32, s: i32, c0: i32, c1: i32): void {
-  const rowBytes = <usize>s << 2;
+  const rowStep = <usize>(c * s) << 2;
+  const per = rowsPerBlock(s);
   for (let ch = c0; ch < c1; ch++) {
     let count: f64 = 0, mean: f64 = 0, m2: f64 = 0;
-    for (let i = 0; i < n; i++) {
-      const row = x + <usize>(i * c + ch) * rowBytes;
-      for (let b0 = 0; b0 < s; b0 += BLOCK) {
-        const len = min(BLOCK, s - b0);
-        const at = row + (<usize>b0 << 2);
-        const mb = blockStats(at, len);
-        const qb = blockM2(at, len, <f32>mb);
-        const nb = <f64>len, total = count + nb;
-        const delta = mb - mean;
-        mean += delta * nb / total;
-        m2 += qb + delta * delta * count * nb / total;
-        count = total;
-      }
+    for (let i = 0; i < n; i += per) {
+      const rows = min(per, n - i);
+      const at = x + (<usize>(i * c + ch) * <usize>s << 2);
+      const nb = <f64>rows * <f64>s;
+      if (nb == 0) continue;
+      const mb = blockSum(at, rows, s, rowStep) / nb;
+      const qb = blockM2(at, rows, s, rowStep, <f32>mb);
+      const total = count + nb;
+      const delta = mb - mean;
+      mean += delta * nb / total;
+      m2 += qb + delta * delta * count * nb / total;
+      count = total;
     }
     store<f32>(out + (<usize>ch << 2), <f32>mean);
     store<f32>(out + (<usize>(c + ch) << 2), <f32>(count > 0 ? m2 / count : NaN));
@@ -158,27 +169,34 @@ export function bnStats(x: usize, out: usize, n: i32, c: i32, s: i32, c0: i32, c
 }
 
 /**
- * out[ch] = Σg and out[c + ch] = Σg·(x − mean) per channel ch, g = relu ? (y > 0 ? dy : 0) : dy: blocks of a row in
- * sixteen f32 lanes, added into f64.
+ * out[ch] = Σg and out[c + ch] = Σg·(x − mean) per channel ch, g = relu ? (y > 0 ? dy : 0) : dy: eight f32 lanes
+ * over blocks of rows (≈ BLOCK floats), added into f64.
  */
 export function bnBackwardStats(dy: usize, x: usize, mean: usize, y: usize, out: usize, n: i32, c: i32, s: i32,
   relu: bool, c0: i32, c1: i32): void {
-  const rowBytes = <usize>s << 2;
+  if (relu) backwardSums(dy, x, mean, y, out, n, c, s, true, c0, c1);
+  else backwardSums(dy, x, mean, y, out, n, c, s, false, c0, c1);
+}
+
+/** bnBackwardStats with relu a constant once inlined. */
+@inline function backwardSums(dy: usize, x: usize, mean: usize, y: usize, out: usize, n: i32, c: i32, s: i32,
+  relu: bool, c0: i32, c1: i32): void {
+  const rowStep = <usize>(c * s) << 2;
+  const per = rowsPerBlock(s);
   const zero = f32x4.splat(0);
+  const end8 = <usize>(s & ~7) << 2, end = <usize>s << 2;
   for (let ch = c0; ch < c1; ch++) {
     const mu = load<f32>(mean + (<usize>ch << 2));
     const muv = f32x4.splat(mu);
     let sum: f64 = 0, dot: f64 = 0;
-    for (let i = 0; i < n; i++) {
-      const at = <usize>(i * c + ch) * rowBytes;
-      const d = dy + at, xs = x + at, ys = y + at;
-      const end8 = s & ~7;
-      let j = 0;
-      while (j < end8) {
-        const stop = min(j + BLOCK, end8);
-        let s0 = zero, s1 = zero, t0 = zero, t1 = zero;
-        for (; j < stop; j += 8) {
-          const o = <usize>j << 2;
+    for (let i0 = 0; i0 < n; i0 += per) {
+      const rows = min(per, n - i0);
+      let s0 = zero, s1 = zero, t0 = zero, t1 = zero;
+      for (let r = 0; r < rows; r++) {
+        const at = (<usize>((i0 + r) * c + ch) * <usize>s) << 2;
+        const d = dy + at, xs = x + at, ys = y + at;
+        let o: usize = 0;
+        for (; o < end8; o += 32) {
           let g0 = v128.load(d + o), g1 = v128.load(d + o, 16);
           if (relu) {
             g0 = v128.and(g0, f32x4.gt(v128.load(ys + o), zero));
@@ -189,18 +207,14 @@ export function bnBackwardStats(dy: usize, x: usize, mean: usize, y: usize, out:
           t0 = f32x4.add(t0, f32x4.mul(g0, f32x4.sub(v128.load(xs + o), muv)));
           t1 = f32x4.add(t1, f32x4.mul(g1, f32x4.sub(v128.load(xs + o, 16), muv)));
         }
-        const sv = f32x4.add(s0, s1), tv = f32x4.add(t0, t1);
-        sum += <f64>f32x4.extract_lane(sv, 0) + <f64>f32x4.extract_lane(sv, 1) + <f64>f32x4.extract_lane(sv, 2)
-          + <f64>f32x4.extract_lane(sv, 3);
-        dot += <f64>f32x4.extract_lane(tv, 0) + <f64>f32x4.extract_lane(tv, 1) + <f64>f32x4.extract_lane(tv, 2)
-          + <f64>f32x4.extract_lane(tv, 3);
+        for (; o < end; o += 4) {
+          const g: f32 = relu && !(load<f32>(ys + o) > 0) ? 0 : load<f32>(d + o);
+          sum += <f64>g;
+          dot += <f64>(g * (load<f32>(xs + o) - mu));
+        }
       }
-      for (; j < s; j++) {
-        const o = <usize>j << 2;
-        const g: f32 = relu && !(load<f32>(ys + o) > 0) ? 0 : load<f32>(d + o);
-        sum += <f64>g;
-        dot += <f64>(g * (load<f32>(xs + o) - mu));
-      }
+      sum += lanes64(f32x4.add(s0, s1));
+      dot += lanes64(f32x4.add(t0, t1));
     }
     store<f32>(out + (<usize>ch << 2), <f32>sum);
     store<f32>(out + (<usize>(c + ch) << 2), <f32>dot);
