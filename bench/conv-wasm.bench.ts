@@ -1,7 +1,8 @@
 // Convolution, pooling and batch-norm throughput of the wasm backend (1 thread, SIMD) at the small CNN's and
 // PreResNet-20's shapes, batch 128: conv2d forward, backward-input and backward-weight in GFLOP/s
 // (2·N·Cout·OH·OW·Cin/groups·kH·kW per pass), next to a 512³ matmul; max-pool and batch-norm passes in ms.
-// Run: node build.mjs wasm bench && node build/bench/conv-wasm.bench.js [reps] (default 5)
+// Run: node build.mjs wasm bench && node build/bench/conv-wasm.bench.js [reps=5] [conv=auto] [threads=1]
+// (conv: auto, direct, winograd2 or winograd4: the wasm backend's `conv` option).
 
 import {
   createWasmBackend,
@@ -11,9 +12,12 @@ import {
   type KernelName,
   type KernelParams,
 } from '../engine/index.ts';
+import type { ConvAlgorithm } from '../engine/backends/wasm-conv-rule.ts';
 
 const reps = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 5;
-const be: Backend = await createWasmBackend();
+const conv = (process.argv[3] ?? 'auto') as ConvAlgorithm;
+const threads = Number(process.argv[4] ?? 1);
+const be: Backend = await createWasmBackend({ threads, conv });
 
 interface Shape {
   name: string;
@@ -49,14 +53,20 @@ function filled(size: number, seed: number): Buf {
   return b;
 }
 
-/** Best and median wall time (ms) of `reps` runs of `body`, after one warm-up run. */
+/**
+ * Best and median time (ms) of `reps` runs of `body`, after one warm-up run. On one thread this is the process's CPU
+ * time (user + system), which other processes on a shared machine barely move; on several, wall time.
+ */
 function time(body: () => void): { best: number; median: number } {
   body();
   const times: number[] = [];
+  const cpu = threads === 1;
   for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
+    const t0 = performance.now(),
+      c0 = process.cpuUsage();
     body();
-    times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    times.push(cpu ? (c.user + c.system) / 1000 : performance.now() - t0);
   }
   times.sort((a, b) => a - b);
   return { best: times[0], median: times[reps >> 1] };
@@ -65,7 +75,9 @@ function time(body: () => void): { best: number; median: number } {
 const run = <K extends KernelName>(k: K, ins: Buf[], out: Buf, p: KernelParams[K]): void => be.run(k, ins, out, p);
 const row = (cells: (string | number)[]): void => console.log(`| ${cells.join(' | ')} |`);
 
-console.log(`conv on ${be.info}, ${reps} timed runs each (best / median)`);
+console.log(
+  `conv (${conv}) on ${be.info}, ${reps} timed runs each (best / median, ${threads === 1 ? 'CPU' : 'wall'} time)`,
+);
 {
   const n = 512;
   const a = filled(n * n, 1),
@@ -183,34 +195,60 @@ row(['---', '---', '---', '---', '---']);
     variance = be.alloc(c),
     gamma = filled(c, 9),
     beta = filled(c, 10),
-    sumDy = be.alloc(c),
-    sumDyXmu = be.alloc(c);
+    sums = be.alloc(2 * c),
+    stats2 = be.alloc(2 * c);
   const stats = { n, c, s, scale: 1 / (n * s) };
-  const fwd = time(() => {
-    run('channelSum', [x], mean, stats);
-    run('channelVar', [x, mean], variance, stats);
-    run('bnApply', [x, mean, variance, gamma, beta], y, { n, c, s, eps: 1e-5 });
-  });
-  const bwd = time(() => {
-    run('channelSum', [dy], sumDy, { ...stats, scale: 1 });
-    run('channelDot', [dy, x, mean], sumDyXmu, { ...stats, scale: 1 });
-    run('bnBackwardInput', [dy, x, mean, variance, gamma, sumDy, sumDyXmu], dx, { n, c, s, eps: 1e-5, training: true });
-  });
-  const bytes = size * 4;
-  row([
-    'batch norm forward (sum, var, apply)',
-    '[128,64,14,14]',
-    fwd.best.toFixed(2),
-    fwd.median.toFixed(2),
-    ((bytes * 4) / fwd.best / 1e6).toFixed(1),
-  ]);
-  row([
-    'batch norm backward (sum, dot, input)',
-    '[128,64,14,14]',
-    bwd.best.toFixed(2),
-    bwd.median.toFixed(2),
-    ((bytes * 6) / bwd.best / 1e6).toFixed(1),
-  ]);
-  for (const buf of [x, dy, y, dx, mean, variance, gamma, beta, sumDy, sumDyXmu]) be.free(buf);
+  const r = be.alloc(size),
+    g = be.alloc(size);
+  const relu = { op: 'relu' as const, size, alpha: 0 };
+  const gate = { op: 'gate' as const, shape: [size], aStrides: [1], bStrides: [1] };
+  // The ops before fusion: mean and variance in two passes, bnApply, then relu; backward gate, Σg, Σg(x − mean), dx.
+  const passes: [string, number, () => void][] = [
+    [
+      'BN-ReLU forward, unfused (sum, var, apply, relu)',
+      6,
+      () => {
+        run('channelSum', [x], mean, stats);
+        run('channelVar', [x, mean], variance, stats);
+        run('bnApply', [x, mean, variance, gamma, beta], y, { n, c, s, eps: 1e-5 });
+        run('unary', [y], r, relu);
+      },
+    ],
+    [
+      'BN-ReLU forward, fused (bnStats, apply+relu)',
+      3,
+      () => {
+        run('bnStats', [x], stats2, { n, c, s });
+        run('bnApply', [x, mean, variance, gamma, beta], y, { n, c, s, eps: 1e-5, relu: true });
+      },
+    ],
+    [
+      'BN-ReLU backward, unfused (gate, sum, dot, input)',
+      9,
+      () => {
+        run('binary', [dy, y], g, gate);
+        run('channelSum', [g], mean, { ...stats, scale: 1 });
+        run('channelDot', [g, x, mean], variance, { ...stats, scale: 1 });
+        run('bnBackwardInput', [g, x, mean, variance, gamma, sums], dx, { n, c, s, eps: 1e-5, training: true });
+      },
+    ],
+    [
+      'BN-ReLU backward, fused (stats, input, both gated)',
+      7,
+      () => {
+        run('bnBackwardStats', [dy, x, mean, y], sums, { n, c, s, relu: true });
+        const p = { n, c, s, eps: 1e-5, training: true, relu: true };
+        run('bnBackwardInput', [dy, x, mean, variance, gamma, sums, y], dx, p);
+      },
+    ],
+  ];
+  for (const [name, tensors, body] of passes) {
+    const t = time(body);
+    const gbs = ((size * 4 * tensors) / t.best / 1e6).toFixed(1);
+    row([name, '[128,64,14,14]', t.best.toFixed(2), t.median.toFixed(2), `${gbs} (${tensors} tensor passes)`]);
+  }
+  be.free(r);
+  be.free(g);
+  for (const buf of [x, dy, y, dx, mean, variance, gamma, beta, sums, stats2]) be.free(buf);
 }
 be.destroy();

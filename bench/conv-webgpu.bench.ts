@@ -1,6 +1,7 @@
 // Convolution and batch-norm throughput of the WebGPU backend at the small CNN's and PreResNet-20's shapes (batch 128):
 // conv2d forward, backward-input and backward-weight in GFLOP/s (2·N·Cout·OH·OW·Cin/groups·kH·kW per pass), and a
-// batch-norm forward + backward in ms. Usage: node build/bench/conv-webgpu.bench.js [reps] (default 5).
+// batch-norm forward + backward in ms, on the kernels `--kernels=` picks (auto, gpu or software: the backend's option).
+// Usage: node build/bench/conv-webgpu.bench.js [reps=5] [--kernels=auto] [--batch=128]
 
 import {
   createWebGPUBackend,
@@ -9,10 +10,14 @@ import {
   type Conv2dParams,
   type KernelName,
   type KernelParams,
+  type WebGPUOptions,
 } from '../engine/index.ts';
 
+const flag = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const reps = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : 5;
-const be = await createWebGPUBackend();
+const batch = Number(flag('batch') ?? 128);
+const be = await createWebGPUBackend({ kernels: (flag('kernels') ?? 'auto') as WebGPUOptions['kernels'] });
 console.log(be.info);
 
 interface Shape {
@@ -27,9 +32,11 @@ interface Shape {
 }
 
 const SHAPES: Shape[] = [
-  { name: 'small CNN layer 1', n: 128, cin: 1, h: 28, w: 28, cout: 32, k: 3, pad: 1 },
-  { name: 'small CNN layer 2', n: 128, cin: 32, h: 14, w: 14, cout: 64, k: 3, pad: 1 },
-  { name: 'PreResNet-20 16→16', n: 128, cin: 16, h: 32, w: 32, cout: 16, k: 3, pad: 1 },
+  { name: 'small CNN layer 1', n: batch, cin: 1, h: 28, w: 28, cout: 32, k: 3, pad: 1 },
+  { name: 'small CNN layer 2', n: batch, cin: 32, h: 14, w: 14, cout: 64, k: 3, pad: 1 },
+  { name: 'PreResNet-20 16→16', n: batch, cin: 16, h: 32, w: 32, cout: 16, k: 3, pad: 1 },
+  { name: 'PreResNet-20 32→32', n: batch, cin: 32, h: 16, w: 16, cout: 32, k: 3, pad: 1 },
+  { name: 'PreResNet-20 64→64', n: batch, cin: 64, h: 8, w: 8, cout: 64, k: 3, pad: 1 },
 ];
 
 /** A buffer of `size` deterministic values in [-0.5, 0.5). */
@@ -107,27 +114,26 @@ for (const s of SHAPES) {
   for (const b of [x, w, bias, dy, y, dx, dw]) be.free(b);
 }
 
-// Batch norm in training mode on [128, 64, 14, 14]: forward = mean, variance, apply;
-// backward = Σdy, Σdy·(x − mean), dx.
+// Batch norm + ReLU in training mode on [batch, 64, 14, 14] as batchNormRelu runs it: forward = bnStats (mean and
+// variance in one pass), apply + ReLU; backward = Σg and Σg·(x − mean) in one pass, dx.
 {
-  const [n, c, s] = [128, 64, 14 * 14];
+  const [n, c, s] = [batch, 64, 14 * 14];
   const size = n * c * s;
   const x = filled(size, 5);
   const dy = filled(size, 6);
   const gamma = filled(c, 7);
   const beta = filled(c, 8);
-  const [mean, variance, sumDy, sumDyXmu] = [be.alloc(c), be.alloc(c), be.alloc(c), be.alloc(c)];
+  const [mean, variance, stats, sums] = [be.alloc(c), filled(c, 9), be.alloc(2 * c), be.alloc(2 * c)];
   const y = be.alloc(size);
   const dx = be.alloc(size);
   const forward = (): void => {
-    run('channelSum', [x], mean, { n, c, s, scale: 1 / (n * s) });
-    run('channelVar', [x, mean], variance, { n, c, s, scale: 1 / (n * s) });
-    run('bnApply', [x, mean, variance, gamma, beta], y, { n, c, s, eps: 1e-5 });
+    run('bnStats', [x], stats, { n, c, s });
+    run('bnApply', [x, mean, variance, gamma, beta], y, { n, c, s, eps: 1e-5, relu: true });
   };
   const backward = (): void => {
-    run('channelSum', [dy], sumDy, { n, c, s, scale: 1 });
-    run('channelDot', [dy, x, mean], sumDyXmu, { n, c, s, scale: 1 });
-    run('bnBackwardInput', [dy, x, mean, variance, gamma, sumDy, sumDyXmu], dx, { n, c, s, eps: 1e-5, training: true });
+    run('bnBackwardStats', [dy, x, mean, y], sums, { n, c, s, relu: true });
+    const p = { n, c, s, eps: 1e-5, training: true, relu: true };
+    run('bnBackwardInput', [dy, x, mean, variance, gamma, sums, y], dx, p);
   };
   const f = await time(be, forward);
   const b = await time(be, backward);
@@ -136,10 +142,10 @@ for (const s of SHAPES) {
     backward();
   });
   console.log(
-    `\nbatch norm [${n},${c},14,14]: forward best ${f.best.toFixed(1)} ms (median ${f.median.toFixed(1)}), ` +
+    `\nbatch norm + ReLU [${n},${c},14,14]: forward best ${f.best.toFixed(1)} ms (median ${f.median.toFixed(1)}), ` +
       `backward best ${b.best.toFixed(1)} ms (median ${b.median.toFixed(1)}), ` +
       `forward+backward best ${fb.best.toFixed(1)} ms (median ${fb.median.toFixed(1)})`,
   );
-  for (const buf of [x, dy, gamma, beta, mean, variance, sumDy, sumDyXmu, y, dx]) be.free(buf);
+  for (const buf of [x, dy, gamma, beta, mean, variance, stats, sums, y, dx]) be.free(buf);
 }
 be.destroy();

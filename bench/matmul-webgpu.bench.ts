@@ -1,13 +1,15 @@
 // Matmul throughput of the WebGPU backend at n×n×n (GFLOP/s = 2·n³ / time), best and median of timed runs after a
-// warm-up. Usage: node build/bench/matmul-webgpu.bench.js [sizes...] (default 256 512 1024).
+// warm-up, on the kernels `--kernels=` picks (auto, gpu or software: the backend's option).
+// Usage: node build/bench/matmul-webgpu.bench.js [sizes...] [--kernels=auto] (default sizes 256 512 1024).
 
-import { createWebGPUBackend } from '../engine/index.ts';
+import { createWebGPUBackend, type WebGPUOptions } from '../engine/index.ts';
 
 const sizes = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => n > 0);
-const be = await createWebGPUBackend();
+const kernels = process.argv.find((a) => a.startsWith('--kernels='))?.slice(10) ?? 'auto';
+const be = await createWebGPUBackend({ kernels: kernels as WebGPUOptions['kernels'] });
 console.log(be.info);
 for (const n of sizes.length ? sizes : [256, 512, 1024]) {
   const a = be.alloc(n * n);

@@ -1,6 +1,7 @@
 // Where a wasm training step spends its time: runs SGD steps of the small CNN and PreResNet-20 (batch 128) and
-// times every kernel call (kernels are synchronous on wasm, so a call's wall time is the kernel's), per kernel and
-// shape class, beside the step's total; the rest is JS (autograd, allocation, dispatch).
+// times every kernel call (kernels are synchronous on wasm, so a call's time is the kernel's), per kernel, beside
+// the step's total; the rest is JS (autograd, allocation, dispatch). On 1 thread the times are the process's CPU
+// time, which other processes on a shared machine barely move; on several, wall time.
 // Usage: node build/bench/profile-wasm.bench.js [steps=10] [threads…]   e.g. `… 10 1 2` compares 1 and 2 threads.
 
 import { createWasmBackend, Generator, tensor, tidy, type Backend, type KernelName } from '../engine/index.ts';
@@ -22,7 +23,17 @@ function modelOf(name: string, be: Backend): { model: Module; shape: number[] } 
     : { model: new PreResNet({ depth: 20, device: be, generator }), shape: [BATCH, 3, 32, 32] };
 }
 
+/** Milliseconds: CPU time of this process on 1 thread, else wall time. */
+const clock = (threads: number): (() => number) =>
+  threads === 1
+    ? () => {
+        const c = process.cpuUsage();
+        return (c.user + c.system) / 1000;
+      }
+    : () => performance.now();
+
 for (const threads of threadCounts) {
+  const now = clock(threads);
   const be = await createWasmBackend({ threads });
   console.log(`\n${be.info}`);
   for (const name of ['small-cnn', 'preresnet20']) {
@@ -37,17 +48,17 @@ for (const threads of threadCounts) {
     const times = new Map<string, { ms: number; calls: number }>();
     const run = be.run.bind(be);
     be.run = ((kernel: KernelName, inputs, out, params) => {
-      const t0 = performance.now();
+      const t0 = now();
       run(kernel, inputs, out, params);
       const key = kernel === 'unary' || kernel === 'binary' ? `${kernel}:${(params as { op: string }).op}` : kernel;
       const e = times.get(key) ?? { ms: 0, calls: 0 };
-      e.ms += performance.now() - t0;
+      e.ms += now() - t0;
       e.calls++;
       times.set(key, e);
     }) as Backend['run'];
-    const t0 = performance.now();
+    const t0 = now();
     for (let i = 0; i < steps; i++) step();
-    const total = performance.now() - t0;
+    const total = now() - t0;
     be.run = run;
     const kernels = [...times.values()].reduce((a, e) => a + e.ms, 0);
     console.log(

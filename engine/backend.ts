@@ -97,14 +97,29 @@ export interface KernelParams {
   channelVar: { n: number; c: number; s: number; scale: number };
   /** Inputs a, b (each [n, c, s]), mean [c]; out[c] = scale · Σ_{n,s} a[n, c, s] · (b[n, c, s] − mean[c]). */
   channelDot: { n: number; c: number; s: number; scale: number };
-  /** Inputs x [n, c, s], mean, var, gamma, beta (each [c]); out = (x − mean)/√(var + eps) · gamma + beta. */
-  bnApply: { n: number; c: number; s: number; eps: number };
   /**
-   * Inputs dy, x, mean, var, gamma, Σdy [c], Σdy·(x − mean) [c]; out dx. With inv = 1/√(var+eps), x̂ = (x − mean)·inv
-   * and M = n·s, training (batch statistics): dx = gamma·inv · (dy − Σdy/M − x̂·inv·Σdy(x − mean)/M);
-   * otherwise dx = gamma·inv · dy.
+   * x viewed as [n, c, s]; out [2c]: out[c'] = the mean of channel c' and out[c + c'] its biased variance (divided
+   * by n·s), from one pass over x in a numerically safe form (per block: mean, then squares about it, merged by Chan
+   * et al.'s formula).
    */
-  bnBackwardInput: { n: number; c: number; s: number; eps: number; training: boolean };
+  bnStats: { n: number; c: number; s: number };
+  /**
+   * Inputs x [n, c, s], mean, var, gamma, beta (each [c]); out = (x − mean)/√(var + eps) · gamma + beta, then
+   * max(·, 0) when relu (a NaN stays NaN, as torch.relu).
+   */
+  bnApply: { n: number; c: number; s: number; eps: number; relu?: boolean };
+  /**
+   * Inputs dy, x [n, c, s], mean [c], and y (bnApply's output) when relu; g = relu ? (y > 0 ? dy : 0) : dy;
+   * out [2c] = Σ_{n,s} g per channel, then Σ_{n,s} g·(x − mean): both sums of batch norm's backward in one pass.
+   */
+  bnBackwardStats: { n: number; c: number; s: number; relu: boolean };
+  /**
+   * Inputs dy, x, mean, var, gamma, sums [2c] = Σdy ‖ Σdy·(x − mean) (bnBackwardStats's output), and y when relu;
+   * out dx. With inv = 1/√(var+eps),
+   * x̂ = (x − mean)·inv, M = n·s and dy replaced by dy·[y > 0] when relu, training (batch statistics):
+   * dx = gamma·inv · (dy − Σdy/M − x̂·inv·Σdy(x − mean)/M); otherwise dx = gamma·inv · dy.
+   */
+  bnBackwardInput: { n: number; c: number; s: number; eps: number; training: boolean; relu?: boolean };
   /** out[i] = keep(i, seed, p) ? x[i]·scale : 0, with keep from kernel-reference-nn.ts (a PCG hash of i and seed). */
   dropout: { size: number; p: number; seed: number; scale: number };
   /**
@@ -187,7 +202,9 @@ export const NN_KERNELS = [
   'channelSum',
   'channelVar',
   'channelDot',
+  'bnStats',
   'bnApply',
+  'bnBackwardStats',
   'bnBackwardInput',
   'dropout',
   'softmaxCrossEntropy',
@@ -217,8 +234,10 @@ export const KERNEL_INPUTS: { readonly [K in KernelName]: number | ((p: KernelPa
   channelSum: 1,
   channelVar: 2,
   channelDot: 3,
+  bnStats: 1,
   bnApply: 5,
-  bnBackwardInput: 7,
+  bnBackwardStats: (p) => (p.relu ? 4 : 3),
+  bnBackwardInput: (p) => (p.relu ? 7 : 6),
   dropout: 1,
   softmaxCrossEntropy: 2,
   softmaxCrossEntropyBackward: 3,

@@ -38,7 +38,7 @@ export * from './ops/index.ts';
 export { type Nd, type OpName, type OpParams, type OpDef, type PrimitiveDef, type CompositeDef } from './op.ts';
 // The backends with explicit options, beside the default ones that setDevice opens.
 export { createWasmBackend, type WasmOptions } from './backends/wasm.ts';
-export { createWebGPUBackend } from './backends/webgpu.ts';
+export { createWebGPUBackend, type WebGPUOptions } from './backends/webgpu.ts';
 // Custom ops: the user's own WGSL and CPU kernels under autograd, and the checks and timing that go with them.
 export { customOp, type CustomOp, type CustomOpArgs, type CustomOpSpec, type WgslKernelSpec } from './custom-op.ts';
 export type { CpuKernel, CpuKernelInfo } from './custom-kernel.ts';

@@ -153,18 +153,47 @@ export const referenceNnKernels: { [K in NnKernel]: Ref<K> } = {
       out[c] = s * p.scale;
     }
   },
+  bnStats([x], out, p) {
+    const m = p.n * p.s;
+    for (let c = 0; c < p.c; c++) {
+      let s = 0;
+      for (let n = 0; n < p.n; n++) for (let i = 0; i < p.s; i++) s += x[(n * p.c + c) * p.s + i];
+      const mean = s / m;
+      let q = 0;
+      for (let n = 0; n < p.n; n++) for (let i = 0; i < p.s; i++) q += (x[(n * p.c + c) * p.s + i] - mean) ** 2;
+      out[c] = mean;
+      out[p.c + c] = q / m;
+    }
+  },
   bnApply([x, mean, variance, gamma, beta], out, p) {
     for (let n = 0; n < p.n; n++) {
       for (let c = 0; c < p.c; c++) {
         const inv = 1 / Math.sqrt(variance[c] + p.eps);
         for (let i = 0; i < p.s; i++) {
           const at = (n * p.c + c) * p.s + i;
-          out[at] = (x[at] - mean[c]) * inv * gamma[c] + beta[c];
+          const v = (x[at] - mean[c]) * inv * gamma[c] + beta[c];
+          out[at] = p.relu && v <= 0 ? 0 : v;
         }
       }
     }
   },
-  bnBackwardInput([dy, x, mean, variance, gamma, sumDy, sumDyXmu], out, p) {
+  bnBackwardStats([dy, x, mean, y], out, p) {
+    for (let c = 0; c < p.c; c++) {
+      let s = 0,
+        d = 0;
+      for (let n = 0; n < p.n; n++) {
+        for (let i = 0; i < p.s; i++) {
+          const at = (n * p.c + c) * p.s + i;
+          const g = p.relu && !(y[at] > 0) ? 0 : dy[at];
+          s += g;
+          d += g * (x[at] - mean[c]);
+        }
+      }
+      out[c] = s;
+      out[p.c + c] = d;
+    }
+  },
+  bnBackwardInput([dy, x, mean, variance, gamma, sums, y], out, p) {
     const m = p.n * p.s;
     for (let n = 0; n < p.n; n++) {
       for (let c = 0; c < p.c; c++) {
@@ -172,9 +201,10 @@ export const referenceNnKernels: { [K in NnKernel]: Ref<K> } = {
         for (let i = 0; i < p.s; i++) {
           const at = (n * p.c + c) * p.s + i;
           const xhat = (x[at] - mean[c]) * inv;
+          const g = p.relu && !(y[at] > 0) ? 0 : dy[at];
           out[at] = p.training
-            ? gamma[c] * inv * (dy[at] - sumDy[c] / m - (xhat * inv * sumDyXmu[c]) / m)
-            : gamma[c] * inv * dy[at];
+            ? gamma[c] * inv * (g - sums[c] / m - (xhat * inv * sums[p.c + c]) / m)
+            : gamma[c] * inv * g;
         }
       }
     }

@@ -51,6 +51,7 @@ export interface OpParams extends Record<BinaryOp, None>, Record<Exclude<UnaryOp
     countIncludePad: boolean;
   };
   batchNorm: { training: boolean; momentum: number; eps: number };
+  batchNormRelu: { training: boolean; momentum: number; eps: number };
   dropout: { p: number; seed: number };
 }
 

@@ -1,4 +1,5 @@
-// bnApply: x viewed as [n, c, s]; out = (x − mean[c]) / sqrt(var[c] + eps) · gamma[c] + beta[c].
+// bnApply: x viewed as [n, c, s]; out = (x − mean[c]) / sqrt(var[c] + eps) · gamma[c] + beta[c], then max(·, 0) when
+// relu (NaN stays NaN, as torch.relu).
 // Entry `flat`: one invocation per element, whose channel is (i / s) % c. Entry `rows` (long rows): one workgroup per
 // row (b, c) of s elements, so each invocation finds its channel and loads its four constants once for many elements.
 
@@ -7,6 +8,7 @@ struct Params {
   c: u32,
   s: u32,
   eps: f32,
+  relu: u32,
 }
 
 override wg: u32 = 256u;
@@ -19,6 +21,11 @@ override wg: u32 = 256u;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
 
+/** v, or 0 where relu is on and v ≤ 0 (written so that a NaN v passes). */
+fn activate(v: f32) -> f32 {
+  return select(v, 0.0, params.relu != 0u && v <= 0.0);
+}
+
 @compute @workgroup_size(wg)
 fn flat(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * wg;
@@ -27,7 +34,7 @@ fn flat(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   let ch = (i / params.s) % params.c;
   let inv = inverseSqrt(variance[ch] + params.eps);
-  out[i] = (x[i] - mean[ch]) * (inv * gamma[ch]) + beta[ch];
+  out[i] = activate((x[i] - mean[ch]) * (inv * gamma[ch]) + beta[ch]);
 }
 
 @compute @workgroup_size(wg)
@@ -46,6 +53,6 @@ fn rows(
   let shift = beta[ch];
   let base = row * params.s;
   for (var i = base + lid; i < base + params.s; i += wg) {
-    out[i] = (x[i] - m) * k + shift;
+    out[i] = activate((x[i] - m) * k + shift);
   }
 }

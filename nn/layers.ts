@@ -5,6 +5,7 @@ import {
   add,
   avgPool2d,
   batchNorm,
+  batchNormRelu,
   conv2d,
   defaultBackend,
   dropout,
@@ -17,6 +18,7 @@ import {
   relu,
   reshape,
   type Backend,
+  type BatchNormOptions,
   type Conv2dOptions,
   type Generator,
   type Tensor,
@@ -138,6 +140,14 @@ export class BatchNorm extends Module {
     this.numBatchesTracked = this.batches.tensor;
   }
   forward(x: Tensor): Tensor {
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, this.step(x));
+  }
+  /** relu(this.forward(x)) as one fused op (the ReLU inside the normalising kernel), with the same bookkeeping. */
+  forwardRelu(x: Tensor): Tensor {
+    return batchNormRelu(x, this.weight, this.bias, this.runningMean, this.runningVar, this.step(x));
+  }
+  /** Counts the batch when training and returns the op's options (momentum as PyTorch: cumulative when null). */
+  private step(x: Tensor): BatchNormOptions {
     let momentum = 0;
     if (this.training) {
       this.batches.set(this.batches.value + 1);
@@ -150,11 +160,7 @@ export class BatchNorm extends Module {
         momentum = 1 / this.batches.value;
       }
     }
-    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
-      training: this.training,
-      momentum,
-      eps: this.eps,
-    });
+    return { training: this.training, momentum, eps: this.eps };
   }
   /** Restarts the running statistics: mean 0, variance 1, no batches seen (PyTorch's reset_running_stats). */
   resetRunningStats(): void {

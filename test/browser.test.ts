@@ -1,6 +1,6 @@
 // Real-browser test: headless Chromium loads the browser bundle from a cross-origin-isolated localhost page and runs
-// the op case table on WebGPU (SwiftShader there), on wasm, and on wasm split over 3 Web Worker threads. Under CI=true
-// a missing browser or adapter is a failure.
+// the op case table on WebGPU (SwiftShader there) with its default and its GPU kernels, on wasm, and on wasm split
+// over 3 Web Worker threads. Under CI=true a missing browser or adapter is a failure.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -77,7 +77,7 @@ if (available) {
         undefined,
         { timeout: 30000 },
       );
-      for (const device of ['webgpu', 'wasm', 'wasm-threads'] as const) {
+      for (const device of ['webgpu', 'webgpu-gpu-kernels', 'wasm', 'wasm-threads'] as const) {
         const report = await page
           .evaluate((d) => (globalThis as unknown as { runCases(d: string): Promise<PageReport> }).runCases(d), device)
           .catch((e: Error) => {
@@ -90,6 +90,7 @@ if (available) {
         assert.ok(report.crossOriginIsolated, 'the test page is cross-origin isolated');
         if (device === 'wasm-threads')
           assert.match(report.info, /3 threads/, 'the threaded backend got its workers in the page');
+        if (device === 'webgpu-gpu-kernels') assert.match(report.info, /tiled GPU kernels/);
         countCase(`browser-${device}`, report.passed);
       }
     } finally {

@@ -24,7 +24,7 @@ for (const c of fx.cases) {
 // NOTE: on this backend an op case's forward check compares the reference kernels with the very code that defines
 // the op's reference (conv, pooling, batch norm and dropout call the same functions), so those ops are checked by the
 // PyTorch cases above, which hold every one of their op cases under the same name.
-const PYTORCH_ONLY = new Set(['conv2d', 'pool2d', 'batchNorm', 'dropout']);
+const PYTORCH_ONLY = new Set(['conv2d', 'pool2d', 'batchNorm', 'batchNormRelu', 'dropout']);
 test('reference kernels: every conv, pooling, batch norm and dropout op case has its PyTorch case', () => {
   const names = new Set(fx.cases.map((c) => c.name));
   const missing = OP_CASES.filter((c) => PYTORCH_ONLY.has(c.op) && !names.has(c.name)).map((c) => c.name);

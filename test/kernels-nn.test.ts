@@ -186,20 +186,41 @@ for (const [n, c, s] of [
   const gamma = rand(c, c + 3);
   const beta = rand(c, c + 4);
   add({
-    name: `bnApply ${shape}`,
-    kernel: 'bnApply',
-    inputs: [x, mean, variance, gamma, beta],
-    outSize: n * c * s,
-    params: { n, c, s, eps: 1e-5 },
+    name: `bnStats ${shape}`,
+    kernel: 'bnStats',
+    inputs: [x],
+    outSize: 2 * c,
+    params: { n, c, s },
+    tol,
   });
-  for (const training of [true, false]) {
+  for (const relu of [false, true]) {
     add({
-      name: `bnBackwardInput [${n},${c},${s}] training=${training}`,
-      kernel: 'bnBackwardInput',
-      inputs: [rand(n * c * s, 5), x, mean, variance, gamma, rand(c, 6, -5, 5), rand(c, 7, -5, 5)],
+      name: `bnApply ${shape} relu=${relu}`,
+      kernel: 'bnApply',
+      inputs: [x, mean, variance, gamma, beta],
       outSize: n * c * s,
-      params: { n, c, s, eps: 1e-5, training },
+      params: { n, c, s, eps: 1e-5, relu },
     });
+    // y: a bnApply output whose sign gates dy, with exact zeros (relu(0) has gradient 0) and a NaN (gradient 0).
+    const y = rand(n * c * s, 78).map((v, i) => (i % 5 === 0 ? 0 : i === 7 ? NaN : v));
+    const gate = relu ? [y] : [];
+    add({
+      name: `bnBackwardStats ${shape} relu=${relu}`,
+      kernel: 'bnBackwardStats',
+      inputs: [rand(n * c * s, 5), x, mean, ...gate],
+      outSize: 2 * c,
+      params: { n, c, s, relu },
+      tol,
+    });
+    for (const training of [true, false]) {
+      add({
+        name: `bnBackwardInput ${shape} training=${training} relu=${relu}`,
+        kernel: 'bnBackwardInput',
+        inputs: [rand(n * c * s, 5), x, mean, variance, gamma, rand(2 * c, 6, -5, 5), ...gate],
+        outSize: n * c * s,
+        params: { n, c, s, eps: 1e-5, training, relu },
+      });
+    }
   }
 }
 
@@ -215,6 +236,15 @@ for (const [n, c, s] of [
     inputs: [x],
     outSize: c,
     params: { n, c, s, scale: 1 / (n * s) },
+    tol: 2e-7,
+  });
+  // Mean 3, spread 1e-3: Σx²/M − mean² would keep no correct digit of the variance in float32.
+  add({
+    name: 'bnStats accurate over 8192 values (variance 3e-7 around a mean of 3)',
+    kernel: 'bnStats',
+    inputs: [x],
+    outSize: 2 * c,
+    params: { n, c, s },
     tol: 2e-7,
   });
   add({

@@ -292,4 +292,10 @@ add('batchNorm2d eval', 'batchNorm', { training: false, momentum: 0.1, eps: 1e-5
 add('dropout p=0.3', 'dropout', { p: 0.3, seed: 42 }, [{ shape: [4, 50] }]);
 add('dropout p=0', 'dropout', { p: 0, seed: 7 }, [{ shape: [3, 4] }]);
 
+// batchNormRelu: relu(batchNorm(x)) as one op (training, 1-D input, eval), against torch.relu(F.batch_norm(…)).
+const bnr = (training: boolean) => ({ training, momentum: 0.1, eps: 1e-5 });
+add('batchNormRelu2d training', 'batchNormRelu', bnr(true), bnIn([4, 3, 3, 3]), { tol: 1e-4 });
+add('batchNormRelu1d training', 'batchNormRelu', bnr(true), bnIn([6, 5]), { tol: 1e-4 });
+add('batchNormRelu2d eval', 'batchNormRelu', bnr(false), bnIn([2, 3, 4, 4]));
+
 export const OP_CASES: readonly OpCase[] = [...cases, ...SPECIAL_CASES];

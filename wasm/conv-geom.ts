@@ -6,10 +6,12 @@ import { copyFloats } from './conv-kernel';
 /**
  * Geometry of one convolution (Conv2dParams' fields, hasBias 0 or 1), written by the glue: its layout is CONV_GEOM in
  * engine/backends/wasm-geometry.ts, and test/kernel-layout.test.ts checks that the two agree field for field.
+ * winograd is the tile size m of the Winograd F(m×m, 3×3) the call uses (2 or 4; 0 for the direct convolution).
  */
 @unmanaged export class Geom {
   n: i32; cin: i32; h: i32; w: i32; cout: i32; kh: i32; kw: i32; oh: i32; ow: i32;
   strideH: i32; strideW: i32; padH: i32; padW: i32; dilationH: i32; dilationW: i32; groups: i32; hasBias: i32;
+  winograd: i32;
 }
 
 const GEOM_BYTES: usize = offsetof<Geom>();

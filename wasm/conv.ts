@@ -1,20 +1,22 @@
-// The convolution kernels' exports. conv2d is an implicit GEMM (conv-forward.ts); conv2dBackwardInput at stride 1 is
-// itself a stride-1 convolution of dY with the transposed, flipped weights, and at other strides dcols = Wᵀ × dY on
-// the 2×16 tile, scatter-added into a padded dx (col2im without bounds checks); conv2dBackwardWeight is in
-// conv-weight.ts.
+// The convolution kernels' exports. conv2d is an implicit GEMM (conv-forward.ts), or Winograd (winograd.ts) where the
+// glue chose it; conv2dBackwardInput at stride 1 is itself a stride-1 convolution of dY with the transposed, flipped
+// weights, and at other strides dcols = Wᵀ × dY on the 2×16 tile, scatter-added into a padded dx (col2im without
+// bounds checks); conv2dBackwardWeight is in conv-weight.ts.
 
 import { DERIVED, GEOM, Geom, align64, copyInterior, depth, paddedH, paddedW, stride1, tapOffsets } from './conv-geom';
 import { QOFF, forward, forwardScratch, segments } from './conv-forward';
 import { TILE, tile2x16 } from './conv-kernel';
 import { backwardWeight, weightScratch } from './conv-weight';
 import { fill } from './elementwise';
+import { winograd, winogradScratch } from './winograd';
+import { winogradWeight, winogradWeightScratch } from './winograd-weight';
 
 /** Writes into DERIVED the stride-1 forward convolution of dY that computes dx for g (stride 1). */
 function deriveBackwardInput(g: Geom): Geom {
   const d = DERIVED;
   d.n = g.n; d.cin = g.cout; d.h = g.oh; d.w = g.ow; d.cout = g.cin; d.kh = g.kh; d.kw = g.kw; d.oh = g.h; d.ow = g.w;
   d.strideH = 1; d.strideW = 1; d.dilationH = g.dilationH; d.dilationW = g.dilationW;
-  d.groups = g.groups; d.hasBias = 0;
+  d.groups = g.groups; d.hasBias = 0; d.winograd = g.winograd;
   // Negative when g pads more than (k − 1)·dilation: the padded copy then crops dY.
   d.padH = (g.kh - 1) * g.dilationH - g.padH;
   d.padW = (g.kw - 1) * g.dilationW - g.padW;
@@ -100,9 +102,10 @@ function backwardStrided(g: Geom, dy: usize, wt: usize, dx: usize, scratch: usiz
 /** Scratch bytes the next conv call needs (kind 0 forward, 1 backward input, 2 backward weight) for GEOM. */
 export function conv2dScratch(kind: i32): usize {
   const g = GEOM;
-  if (kind == 0) return forwardScratch(g);
-  if (kind == 2) return weightScratch(g);
+  if (kind == 0) return g.winograd ? winogradScratch(g, g.winograd) : forwardScratch(g);
+  if (kind == 2) return g.winograd ? winogradWeightScratch(g, g.winograd) : weightScratch(g);
   if (!stride1(g)) return stridedScratch(g);
+  if (g.winograd) return winogradScratch(deriveBackwardInput(g), g.winograd);
   return align64(<usize>(g.cout * depth(g)) << 2) + forwardScratch(deriveBackwardInput(g));
 }
 
@@ -110,7 +113,9 @@ export function conv2dScratch(kind: i32): usize {
  * conv2d over GEOM: x [n, cin, h, w], w [cout, cin/groups, kh, kw], bias [cout] (when hasBias) → out [n, cout, oh, ow].
  */
 export function conv2d(x: usize, w: usize, bias: usize, out: usize, scratch: usize): void {
-  forward(GEOM, x, w, bias, out, scratch);
+  const g = GEOM;
+  if (g.winograd) winograd(g, g.winograd, x, w, false, bias, out, scratch);
+  else forward(g, x, w, bias, out, scratch);
 }
 
 /** Gradient of conv2d over GEOM with respect to x: dy [n, cout, oh, ow], w → dx [n, cin, h, w]. */
@@ -120,11 +125,17 @@ export function conv2dBackwardInput(dy: usize, w: usize, dx: usize, scratch: usi
     backwardStrided(g, dy, w, dx, scratch);
     return;
   }
+  if (g.winograd) {
+    winograd(deriveBackwardInput(g), g.winograd, dy, w, true, 0, dx, scratch);
+    return;
+  }
   transposeFlip(w, scratch, g);
   forward(deriveBackwardInput(g), dy, scratch, 0, dx, scratch + align64(<usize>(g.cout * depth(g)) << 2));
 }
 
 /** Gradient of conv2d over GEOM with respect to the weight: x, dy → dw [cout, cin/groups, kh, kw]. */
 export function conv2dBackwardWeight(x: usize, dy: usize, dw: usize, scratch: usize): void {
-  backwardWeight(GEOM, x, dy, dw, scratch);
+  const g = GEOM;
+  if (g.winograd) winogradWeight(g, g.winograd, x, dy, dw, scratch);
+  else backwardWeight(g, x, dy, dw, scratch);
 }

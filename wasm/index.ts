@@ -12,7 +12,7 @@ export { stridedMeta } from './strided';
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dScratch } from './conv';
 export { convMeta } from './conv-geom';
 export { pool2d, pool2dBackward, poolMeta } from './pool';
-export { channelSum, channelVar, channelDot, bnApply, bnBackwardInput } from './batchnorm';
+export { channelSum, channelVar, channelDot, bnStats, bnApply, bnBackwardStats, bnBackwardInput } from './batchnorm';
 export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss';
 export { axpby, sgdMomentum, sgdApply, dropout } from './update';
 

@@ -10,6 +10,9 @@
 #            set by the caller wins.
 #   Peak:    from the GPU's name (bench/gpu/report.mjs knows the common data-centre and desktop cards), or
 #            --peak-tflops X (FP32, non-tensor, boost clock).
+# Then the kernel variants side by side: matmul and the conv/BN passes on the GPU kernels (workgroup-tiled matmul and
+# implicit-GEMM convolutions, subgroup reductions) and on the software-tuned ones (bench/matmul-webgpu.bench.ts,
+# bench/conv-webgpu.bench.ts with --kernels=gpu|software), appended to the report.
 # Output: $OUT if set, else bench/results/gpu/: gpu-<date>.md, gpu-<date>.json and the raw log.
 # Usage: bash bench/gpu/run-nvidia.sh [--quick] [--peak-tflops X] [--matmul=1024,2048,4096] [--only=train,matmul]
 set -euo pipefail
@@ -100,5 +103,31 @@ STATUS=$?
 set -e
 cat "$TMP/figures.txt" >>"$LOG"
 "$NODE" bench/gpu/report.mjs "$TMP/figures.txt" "$OUTDIR/gpu-$STAMP" --gpu "$GPU_NAME" "${PEAK[@]}"
-say "wrote $OUTDIR/gpu-$STAMP.md, .json and .log (figures exit status $STATUS)"
-exit "$STATUS"
+
+# The kernel variants: each bench once on the GPU kernels and once on the software-tuned ones.
+if [ ! -f build/bench/conv-webgpu.bench.js ] || [ ! -f build/bench/matmul-webgpu.bench.js ]; then
+  say "building the per-kernel benchmarks"
+  "$NODE" build.mjs bench 2>&1 | tee -a "$LOG" >&2
+fi
+SIZES=(1024 2048 4096)
+REPS=5
+if [ ${#QUICK[@]} -gt 0 ]; then SIZES=(1024); REPS=3; fi
+VARIANTS=0
+{
+  echo
+  echo "## Kernel variants (--kernels=gpu against --kernels=software)"
+  for k in gpu software; do
+    echo
+    echo "### $k"
+    echo
+    echo '```'
+    "$NODE" build/bench/matmul-webgpu.bench.js "${SIZES[@]}" --kernels=$k 2>>"$LOG" || VARIANTS=1
+    echo '```'
+    echo
+    "$NODE" build/bench/conv-webgpu.bench.js "$REPS" --kernels=$k 2>>"$LOG" || VARIANTS=1
+  done
+} >"$TMP/variants.md"
+cat "$TMP/variants.md" | tee -a "$LOG" >>"$OUTDIR/gpu-$STAMP.md"
+say "wrote $OUTDIR/gpu-$STAMP.md, .json and .log (figures exit status $STATUS, variants $VARIANTS)"
+[ "$STATUS" -ne 0 ] && exit "$STATUS"
+exit "$VARIANTS"

@@ -4,7 +4,10 @@
 import { MAX_RANK } from '../backend.ts';
 import { packedLayout } from './layout.ts';
 
-/** Geometry of one convolution: the `@unmanaged class Geom` of wasm/conv-geom.ts (Conv2dParams' fields). */
+/**
+ * Geometry of one convolution: the `@unmanaged class Geom` of wasm/conv-geom.ts (Conv2dParams' fields, then the
+ * Winograd tile size m the call runs with, 0 for the direct convolution).
+ */
 export const CONV_GEOM = packedLayout({
   n: 'i32',
   cin: 'i32',
@@ -23,6 +26,7 @@ export const CONV_GEOM = packedLayout({
   dilationW: 'i32',
   groups: 'i32',
   hasBias: 'bool',
+  winograd: 'i32',
 });
 
 /** Geometry of 2-D pooling: the `@unmanaged class PoolGeom` of wasm/pool.ts; mode 0 is max, 1 average. */

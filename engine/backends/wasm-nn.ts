@@ -5,6 +5,7 @@
 import type { Conv2dParams, KernelTable, NnKernel, Pool2dParams } from '../backend.ts';
 import { outLen } from '../shape.ts';
 import type { FunctionName } from './wasm-exports.ts';
+import { winogradTile } from './wasm-conv-rule.ts';
 import { CONV_GEOM, POOL_GEOM } from './wasm-geometry.ts';
 import { checkSize, range, splitFlat, type KernelHost, type PtrBuf } from './wasm-split.ts';
 
@@ -63,10 +64,10 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     w: p.cout * (p.cin / p.groups) * p.kh * p.kw,
     y: p.n * p.cout * p.oh * p.ow,
   });
-  /** Writes thread t's conv geometry (its share of `images`) into its block. */
-  const writeConv = (p: Conv2dParams, images: number, t: number): void => {
+  /** Writes thread t's conv geometry (its share of `images`, the Winograd tile size) into its block. */
+  const writeConv = (p: Conv2dParams, images: number, winograd: number, t: number): void => {
     const { i32, f32 } = host.views();
-    CONV_GEOM.write({ ...p, n: images }, i32, f32, host.threadAddr(t, ex.convMeta()) / 4);
+    CONV_GEOM.write({ ...p, n: images, winograd }, i32, f32, host.threadAddr(t, ex.convMeta()) / 4);
   };
   /**
    * Splits a convolution over images: writes each part's geometry (its image count) into its thread's block and
@@ -76,11 +77,12 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
     checkConv(p);
     const parts = host.parts(sizes(p).y * (p.cin / p.groups) * p.kh * p.kw, 'compute', p.n);
     const ranges = Array.from({ length: parts }, (_, t) => range(p.n, parts, t));
+    const winograd = winogradTile(p, (['forward', 'input', 'weight'] as const)[kind], host.conv);
     // Part 0 has the most images; the scratch does not grow with the image count anyway (one image at a time).
-    writeConv(p, ranges[0][1] - ranges[0][0], 0);
+    writeConv(p, ranges[0][1] - ranges[0][0], winograd, 0);
     const bytes = ex.conv2dScratch(kind);
     const scratch = ranges.map((_, t) => host.scratch(bytes + extra, t));
-    for (let t = 1; t < parts; t++) writeConv(p, ranges[t][1] - ranges[t][0], t);
+    for (let t = 1; t < parts; t++) writeConv(p, ranges[t][1] - ranges[t][0], winograd, t);
     return { parts, ranges, scratch, bytes };
   };
   /** Splits pooling over the nc planes: each part's geometry goes into its thread's block. */
@@ -178,26 +180,41 @@ export function nnKernels<B extends PtrBuf>(host: KernelHost): Pick<KernelTable<
       channels(p, 'channelDot', [a, bb], [mean, out]);
       byChannel('channelDot', p, [a.ptr, bb.ptr, mean.ptr, out.ptr, p.n, p.c, p.s, p.scale]);
     },
+    bnStats: ([x], out, p) => {
+      channels(p, 'bnStats', [x], []);
+      checkSize(out, 2 * p.c, 'bnStats output');
+      byChannel('bnStats', p, [x.ptr, out.ptr, p.n, p.c, p.s]);
+    },
     bnApply: ([x, mean, variance, gamma, beta], out, p) => {
       channels(p, 'bnApply', [x, out], [mean, variance, gamma, beta]);
-      byChannel('bnApply', p, [x.ptr, mean.ptr, variance.ptr, gamma.ptr, beta.ptr, out.ptr, p.n, p.c, p.s, p.eps]);
+      const args = [x.ptr, mean.ptr, variance.ptr, gamma.ptr, beta.ptr, out.ptr, p.n, p.c, p.s, p.eps, b(!!p.relu)];
+      byChannel('bnApply', p, args);
     },
-    bnBackwardInput: ([dy, x, mean, variance, gamma, sumDy, sumDyXmu], out, p) => {
-      channels(p, 'bnBackwardInput', [dy, x, out], [mean, variance, gamma, sumDy, sumDyXmu]);
+    bnBackwardStats: ([dy, x, mean, y], out, p) => {
+      channels(p, 'bnBackwardStats', p.relu ? [dy, x, y] : [dy, x], [mean]);
+      checkSize(out, 2 * p.c, 'bnBackwardStats output');
+      // Without relu y is not read: dy stands in for it.
+      const ys = p.relu ? y.ptr : dy.ptr;
+      byChannel('bnBackwardStats', p, [dy.ptr, x.ptr, mean.ptr, ys, out.ptr, p.n, p.c, p.s, b(p.relu)]);
+    },
+    bnBackwardInput: ([dy, x, mean, variance, gamma, sums, y], out, p) => {
+      channels(p, 'bnBackwardInput', p.relu ? [dy, x, y, out] : [dy, x, out], [mean, variance, gamma]);
+      checkSize(sums, 2 * p.c, 'bnBackwardInput sums');
       byChannel('bnBackwardInput', p, [
         dy.ptr,
         x.ptr,
         mean.ptr,
         variance.ptr,
         gamma.ptr,
-        sumDy.ptr,
-        sumDyXmu.ptr,
+        sums.ptr,
+        p.relu ? y.ptr : dy.ptr,
         out.ptr,
         p.n,
         p.c,
         p.s,
         p.eps,
         b(p.training),
+        b(!!p.relu),
       ]);
     },
     dropout: ([x], out, p) => {

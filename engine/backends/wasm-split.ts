@@ -2,6 +2,7 @@
 // views of linear memory, per-thread scratch, and the split of one kernel call into parts run on several threads.
 
 import type { Buf } from '../backend.ts';
+import type { ConvAlgorithm } from './wasm-conv-rule.ts';
 import type { FunctionName, KernelExports } from './wasm-exports.ts';
 
 /** A buffer of the wasm backend: `ptr` is its byte offset in linear memory. */
@@ -22,6 +23,8 @@ export interface Splitter {
 /** What a kernel table needs from the backend that owns the module. */
 export interface KernelHost extends Splitter {
   readonly ex: KernelExports;
+  /** How 3×3 stride-1 convolutions are computed (WasmOptions.conv). */
+  readonly conv: ConvAlgorithm;
   /** Int32 and Float32 views of linear memory, current after any growth. */
   views(): { i32: Int32Array; f32: Float32Array };
   /** The address of thread t's scratch block of at least `bytes`, reused by later calls (contents not kept). */

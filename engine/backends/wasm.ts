@@ -15,6 +15,7 @@ import {
   type KernelTable,
 } from '../backend.ts';
 import type { CustomKernel, CustomLaunch } from '../custom-kernel.ts';
+import type { ConvAlgorithm } from './wasm-conv-rule.ts';
 import { coreKernels } from './wasm-core.ts';
 import { runWasmCustom, wasmCustomMissing } from './wasm-custom.ts';
 import { bindExports, FUNCTION_INDEX, FUNCTIONS, type FunctionName, type KernelExports } from './wasm-exports.ts';
@@ -48,6 +49,11 @@ export interface WasmOptions {
    * dist/node/wasm-worker.js); browsers load it as a module worker.
    */
   workerUrl?: string | URL;
+  /**
+   * How 3×3 stride-1 convolutions run ['auto']: Winograd F(4×4, 3×3) or F(2×2, 3×3) where the shape favours it, else
+   * the direct implicit GEMM; 'direct', 'winograd2' and 'winograd4' force one (see ConvAlgorithm).
+   */
+  conv?: ConvAlgorithm;
 }
 
 class WasmBackend implements Backend {
@@ -70,6 +76,7 @@ class WasmBackend implements Backend {
     private readonly maxBytes: number,
     threadCount: number,
     private readonly grain: { compute: number; memory: number },
+    private readonly conv: ConvAlgorithm,
   ) {
     this.pool = new Pool(ex.memory, ex.heapBase(), maxBytes);
     this.f32 = new Float32Array(ex.memory.buffer);
@@ -237,6 +244,7 @@ class WasmBackend implements Backend {
   private kernelTable(): KernelTable<WasmBuf> {
     const host: KernelHost = {
       ex: this.ex,
+      conv: this.conv,
       views: () => {
         this.heap();
         return { i32: this.i32, f32: this.f32 };
@@ -260,11 +268,12 @@ async function createThreaded(
   grain: WasmOptions['grain'] & object,
   policy: WaitPolicy,
   workerUrl: string | URL | undefined,
+  conv: ConvAlgorithm,
 ): Promise<WasmBackend> {
   const module = await WebAssembly.compile(new Uint8Array(wasmBytesShared));
   const { memory, maxBytes } = sharedMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort: abortImport } });
-  const backend = new WasmBackend(bindExports(instance.exports, memory), maxBytes, threads, grain);
+  const backend = new WasmBackend(bindExports(instance.exports, memory), maxBytes, threads, grain, conv);
   try {
     backend.attachThreads(
       await WasmThreads.start({
@@ -292,12 +301,16 @@ async function createThreaded(
 export async function createWasmBackend(opts: WasmOptions = {}): Promise<Backend> {
   const threads = await threadsWanted(opts.threads);
   const grain = opts.grain ?? DEFAULT_GRAIN;
+  const conv = opts.conv ?? 'auto';
+  if (!['auto', 'direct', 'winograd2', 'winograd4'].includes(conv)) {
+    throw new RangeError(`createWasmBackend: conv must be 'auto', 'direct', 'winograd2' or 'winograd4', got ${conv}`);
+  }
   let why = '';
   if (threads > 1) {
     const unavailable = threadsUnavailable();
     if (!unavailable) {
       try {
-        return await createThreaded(threads, grain, opts.wait ?? 'poll', opts.workerUrl);
+        return await createThreaded(threads, grain, opts.wait ?? 'poll', opts.workerUrl, conv);
       } catch (e) {
         why = (e as Error).message;
       }
@@ -308,7 +321,7 @@ export async function createWasmBackend(opts: WasmOptions = {}): Promise<Backend
   // NOTE: the copy gives a Uint8Array<ArrayBuffer>, which BufferSource requires (the asset is typed ArrayBufferLike).
   const module = await WebAssembly.compile(new Uint8Array(wasmBytes));
   const instance = await WebAssembly.instantiate(module, { env: { abort: abortImport } });
-  const backend = new WasmBackend(bindExports(instance.exports), MAX_PAGES * PAGE, 1, grain);
+  const backend = new WasmBackend(bindExports(instance.exports), MAX_PAGES * PAGE, 1, grain, conv);
   if (why) backend.info += ` (${threads} asked: ${why})`;
   return backend;
 }

@@ -106,7 +106,9 @@ export async function openDevice(): Promise<GpuContext> {
   if (!adapter) throw new Error('no WebGPU adapter was found');
   const requiredLimits: Record<string, number> = {};
   for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const device = await adapter.requestDevice({ requiredLimits });
+  // Subgroup operations where the adapter has them (the GPU kernels' reductions use them); never required.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const summary = summarizeAdapter(adapter);
   const software = isSoftwareAdapter(summary) ? ' (software adapter)' : '';
   return { gpu, adapter, device, info: `WebGPU: ${describeAdapter(summary)}${software}` };

@@ -29,6 +29,18 @@ const POOL = {
   countIncludePad: 'bool',
 } as const;
 const PER_CHANNEL = { n: 'u32', c: 'u32', s: 'u32', scale: 'f32' } as const;
+/** matmul.wgsl and matmul-tiled.wgsl: sizes, batch offsets, and the strides that express transposes. */
+const MATMUL = {
+  m: 'u32',
+  n: 'u32',
+  k: 'u32',
+  aBatch: 'u32',
+  bBatch: 'u32',
+  aRow: 'u32',
+  aCol: 'u32',
+  bRow: 'u32',
+  bCol: 'u32',
+} as const;
 const ROWS = { outer: 'u32', r: 'u32', inner: 'u32' } as const;
 /** A strided shape or stride vector: rank ≤ 8 as two vec4<u32> (MAX_RANK is 6). */
 const VEC8 = 'u32[8]';
@@ -50,28 +62,26 @@ export const WGSL_PARAMS = {
   where: uniformLayout({ shape: VEC8, cStrides: VEC8, aStrides: VEC8, bStrides: VEC8, rank: 'u32', size: 'u32' }),
   reduce: uniformLayout(ROWS),
   softmax: uniformLayout(ROWS),
-  matmul: uniformLayout({
-    m: 'u32',
-    n: 'u32',
-    k: 'u32',
-    aBatch: 'u32',
-    bBatch: 'u32',
-    aRow: 'u32',
-    aCol: 'u32',
-    bRow: 'u32',
-    bCol: 'u32',
-  }),
+  matmul: uniformLayout(MATMUL),
+  'matmul-tiled': uniformLayout(MATMUL),
   'one-hot': uniformLayout({ rows: 'u32', classes: 'u32' }),
   conv2d: uniformLayout({ ...CONV, coTiles: 'u32', hasBias: 'bool' }),
   'conv2d-backward-input': uniformLayout({ ...CONV, ciTiles: 'u32' }),
   'conv2d-backward-weight': uniformLayout({ ...CONV, coTiles: 'u32', rTiles: 'u32' }),
+  'conv2d-tiled': uniformLayout({ ...CONV, coTiles: 'u32', hasBias: 'bool' }),
+  'conv2d-backward-input-tiled': uniformLayout({ ...CONV, ciTiles: 'u32' }),
+  'conv2d-backward-weight-tiled': uniformLayout({ ...CONV, coTiles: 'u32', chunk: 'u32' }),
   pool2d: uniformLayout(POOL),
   'pool2d-backward': uniformLayout(POOL),
   'channel-sum': uniformLayout(PER_CHANNEL),
   'channel-var': uniformLayout(PER_CHANNEL),
   'channel-dot': uniformLayout(PER_CHANNEL),
-  'bn-apply': uniformLayout({ n: 'u32', c: 'u32', s: 'u32', eps: 'f32' }),
-  'bn-backward-input': uniformLayout({ n: 'u32', c: 'u32', s: 'u32', eps: 'f32', training: 'bool' }),
+  'bn-stats': uniformLayout({ n: 'u32', c: 'u32', s: 'u32' }),
+  'bn-stats-subgroups': uniformLayout({ n: 'u32', c: 'u32', s: 'u32' }),
+  'bn-apply': uniformLayout({ n: 'u32', c: 'u32', s: 'u32', eps: 'f32', relu: 'bool' }),
+  'bn-backward-stats': uniformLayout({ n: 'u32', c: 'u32', s: 'u32', relu: 'bool' }),
+  'bn-backward-stats-subgroups': uniformLayout({ n: 'u32', c: 'u32', s: 'u32', relu: 'bool' }),
+  'bn-backward-input': uniformLayout({ n: 'u32', c: 'u32', s: 'u32', eps: 'f32', training: 'bool', relu: 'bool' }),
   dropout: uniformLayout({ size: 'u32', threshold: 'u32', seed: 'u32', scale: 'f32' }),
   'softmax-cross-entropy': uniformLayout({ rows: 'u32', classes: 'u32' }),
   'softmax-cross-entropy-backward': uniformLayout({ rows: 'u32', classes: 'u32', dyScalar: 'bool', scale: 'f32' }),

@@ -1,5 +1,6 @@
 // What one WebGPU dispatch needs (a Program) and the small helpers the program tables build them with.
 
+import type { Conv2dParams } from '../backend.ts';
 import type { Fields, Layout, UniformWord, Values } from './layout.ts';
 import { WGSL_PARAMS, type ShaderName } from './webgpu-params.ts';
 
@@ -33,6 +34,21 @@ export interface Program {
    * that always declares an optional input (conv2d's bias) bind another read-only input as a stand-in.
    */
   readonly bind?: readonly number[];
+  /**
+   * When set, the shader writes `slices` partial results of `size` floats each (slice s at s·size) into a temporary
+   * buffer, which the backend then sums slice by slice, in order, into the kernel's output (a split reduction).
+   */
+  readonly partials?: { readonly slices: number; readonly size: number };
+}
+
+/**
+ * Which kernels a backend runs. The default ones are register-blocked for CPU rasterisers (lavapipe, SwiftShader);
+ * `tiled` picks the workgroup-tiled matmul and implicit-GEMM convolutions written for GPUs, `subgroups` the
+ * reductions that use subgroup operations (only where the device has the 'subgroups' feature).
+ */
+export interface KernelVariant {
+  readonly tiled: boolean;
+  readonly subgroups: boolean;
 }
 
 /** Invocations per workgroup for element-wise kernels and for tree reductions. */
@@ -70,4 +86,17 @@ export function elementwise<F extends Fields>(
     uniforms: uniforms(sh, values),
     grid: gridFor(Math.ceil(size / WG)),
   };
+}
+
+/** The Params fields shared by the three conv shaders (each adds its own tile counts). */
+export const convFields = (p: Conv2dParams) => ({ ...p, cinG: p.cin / p.groups, coutG: p.cout / p.groups });
+
+/**
+ * The grid of the conv shaders that put pixel tiles on x (spilling into z past 65535 workgroups) and channel tiles on
+ * y: enough workgroups of `wg` for `invocations` along x/z, `rows` along y.
+ */
+export function tileGrid(invocations: number, wg: number, rows: number): [number, number, number] {
+  if (rows > MAX_GROUPS) throw new Error(`webgpu: ${rows} channel tiles exceed ${MAX_GROUPS}`);
+  const [x, z] = gridFor(Math.ceil(invocations / wg));
+  return [x, rows, z];
 }

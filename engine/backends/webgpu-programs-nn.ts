@@ -10,7 +10,11 @@ import pool2dBackwardWgsl from '../../kernels/pool2d-backward.wgsl';
 import channelSumWgsl from '../../kernels/channel-sum.wgsl';
 import channelVarWgsl from '../../kernels/channel-var.wgsl';
 import channelDotWgsl from '../../kernels/channel-dot.wgsl';
+import bnStatsWgsl from '../../kernels/bn-stats.wgsl';
+import bnStatsSubgroupsWgsl from '../../kernels/bn-stats-subgroups.wgsl';
 import bnApplyWgsl from '../../kernels/bn-apply.wgsl';
+import bnBackwardStatsWgsl from '../../kernels/bn-backward-stats.wgsl';
+import bnBackwardStatsSubgroupsWgsl from '../../kernels/bn-backward-stats-subgroups.wgsl';
 import bnBackwardInputWgsl from '../../kernels/bn-backward-input.wgsl';
 import dropoutWgsl from '../../kernels/dropout.wgsl';
 import softmaxCrossEntropyWgsl from '../../kernels/softmax-cross-entropy.wgsl';
@@ -19,7 +23,19 @@ import axpbyWgsl from '../../kernels/axpby.wgsl';
 import sgdMomentumWgsl from '../../kernels/sgd-momentum.wgsl';
 import sgdApplyWgsl from '../../kernels/sgd-apply.wgsl';
 import type { Fields, Values } from './layout.ts';
-import { elementwise, gridFor, MAX_GROUPS, shader, uniforms, WG, type Program, type Shader } from './webgpu-program.ts';
+import { tiledConvPrograms } from './webgpu-programs-tiled.ts';
+import {
+  convFields,
+  elementwise,
+  gridFor,
+  shader,
+  tileGrid,
+  uniforms,
+  WG,
+  type KernelVariant,
+  type Program,
+  type Shader,
+} from './webgpu-program.ts';
 
 const CONV2D = shader('conv2d', conv2dWgsl);
 const CONV2D_BACKWARD_INPUT = shader('conv2d-backward-input', conv2dBackwardInputWgsl);
@@ -29,7 +45,11 @@ const POOL2D_BACKWARD = shader('pool2d-backward', pool2dBackwardWgsl);
 const CHANNEL_SUM = shader('channel-sum', channelSumWgsl);
 const CHANNEL_VAR = shader('channel-var', channelVarWgsl);
 const CHANNEL_DOT = shader('channel-dot', channelDotWgsl);
+const BN_STATS = shader('bn-stats', bnStatsWgsl);
+const BN_STATS_SUBGROUPS = shader('bn-stats-subgroups', bnStatsSubgroupsWgsl);
 const BN_APPLY = shader('bn-apply', bnApplyWgsl);
+const BN_BACKWARD_STATS = shader('bn-backward-stats', bnBackwardStatsWgsl);
+const BN_BACKWARD_STATS_SUBGROUPS = shader('bn-backward-stats-subgroups', bnBackwardStatsSubgroupsWgsl);
 const BN_BACKWARD_INPUT = shader('bn-backward-input', bnBackwardInputWgsl);
 const DROPOUT = shader('dropout', dropoutWgsl);
 const SOFTMAX_CROSS_ENTROPY = shader('softmax-cross-entropy', softmaxCrossEntropyWgsl);
@@ -82,19 +102,6 @@ function convConstants(p: Conv2dParams, t: ConvTile): Record<string, number> {
   };
 }
 
-/** The Params fields shared by the three conv shaders (each adds its own tile counts). */
-const convFields = (p: Conv2dParams) => ({ ...p, cinG: p.cin / p.groups, coutG: p.cout / p.groups });
-
-/**
- * The grid of the conv shaders that put pixel tiles on x (spilling into z past 65535 workgroups) and channel tiles on
- * y: enough workgroups of `wg` for `invocations` along x/z, `rows` along y.
- */
-function tileGrid(invocations: number, wg: number, rows: number): [number, number, number] {
-  if (rows > MAX_GROUPS) throw new Error(`webgpu: ${rows} channel tiles exceed ${MAX_GROUPS}`);
-  const [x, z] = gridFor(Math.ceil(invocations / wg));
-  return [x, rows, z];
-}
-
 function checkConv(p: Conv2dParams): void {
   if (p.cin % p.groups !== 0 || p.cout % p.groups !== 0) {
     throw new Error(`webgpu: conv groups ${p.groups} must divide cin ${p.cin} and cout ${p.cout}`);
@@ -102,7 +109,6 @@ function checkConv(p: Conv2dParams): void {
 }
 
 type PoolFields = (typeof POOL2D)['params']['spec'];
-type ChannelFields = (typeof CHANNEL_SUM)['params']['spec'];
 
 /** Pool geometry: window and strides as overrides, the rest as uniforms. */
 function poolProgram(sh: Shader<PoolFields>, p: Pool2dParams, size: number): Program | null {
@@ -111,9 +117,13 @@ function poolProgram(sh: Shader<PoolFields>, p: Pool2dParams, size: number): Pro
 }
 
 /** One workgroup per channel, each reducing the channel's n·s elements with a tree. */
-function perChannel(sh: Shader<ChannelFields>, p: Values<ChannelFields>): Program | null {
+function perChannel<F extends Fields & { c: 'u32' }>(
+  sh: Shader<F>,
+  p: Values<F>,
+  bind?: readonly number[],
+): Program | null {
   if (p.c === 0) return null;
-  return { shader: sh, entry: 'main', constants: { wg: WG }, uniforms: uniforms(sh, p), grid: gridFor(p.c) };
+  return { shader: sh, entry: 'main', constants: { wg: WG }, uniforms: uniforms(sh, p), grid: gridFor(p.c), bind };
 }
 
 /**
@@ -121,15 +131,19 @@ function perChannel(sh: Shader<ChannelFields>, p: Values<ChannelFields>): Progra
  * elements, one workgroup per row (b, c), which saves the two integer divisions per element that find the channel
  * (lavapipe runs vector integer division one lane at a time) and the per-element loads of the channel's constants.
  */
-function perElement<F extends Fields & { n: 'u32'; c: 'u32'; s: 'u32' }>(sh: Shader<F>, p: Values<F>): Program | null {
+function perElement<F extends Fields & { n: 'u32'; c: 'u32'; s: 'u32' }>(
+  sh: Shader<F>,
+  p: Values<F>,
+  bind?: readonly number[],
+): Program | null {
   const rows = p.n * p.c;
   if (rows * p.s === 0) return null;
   const words = uniforms(sh, p);
   if (p.s < BN_ROWS_MIN_S) {
     const grid = gridFor(Math.ceil((rows * p.s) / WG));
-    return { shader: sh, entry: 'flat', constants: { wg: WG }, uniforms: words, grid };
+    return { shader: sh, entry: 'flat', constants: { wg: WG }, uniforms: words, grid, bind };
   }
-  return { shader: sh, entry: 'rows', constants: { wg: BN_ROWS_WG }, uniforms: words, grid: gridFor(rows) };
+  return { shader: sh, entry: 'rows', constants: { wg: BN_ROWS_WG }, uniforms: words, grid: gridFor(rows), bind };
 }
 
 /** One invocation per row, or one workgroup per row when rows are long. */
@@ -145,10 +159,11 @@ function perRow<F extends Fields & { rows: 'u32'; classes: 'u32' }>(sh: Shader<F
   };
 }
 
-/** Builds the dispatch of each NN kernel; null when there is nothing to compute. */
-export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Program | null } = {
-  conv2d(p) {
+/** Builds the dispatch of each NN kernel for a kernel variant; null when there is nothing to compute. */
+export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K], v: KernelVariant) => Program | null } = {
+  conv2d(p, v) {
     checkConv(p);
+    if (v.tiled) return tiledConvPrograms.conv2d(p);
     const pixels = p.n * p.oh * p.ow;
     if (pixels * p.cout === 0) return null;
     const t = convTile('conv2d', p);
@@ -163,8 +178,9 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
       bind: p.hasBias ? [0, 1, 2] : [0, 1, 1],
     };
   },
-  conv2dBackwardInput(p) {
+  conv2dBackwardInput(p, v) {
     checkConv(p);
+    if (v.tiled) return tiledConvPrograms.conv2dBackwardInput(p);
     const pixels = p.n * p.h * p.w;
     if (pixels * p.cin === 0) return null;
     const t = convTile('conv2dBackwardInput', p);
@@ -177,8 +193,9 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
       grid: tileGrid(Math.ceil(pixels / t.tn), t.wg, p.groups * ciTiles),
     };
   },
-  conv2dBackwardWeight(p) {
+  conv2dBackwardWeight(p, v) {
     checkConv(p);
+    if (v.tiled) return tiledConvPrograms.conv2dBackwardWeight(p);
     const entries = (p.cin / p.groups) * p.kh * p.kw;
     if (p.cout * entries === 0) return null;
     const t = convTile('conv2dBackwardWeight', p);
@@ -197,8 +214,13 @@ export const nnPrograms: { readonly [K in NnKernel]: (p: KernelParams[K]) => Pro
   channelSum: (p) => perChannel(CHANNEL_SUM, p),
   channelVar: (p) => perChannel(CHANNEL_VAR, p),
   channelDot: (p) => perChannel(CHANNEL_DOT, p),
-  bnApply: (p) => perElement(BN_APPLY, p),
-  bnBackwardInput: (p) => perElement(BN_BACKWARD_INPUT, p),
+  bnStats: (p, v) => perChannel(v.subgroups ? BN_STATS_SUBGROUPS : BN_STATS, p),
+  bnApply: (p) => perElement(BN_APPLY, { ...p, relu: !!p.relu }),
+  // NOTE: the shaders always declare y; without relu dy is bound in its place and never read.
+  bnBackwardStats: (p, v) =>
+    perChannel(v.subgroups ? BN_BACKWARD_STATS_SUBGROUPS : BN_BACKWARD_STATS, p, p.relu ? undefined : [0, 1, 2, 0]),
+  bnBackwardInput: (p) =>
+    perElement(BN_BACKWARD_INPUT, { ...p, relu: !!p.relu }, p.relu ? undefined : [0, 1, 2, 3, 4, 5, 0]),
   dropout(p) {
     // NOTE: keep ⇔ (hash >> 8) / 2^24 >= p ⇔ (hash >> 8) >= ceil(p · 2^24); the integer threshold is exact, whereas
     // comparing against p rounded to f32 flips the mask for some p.

@@ -10,9 +10,20 @@ import binaryWgsl from '../../kernels/binary.wgsl';
 import whereWgsl from '../../kernels/where.wgsl';
 import reduceWgsl from '../../kernels/reduce.wgsl';
 import matmulWgsl from '../../kernels/matmul.wgsl';
+import matmulTiledWgsl from '../../kernels/matmul-tiled.wgsl';
 import softmaxWgsl from '../../kernels/softmax.wgsl';
 import oneHotWgsl from '../../kernels/one-hot.wgsl';
-import { elementwise, gridFor, MAX_GROUPS, shader, uniforms, WG, type Program, type Shader } from './webgpu-program.ts';
+import {
+  elementwise,
+  gridFor,
+  MAX_GROUPS,
+  shader,
+  uniforms,
+  WG,
+  type KernelVariant,
+  type Program,
+  type Shader,
+} from './webgpu-program.ts';
 import { nnPrograms } from './webgpu-programs-nn.ts';
 
 /** The `op` override of unary.wgsl; must match the cases of its switch. */
@@ -54,6 +65,7 @@ const BINARY = shader('binary', binaryWgsl);
 const WHERE = shader('where', whereWgsl);
 const REDUCE = shader('reduce', reduceWgsl);
 const MATMUL = shader('matmul', matmulWgsl);
+const MATMUL_TILED = shader('matmul-tiled', matmulTiledWgsl);
 const SOFTMAX = shader('softmax', softmaxWgsl);
 const ONE_HOT = shader('one-hot', oneHotWgsl);
 
@@ -64,6 +76,8 @@ const MM_TN = 8;
 const MM_TM = 16;
 const MM_WGX = 8;
 const MM_WGY = 4;
+/** matmul-tiled.wgsl's output tile per workgroup (64×64, 16×16 invocations of 4×4). */
+const MM_TILE = 64;
 
 function checkStrided(shape: readonly number[], ...strides: (readonly number[])[]): void {
   if (shape.length > MAX_RANK) throw new Error(`webgpu: rank ${shape.length} exceeds MAX_RANK ${MAX_RANK}`);
@@ -92,8 +106,8 @@ function rowwise(
   };
 }
 
-/** Builds the dispatch of each kernel; null when there is nothing to compute. */
-export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Program | null } = {
+/** Builds the dispatch of each kernel for a kernel variant; null when there is nothing to compute. */
+export const programs: { readonly [K in KernelName]: (p: KernelParams[K], v: KernelVariant) => Program | null } = {
   fill: (p) => elementwise(FILL, p.size, {}, p),
   unary: (p) => elementwise(UNARY, p.size, { op: UNARY_CODE[p.op] }, p),
   copy(p) {
@@ -119,16 +133,16 @@ export const programs: { readonly [K in KernelName]: (p: KernelParams[K]) => Pro
   },
   reduce: (p) => rowwise(REDUCE, p, { op: REDUCE_CODE[p.op] }),
   softmax: (p) => rowwise(SOFTMAX, p, { log_softmax: p.log ? 1 : 0 }),
-  matmul(p) {
+  matmul(p, v) {
     if (p.batch * p.m * p.n === 0) return null;
     if (p.batch > MAX_GROUPS) throw new Error(`webgpu: matmul batch ${p.batch} exceeds ${MAX_GROUPS}`);
-    const gx = Math.ceil(p.n / (MM_TN * MM_WGX));
-    const gy = Math.ceil(p.m / (MM_TM * MM_WGY));
+    const gx = Math.ceil(p.n / (v.tiled ? MM_TILE : MM_TN * MM_WGX));
+    const gy = Math.ceil(p.m / (v.tiled ? MM_TILE : MM_TM * MM_WGY));
     if (gx > MAX_GROUPS || gy > MAX_GROUPS) throw new Error(`webgpu: matmul ${p.m}×${p.n} is too large for one grid`);
     return {
-      shader: MATMUL,
+      shader: v.tiled ? MATMUL_TILED : MATMUL,
       entry: 'main',
-      constants: { wgx: MM_WGX, wgy: MM_WGY },
+      constants: v.tiled ? ({} as Record<string, number>) : { wgx: MM_WGX, wgy: MM_WGY },
       uniforms: uniforms(MATMUL, {
         m: p.m,
         n: p.n,

@@ -4,11 +4,14 @@
 import { kernelInputs, type Backend, type Buf, type KernelName, type KernelParams } from '../backend.ts';
 import type { CustomKernel, CustomLaunch } from '../custom-kernel.ts';
 import { CustomPipelines, customGrid } from './webgpu-custom.ts';
-import { openDevice, type GpuContext } from './webgpu-device.ts';
+import { isSoftwareAdapter, openDevice, summarizeAdapter, type GpuContext } from './webgpu-device.ts';
 import { BufferPool } from './webgpu-pool.ts';
 import { PipelineCache, UniformArena } from './webgpu-pipelines.ts';
-import type { Program } from './webgpu-program.ts';
+import type { KernelVariant, Program } from './webgpu-program.ts';
 import { programs } from './webgpu-programs.ts';
+import { kernelVariant, type WebGPUOptions } from './webgpu-variant.ts';
+
+export type { WebGPUKernels, WebGPUOptions } from './webgpu-variant.ts';
 
 /** Dispatches recorded before the batch is submitted on its own (also the uniform arena's slot count). */
 const MAX_PENDING = 512;
@@ -27,11 +30,21 @@ class GpuBuf implements Buf {
 }
 
 /**
- * Opens the WebGPU backend (Dawn in Node, `navigator.gpu` in browsers).
- * @throws when no adapter or device is available.
+ * Opens the WebGPU backend (Dawn in Node, `navigator.gpu` in browsers), with the kernels for the adapter's kind
+ * (WebGPUOptions.kernels).
+ * @throws when no adapter or device is available, or on an unknown `kernels` option.
  */
-export async function createWebGPUBackend(): Promise<Backend> {
-  return new WebGPUBackend(await openDevice());
+export async function createWebGPUBackend(opts: WebGPUOptions = {}): Promise<Backend> {
+  const ctx = await openDevice();
+  const software = isSoftwareAdapter(summarizeAdapter(ctx.adapter));
+  let variant: KernelVariant;
+  try {
+    variant = kernelVariant(opts.kernels ?? 'auto', software, ctx.device.features);
+  } catch (e) {
+    ctx.device.destroy();
+    throw e;
+  }
+  return new WebGPUBackend(ctx, variant);
 }
 
 class WebGPUBackend implements Backend {
@@ -57,10 +70,17 @@ class WebGPUBackend implements Backend {
   private readonly maxBinding: { bytes: number; name: string };
 
   /** Holds `ctx.gpu` for the backend's lifetime (see the NOTE on GpuContext.gpu). */
-  constructor(private readonly ctx: GpuContext) {
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly variant: KernelVariant,
+  ) {
     const { device } = ctx;
     this.device = device;
-    this.info = ctx.info;
+    const kinds = [
+      variant.tiled ? 'tiled GPU kernels' : 'software-tuned kernels',
+      variant.subgroups ? 'subgroups' : '',
+    ];
+    this.info = `${ctx.info}; ${kinds.filter(Boolean).join(', ')}`;
     const { maxStorageBufferBindingSize: binding, maxBufferSize } = device.limits;
     const maxBinding = Math.min(binding, maxBufferSize);
     const limit = binding <= maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
@@ -160,15 +180,31 @@ class WebGPUBackend implements Backend {
     const ins = inputs.map((x) => this.own(x, kernel));
     const o = this.own(out, kernel);
     if (ins.includes(o)) throw new Error(`webgpu: ${kernel} output must not alias one of its inputs`);
-    const make: (p: KernelParams[K]) => Program | null = programs[kernel];
-    const program = make(params);
+    const make: (p: KernelParams[K], v: KernelVariant) => Program | null = programs[kernel];
+    const program = make(params, this.variant);
     if (!program) return;
+    const bound = program.bind ? program.bind.map((i) => ins[i]) : ins;
+    if (!program.partials) {
+      this.dispatch(program, bound, o.buffer);
+      return;
+    }
+    // A split reduction: the slices' partial results into a pooled temporary, then their ordered sum into out.
+    const { slices, size } = program.partials;
+    const temp = this.storage.acquire(slices * size * 4);
+    this.dispatch(program, bound, temp);
+    const sum = programs.reduce({ op: 'sum', outer: 1, r: slices, inner: size }, this.variant)!;
+    this.dispatch(sum, [{ buffer: temp }], o.buffer);
+    this.storage.release(temp, (gone) => this.doomed.push(gone));
+  }
+
+  /** Records one dispatch of `program` over the input buffers and the output buffer. */
+  private dispatch(program: Program, inputs: readonly { buffer: GPUBuffer }[], out: GPUBuffer): void {
     if (this.arena.full) this.flush();
     const pass = this.computePass();
     const { pipeline, layout } = this.pipelines.get(program);
     const slot = this.arena.push(program.uniforms);
-    const bound = program.bind ? program.bind.map((i) => ins[i]) : ins;
-    const entries: GPUBindGroupEntry[] = [...bound, o].map((x, i) => ({ binding: i, resource: { buffer: x.buffer } }));
+    const buffers = [...inputs.map((x) => x.buffer), out];
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
     entries.push({
       binding: entries.length,
       resource: { buffer: this.arena.buffer, offset: slot, size: this.arena.slotBytes },

@@ -8,7 +8,7 @@ import { conv2dDef, pool2dDef } from './conv.ts';
 import { binaryDefs, unaryDefs, whereDef } from './elementwise.ts';
 import { matmulDef } from './matmul.ts';
 import { concatDef, embedDef, padDef, permuteDef, sliceDef, transposeDef } from './movement.ts';
-import { batchNormDef, dropoutDef } from './norm.ts';
+import { batchNormDef, batchNormReluDef, dropoutDef } from './norm.ts';
 import { maxDef, meanDef, minDef } from './reduce.ts';
 import { crossEntropyDef, oneHotDef, softmaxDefs } from './softmax.ts';
 
@@ -36,6 +36,7 @@ export const OPS: OpTable = {
   conv2d: conv2dDef,
   pool2d: pool2dDef,
   batchNorm: batchNormDef,
+  batchNormRelu: batchNormReluDef,
   dropout: dropoutDef,
 };
 

@@ -1,7 +1,8 @@
 // Preactivation ResNet (He et al., 2016) as in the SWA paper's code: depth 6n+2 with basic blocks, or 9n+2 with
-// bottleneck blocks (depth ≥ 44), e.g. PreResNet-20/56/110/164.
+// bottleneck blocks (depth ≥ 44), e.g. PreResNet-20/56/110/164. Each BN–ReLU pair runs as one fused op.
 
-import { add, globalGenerator, mean, relu, type Tensor } from '../../engine/index.ts';
+import { add, globalGenerator, mean, type Tensor } from '../../engine/index.ts';
+import { batchNormReluOf } from '../fused.ts';
 import { BatchNorm2d, Conv2d, Linear, Sequential, type LayerOptions } from '../layers.ts';
 import { Module } from '../module.ts';
 import { heFanOutInit } from './init.ts';
@@ -25,9 +26,9 @@ class BasicBlock extends Module {
     this.downsample = downsample && this.child('downsample', downsample);
   }
   forward(x: Tensor): Tensor {
-    const out = relu(this.bn1.forward(x));
+    const out = batchNormReluOf(this.bn1, x);
     const res = this.downsample ? this.downsample.forward(out) : x;
-    const y = this.conv2.forward(relu(this.bn2.forward(this.conv1.forward(out))));
+    const y = this.conv2.forward(batchNormReluOf(this.bn2, this.conv1.forward(out)));
     return add(y, res);
   }
 }
@@ -52,11 +53,11 @@ class Bottleneck extends Module {
     this.downsample = downsample && this.child('downsample', downsample);
   }
   forward(x: Tensor): Tensor {
-    const out = relu(this.bn1.forward(x));
+    const out = batchNormReluOf(this.bn1, x);
     const res = this.downsample ? this.downsample.forward(out) : x;
     let y = this.conv1.forward(out);
-    y = this.conv2.forward(relu(this.bn2.forward(y)));
-    y = this.conv3.forward(relu(this.bn3.forward(y)));
+    y = this.conv2.forward(batchNormReluOf(this.bn2, y));
+    y = this.conv3.forward(batchNormReluOf(this.bn3, y));
     return add(y, res);
   }
 }
@@ -116,6 +117,6 @@ export class PreResNet extends Module {
   forward(x: Tensor): Tensor {
     let h = this.conv1.forward(x);
     h = this.layer3.forward(this.layer2.forward(this.layer1.forward(h)));
-    return this.fc.forward(mean(relu(this.bn.forward(h)), [2, 3]));
+    return this.fc.forward(mean(batchNormReluOf(this.bn, h), [2, 3]));
   }
 }

@@ -1,6 +1,7 @@
 // The small CNN for 28×28 inputs: two conv–BN–ReLU–maxpool stages and two linear layers.
 
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, type LayerOptions } from '../layers.ts';
+import { FusedSequential } from '../fused.ts';
 import { Module } from '../module.ts';
 import type { Tensor } from '../../engine/index.ts';
 
@@ -16,6 +17,7 @@ export interface SmallCnnOptions extends LayerOptions {
 /**
  * conv3×3 in→32, BN, ReLU, maxpool 2; conv3×3 32→64, BN, ReLU, maxpool 2; linear 64·7·7→128, ReLU; linear 128→10.
  * State-dict keys: features.{0,1,4,5}.*, classifier.{1,3}.* (the PyTorch module in test/fixtures/make_fixtures.py).
+ * The features run each BN–ReLU pair as one fused op (FusedSequential).
  */
 export class SmallCnn extends Module {
   readonly features: Sequential;
@@ -29,7 +31,7 @@ export class SmallCnn extends Module {
     if (!(spatial >= 1)) throw new RangeError(`SmallCnn: input size ${size} is below 4 (its two 2×2 max pools need 4)`);
     this.features = this.child(
       'features',
-      new Sequential(
+      new FusedSequential(
         new Conv2d(inC, c1, 3, { ...opts, padding: 1 }),
         new BatchNorm2d(c1, opts),
         new ReLU(),

@@ -3,6 +3,7 @@
 
 import { globalGenerator, reshape, type Tensor } from '../../engine/index.ts';
 import { BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, ReLU, Sequential, type LayerOptions } from '../layers.ts';
+import { FusedSequential } from '../fused.ts';
 import { Module } from '../module.ts';
 import { heFanOutInit } from './init.ts';
 
@@ -51,7 +52,7 @@ export class Vgg extends Module {
       layers.push(new ReLU());
       inC = c;
     }
-    this.features = this.child('features', new Sequential(...layers));
+    this.features = this.child('features', new FusedSequential(...layers));
     const hidden = scale(512);
     const p = opts.dropout ?? 0.5;
     this.classifier = this.child(

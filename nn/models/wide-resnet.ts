@@ -1,7 +1,8 @@
 // Wide ResNet-d-k (Zagoruyko & Komodakis, 2016) as in the SWA paper's code: preactivation wide basic blocks with
 // dropout between the convolutions.
 
-import { add, mean, relu, type Tensor } from '../../engine/index.ts';
+import { add, mean, type Tensor } from '../../engine/index.ts';
+import { batchNormReluOf } from '../fused.ts';
 import { BatchNorm2d, Conv2d, Dropout, Linear, Sequential, type LayerOptions } from '../layers.ts';
 import { Module } from '../module.ts';
 
@@ -25,8 +26,8 @@ class WideBasic extends Module {
         : null;
   }
   forward(x: Tensor): Tensor {
-    const out = this.dropout.forward(this.conv1.forward(relu(this.bn1.forward(x))));
-    const y = this.conv2.forward(relu(this.bn2.forward(out)));
+    const out = this.dropout.forward(this.conv1.forward(batchNormReluOf(this.bn1, x)));
+    const y = this.conv2.forward(batchNormReluOf(this.bn2, out));
     return add(y, this.shortcut ? this.shortcut.forward(x) : x);
   }
 }
@@ -78,6 +79,6 @@ export class WideResNet extends Module {
   }
   forward(x: Tensor): Tensor {
     const h = this.layer3.forward(this.layer2.forward(this.layer1.forward(this.conv1.forward(x))));
-    return this.linear.forward(mean(relu(this.bn1.forward(h)), [2, 3]));
+    return this.linear.forward(mean(batchNormReluOf(this.bn1, h), [2, 3]));
   }
 }

@@ -1,12 +1,15 @@
 // Browser side of the real-browser test: runs the shared op case table on a named device inside the page.
 
-import { createWasmBackend, openBackend, type Backend } from '../../index.ts';
+import { createWasmBackend, createWebGPUBackend, openBackend, type Backend } from '../../index.ts';
 import { OP_CASES } from '../op-cases.ts';
 import { checkCase } from '../util/check.ts';
 import { CUSTOM_OP_CHECKS } from '../custom-op-cases.ts';
 
-/** 'wasm-threads': a second wasm backend on 3 threads with every kernel split (the page is cross-origin isolated). */
-export type PageDevice = 'webgpu' | 'wasm' | 'wasm-threads';
+/**
+ * 'wasm-threads': a second wasm backend on 3 threads with every kernel split (the page is cross-origin isolated);
+ * 'webgpu-gpu-kernels': a second WebGPU backend forced onto the kernels for GPUs (tiled, subgroups where present).
+ */
+export type PageDevice = 'webgpu' | 'webgpu-gpu-kernels' | 'wasm' | 'wasm-threads';
 
 export interface PageReport {
   device: PageDevice;
@@ -21,7 +24,9 @@ async function runCases(device: PageDevice): Promise<PageReport> {
   const be: Backend =
     device === 'wasm-threads'
       ? await createWasmBackend({ threads: 3, grain: { compute: 1, memory: 1 } })
-      : await openBackend(device);
+      : device === 'webgpu-gpu-kernels'
+        ? await createWebGPUBackend({ kernels: 'gpu' })
+        : await openBackend(device);
   const failures: string[] = [];
   let passed = 0;
   for (let i = 0; i < OP_CASES.length; i++) {
@@ -35,7 +40,7 @@ async function runCases(device: PageDevice): Promise<PageReport> {
     }
   }
   const report = { device, crossOriginIsolated, info: be.info, passed, failures, liveBuffers: be.liveBuffers() };
-  if (device === 'wasm-threads') be.destroy();
+  if (device === 'wasm-threads' || device === 'webgpu-gpu-kernels') be.destroy();
   return report;
 }
 

@@ -6,6 +6,7 @@ import {
   add,
   avgPool2d,
   batchNorm,
+  batchNormRelu,
   broadcastTo,
   concat,
   conv2d,
@@ -141,6 +142,7 @@ const CALLS: Record<string, Call> = {
   maxPool2d: ([x], [k, o]) => maxPool2d(x, k as [number, number], o as Pool2dOptions),
   avgPool2d: ([x], [k, o]) => avgPool2d(x, k as [number, number], o as Pool2dOptions & { countIncludePad: boolean }),
   batchNorm: ([x, g, b, m, v], [o]) => batchNorm(x, g, b, m, v, o as BatchNormOptions),
+  batchNormRelu: ([x, g, b, m, v], [o]) => batchNormRelu(x, g, b, m, v, o as BatchNormOptions),
   dropout: ([x], [p, seed]) => dropout(x, n(p), n(seed)),
 };
 
@@ -290,4 +292,5 @@ const TOL: Partial<Record<OpName, number>> = {
   matmul: 1e-5,
   conv2d: 1e-5,
   batchNorm: 1e-5,
+  batchNormRelu: 1e-5,
 };
