@@ -13,7 +13,6 @@ import {
   runTable1,
   type Dataset,
   type DataSetName,
-  type SwaScheduleKind,
 } from '../node.ts';
 import { DATA_OPTIONS, DEVICE_OPTIONS, SGD_OPTIONS, startDevice } from './common.ts';
 import { parseCommand, UsageError, type Command, type OptionTable } from './options.ts';
@@ -154,7 +153,7 @@ const r = await runTable1({
   lr: a.lr,
   swaLr: a['swa-lr'],
   swaStart: a['swa-start'],
-  schedule: a.schedule as SwaScheduleKind,
+  schedule: a.schedule,
   cycle: a.cycle,
   alpha2: a.alpha2,
   fgeCycle: a['fge-cycle'],
