@@ -94,8 +94,8 @@ export const ANALYZE = {
   },
   notes:
     'Every point: BN statistics recomputed on a training subset, metrics on train and test subsets.\n' +
-    'Rerunning the same command resumes: stored points are not evaluated again. Ctrl-C stops after the current point\n' +
-    '(everything saved); twice stops at once.',
+    'Rerunning the same command resumes: stored points are not evaluated again.\n' +
+    'Ctrl-C stops after the current point (everything saved); twice stops at once.',
 } as const satisfies Command<OptionTable>;
 
 /** The command-line flag of each option key that the library's checks name (dotted for nested ones). */
