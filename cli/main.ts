@@ -1,19 +1,10 @@
 // `swa-engine`, the package's command: `swa-engine <command> [options]` runs one of COMMANDS (a copy of this bundle
-// named after a command, as dist/cli/train.js, runs that one). A user error (bad data, a device that cannot be had,
-// a run folder in the way) ends in one line and exit code 1; bad options in one line and exit code 2.
+// named after a command, as dist/cli/train.js, runs that one). The commands throw; cli/errors.ts decides how an error
+// ends the process (bad options: one line, exit code 2; a user error: one line, exit code 1; a bug: its stack).
 
 import { basename } from 'node:path';
 import { version } from '../package.json';
-import { DeviceError } from '../engine/index.ts';
-import {
-  CheckpointError,
-  DataError,
-  DivergenceError,
-  NonFiniteJsonError,
-  RunFolderError,
-  RunnerConfigError,
-  SafetensorsError,
-} from '../node.ts';
+import { exitOnError } from './errors.ts';
 import { closest } from './options.ts';
 
 /** Every command: its one-line summary and the module that runs it (a script that parses its own options). */
@@ -39,17 +30,6 @@ const HELP = [
   '',
   'Environment: SWA_WASM_THREADS and SWA_WASM_WAIT stand in for --threads and --wasm-wait.',
 ].join('\n');
-
-/** Errors that report bad input or an unusable environment, not a bug: printed as one line, without a stack. */
-function isUserError(e: unknown): e is Error {
-  const classes = [DataError, SafetensorsError, DeviceError, CheckpointError, DivergenceError, NonFiniteJsonError];
-  if (classes.some((c) => e instanceof c)) return true;
-  // RunFolderError covers the run locks (RunLockedError, RunLockLostError).
-  if (e instanceof RunnerConfigError || e instanceof RunFolderError) return true;
-  // System errors (ENOENT, EACCES, ENOSPC …) on the files and folders the options name.
-  const code = (e as { code?: unknown })?.code;
-  return e instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code);
-}
 
 /** The command this process runs: the one this file is named after, else the first argument (removed from argv). */
 function commandName(): string {
@@ -78,7 +58,5 @@ const name = commandName();
 try {
   await COMMANDS[name].run();
 } catch (e) {
-  if (!isUserError(e)) throw e;
-  console.error(`swa-engine ${name}: ${e.message}`);
-  process.exit(1);
+  exitOnError(`swa-engine ${name}`, e);
 }

@@ -1,8 +1,9 @@
 // The one option parser of every swa-engine command: `--name VALUE` or `--name=VALUE`, unique prefixes as in
-// Python's argparse, `--no-<flag>`; every number range-checked and every choice checked. Bad input is one line
-// naming the option (and the closest valid one) and exit code 2; `--help`, and no arguments at all, print the help.
+// Python's argparse, `--no-<flag>`, positional arguments where a command declares them; every number range-checked
+// and every choice checked. Bad input throws a one-line UsageError naming the option (and the closest valid one);
+// `--help`, and no arguments at all, print the help.
 
-/** Bad command-line input: the commands print its message on one line and exit with code 2. */
+/** Bad command-line input: the dispatcher (cli/main.ts) prints its message on one line and exits with code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -16,7 +17,7 @@ interface Common {
   defaultText?: string;
   /** An environment variable read when the option is not given (only CLIs read the environment). */
   env?: string;
-  /** Must be given (the command's help then does not print without arguments alone). */
+  /** Must be given. */
   required?: boolean;
 }
 
@@ -51,11 +52,15 @@ export interface ChoiceSpec extends Common {
   noun?: string;
 }
 
-/** Any string, optionally checked: `check` returns what is wrong with it, or null. */
+/**
+ * Any string, optionally checked: `check` returns what is wrong with it, or null. A `positional` one is given without
+ * a name (`swa-engine analyze RUN_DIR`), in the table's order, and named by its `arg` in help and errors.
+ */
 export interface StringSpec extends Common {
   type: 'string';
   default?: string;
   check?: (value: string) => string | null;
+  positional?: boolean;
 }
 
 export type OptionSpec = FlagSpec | NumberSpec | ListSpec | ChoiceSpec | StringSpec;
@@ -199,25 +204,54 @@ function resolve(word: string, names: readonly string[]): string {
   throw new UsageError(`unknown option --${word} (the closest is --${closest(word, names)})`);
 }
 
+/** How help and errors name an option: its placeholder for a positional argument, else --name. */
+function label(name: string, s: OptionSpec): string {
+  return s.type === 'string' && s.positional ? (s.arg ?? name.toUpperCase()) : `--${name}`;
+}
+
 /**
  * Parses `argv` against `options`, with `env` for options that name an environment variable. Returns 'help' when
  * --help or -h is given. Throws UsageError (one line) for an unknown, ambiguous, repeated or misspelt option, a
- * missing or bad value, a stray argument or a missing required option.
+ * missing or bad value, a stray argument or a missing required option. Arguments that do not start with a dash
+ * (and every argument after `--`) fill the positional options in order.
  */
 export function parseOptions<T extends OptionTable>(
   options: T,
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): Values<T> | 'help' {
-  const names = Object.keys(options);
+  const all = Object.keys(options);
+  const isPositional = (n: string): boolean => {
+    const s = options[n];
+    return s.type === 'string' && s.positional === true;
+  };
+  const names = all.filter((n) => !isPositional(n));
+  const slots = all.filter(isPositional);
   const negated = names.filter((n) => options[n].type === 'flag').map((n) => `no-${n}`);
   const words = [...names, ...negated, 'help'];
   const given = new Map<string, unknown>();
+  let onlyPositional = false;
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i];
-    if (tok === '-h' || tok === '--help') return 'help';
-    if (!tok.startsWith('--') || tok === '--') {
-      throw new UsageError(`unexpected argument '${tok}' (every input is an option: --name value)`);
+    if (!onlyPositional && (tok === '-h' || tok === '--help')) return 'help';
+    if (!onlyPositional && tok === '--' && slots.length) {
+      onlyPositional = true;
+      continue;
+    }
+    const positional = onlyPositional || !tok.startsWith('-') || tok === '-';
+    if (positional || !tok.startsWith('--') || tok === '--') {
+      const slot = positional ? slots.find((n) => !given.has(n)) : undefined;
+      if (slot === undefined) {
+        const filled = slots.map((n) => `${label(n, options[n])} is '${given.get(n)}'`).join(', ');
+        const why = !slots.length
+          ? 'every input is an option: --name value'
+          : positional
+            ? filled
+            : 'options start with --';
+        throw new UsageError(`unexpected argument '${tok}' (${why})`);
+      }
+      given.set(slot, convert(label(slot, options[slot]), tok, options[slot]));
+      continue;
     }
     const eq = tok.indexOf('=');
     const word = resolve(eq < 0 ? tok.slice(2) : tok.slice(2, eq), words);
@@ -236,13 +270,13 @@ export function parseOptions<T extends OptionTable>(
     given.set(name, convert(`--${name}`, text, spec));
   }
   const out: Record<string, unknown> = {};
-  for (const name of names) {
+  for (const name of all) {
     const spec = options[name];
     const fromEnv = spec.env ? env[spec.env] : undefined;
     if (given.has(name)) out[name] = given.get(name);
     else if (fromEnv !== undefined && fromEnv !== '' && spec.type !== 'flag') {
       out[name] = convert(`${spec.env} (--${name})`, fromEnv, spec);
-    } else if (spec.required) throw new UsageError(`--${name} is required (${spec.help})`);
+    } else if (spec.required) throw new UsageError(`${label(name, spec)} is required (${spec.help})`);
     else out[name] = spec.default === undefined ? undefined : structuredClone(spec.default);
   }
   return out as Values<T>;
@@ -250,8 +284,14 @@ export function parseOptions<T extends OptionTable>(
 
 /** The command's --help text: every option with its placeholder, help line, default and environment variable. */
 export function helpText<T extends OptionTable>(cmd: Command<T>): string {
-  const rows = Object.entries(cmd.options).map(([name, s]) => {
-    const left = s.type === 'flag' ? `--${name}, --no-${name}` : `--${name} ${s.arg ?? 'VALUE'}`;
+  const entries = Object.entries(cmd.options);
+  const positional = (s: OptionSpec): boolean => s.type === 'string' && s.positional === true;
+  const rows = entries.map(([name, s]) => {
+    const left = positional(s)
+      ? label(name, s)
+      : s.type === 'flag'
+        ? `--${name}, --no-${name}`
+        : `--${name} ${s.arg ?? 'VALUE'}`;
     const dflt = s.defaultText ?? (s.default === undefined ? undefined : String(s.default));
     const extra = [s.required ? 'required' : dflt === undefined ? '' : `default ${dflt}`, s.env ? `env ${s.env}` : '']
       .filter(Boolean)
@@ -263,38 +303,24 @@ export function helpText<T extends OptionTable>(cmd: Command<T>): string {
   const lines = rows.flatMap(([l, r]) =>
     wrap(r, HELP_COLUMNS - width - 2).map((part, i) => `  ${(i === 0 ? l : '').padEnd(width)}${part}`),
   );
-  const required = Object.entries(cmd.options)
-    .filter(([, s]) => s.required)
-    .map(([n, s]) => `--${n} ${s.arg ?? 'VALUE'} `)
-    .join('');
-  const usage = `usage: ${cmd.name} ${required}[options]`;
+  const args = [
+    ...entries.filter(([, s]) => positional(s)).map(([n, s]) => (s.required ? label(n, s) : `[${label(n, s)}]`)),
+    ...entries.filter(([, s]) => s.required && !positional(s)).map(([n, s]) => `--${n} ${s.arg ?? 'VALUE'}`),
+  ];
+  const usage = `usage: ${[cmd.name, ...args, '[options]'].join(' ')}`;
   return [`${cmd.name}: ${cmd.summary}`, '', usage, '', ...lines, ...(cmd.notes ? ['', cmd.notes] : [])].join('\n');
-}
-
-/** Prints `message` as `<command>: message` on stderr and exits with code 2 (bad input). */
-export function usageExit(cmd: { name: string }, message: string): never {
-  console.error(`${cmd.name}: ${message}`);
-  process.exit(2);
 }
 
 /**
  * The command's options from the command line (`process.argv` after the script, and the environment). Prints the
- * help and exits 0 for --help or for no arguments at all; prints one line and exits 2 for bad input.
+ * help and exits 0 for --help or for no arguments at all; throws UsageError for bad input, which the dispatcher
+ * (cli/main.ts) prints as one line with exit code 2.
  */
 export function parseCommand<T extends OptionTable>(cmd: Command<T>, argv = process.argv.slice(2)): Values<T> {
-  if (argv.length === 0) {
+  const values = argv.length === 0 ? 'help' : parseOptions(cmd.options, argv, process.env);
+  if (values === 'help') {
     console.log(helpText(cmd));
     process.exit(0);
   }
-  try {
-    const values = parseOptions(cmd.options, argv, process.env);
-    if (values === 'help') {
-      console.log(helpText(cmd));
-      process.exit(0);
-    }
-    return values;
-  } catch (e) {
-    if (e instanceof UsageError) usageExit(cmd, e.message);
-    throw e;
-  }
+  return values;
 }

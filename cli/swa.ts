@@ -4,25 +4,18 @@
 
 // NOTE: the CLI uses only the package's public API (node.ts), as a user's script would.
 import {
-  CheckpointError,
   CIFAR_AUGMENT,
   channelStats,
   dataFolder,
   defaultBackend,
-  DivergenceError,
   FASHION_MNIST_STATS,
   loadDataSet,
-  NonFiniteJsonError,
-  RunFolderError,
-  RunInterrupted,
-  RunnerConfigError,
   runTable1,
   type Dataset,
   type DataSetName,
-  type SwaScheduleKind,
 } from '../node.ts';
 import { DATA_OPTIONS, DEVICE_OPTIONS, SGD_OPTIONS, startDevice } from './common.ts';
-import { parseCommand, usageExit, type Command, type OptionTable } from './options.ts';
+import { parseCommand, UsageError, type Command, type OptionTable } from './options.ts';
 
 const SWA = {
   name: 'swa-engine swa',
@@ -121,36 +114,24 @@ const SWA = {
 } as const satisfies Command<OptionTable>;
 
 const a = parseCommand(SWA);
-function fail(message: string): never {
-  usageExit(SWA, message);
-}
-/** The parser has already checked and converted every number; the runner call below reads them as it did. */
-const num = (v: number | undefined): number | undefined => v;
 const data: DataSetName = a.data;
-const seeds = a.seeds;
 if (data.startsWith('cifar') && !a['data-dir']) {
-  fail(`--data ${data} needs --data-dir (the folder with the binary batches)`);
+  throw new UsageError(`--data ${data} needs --data-dir (the folder with the binary batches)`);
 }
 const load = (split: 'train' | 'test'): Dataset => loadDataSet(data, { dir: a['data-dir'], split });
 
 const t0 = performance.now();
-const report = await startDevice(a);
-let train: Dataset;
-let test: Dataset;
-try {
-  train = load('train');
-  test = load('test');
-  console.log(`data: ${data} from ${dataFolder(data, a['data-dir'])}, ${train.n} train / ${test.n} test images`);
-} catch (e) {
-  fail((e as Error).message);
-}
+// The data before the device: a bad folder or --limit fails before any work (in one line, cli/errors.ts).
+let train = load('train');
+const test = load('test');
+console.log(`data: ${data} from ${dataFolder(data, a['data-dir'])}, ${train.n} train / ${test.n} test images`);
 if (a.limit !== undefined) {
-  const n = Number(a.limit);
-  if (!Number.isInteger(n) || n < 1 || n > train.n)
-    fail(`--limit must be an integer in [1, ${train.n}], got '${a.limit}'`);
+  const n = a.limit;
+  if (n > train.n) throw new UsageError(`--limit must be at most the ${train.n} training images, got ${n}`);
   const per = train.images.length / train.n;
   train = { ...train, n, images: train.images.subarray(0, n * per), labels: train.labels.subarray(0, n) };
 }
+const report = await startDevice(a);
 const cifar = data.startsWith('cifar');
 const ac = new AbortController();
 process.on('SIGINT', () => {
@@ -159,49 +140,36 @@ process.on('SIGINT', () => {
   ac.abort();
 });
 
-try {
-  const r = await runTable1({
-    model: a.model!,
-    width: num(a.width),
-    dataset: a.data!,
-    train,
-    test,
-    normalize: cifar ? channelStats(train) : FASHION_MNIST_STATS,
-    augment: (a.augment ?? cifar) ? CIFAR_AUGMENT : undefined,
-    budget: Number(a.budget),
-    seeds,
-    lr: Number(a.lr),
-    swaLr: num(a['swa-lr']),
-    swaStart: num(a['swa-start']),
-    schedule: a.schedule as SwaScheduleKind,
-    cycle: num(a.cycle),
-    alpha2: num(a.alpha2),
-    fgeCycle: num(a['fge-cycle']),
-    fgeAlpha1: num(a['fge-alpha1']),
-    fgeAlpha2: num(a['fge-alpha2']),
-    swagSamples: num(a['swag-samples']),
-    swagBnBatches: num(a['swag-bn-batches']),
-    swaEval: a['swa-eval'] as 'epoch' | 'budget',
-    batchSize: Number(a.batch),
-    weightDecay: Number(a.wd),
-    momentum: Number(a.momentum),
-    device: defaultBackend(),
-    out: a.out ?? `runs/table1-${a.model}-${a.data}`,
-    progress: a.progress,
-    signal: ac.signal,
-  });
-  console.log(`\n${r.markdown}`);
-  console.log(`wrote ${r.files.join(', ')}`);
-  console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s on ${report.device}`);
-} catch (e) {
-  if (e instanceof RunnerConfigError || e instanceof RunFolderError) fail(e.message);
-  if (e instanceof DivergenceError || e instanceof CheckpointError || e instanceof NonFiniteJsonError) {
-    console.error(`swa: ${e.message}`);
-    process.exit(1);
-  }
-  if (e instanceof RunInterrupted) {
-    console.error(`swa: ${e.message}`);
-    process.exit(130);
-  }
-  throw e;
-}
+const r = await runTable1({
+  model: a.model,
+  width: a.width,
+  dataset: a.data,
+  train,
+  test,
+  normalize: cifar ? channelStats(train) : FASHION_MNIST_STATS,
+  augment: (a.augment ?? cifar) ? CIFAR_AUGMENT : undefined,
+  budget: a.budget,
+  seeds: a.seeds,
+  lr: a.lr,
+  swaLr: a['swa-lr'],
+  swaStart: a['swa-start'],
+  schedule: a.schedule,
+  cycle: a.cycle,
+  alpha2: a.alpha2,
+  fgeCycle: a['fge-cycle'],
+  fgeAlpha1: a['fge-alpha1'],
+  fgeAlpha2: a['fge-alpha2'],
+  swagSamples: a['swag-samples'],
+  swagBnBatches: a['swag-bn-batches'],
+  swaEval: a['swa-eval'],
+  batchSize: a.batch,
+  weightDecay: a.wd,
+  momentum: a.momentum,
+  device: defaultBackend(),
+  out: a.out ?? `runs/table1-${a.model}-${a.data}`,
+  progress: a.progress,
+  signal: ac.signal,
+});
+console.log(`\n${r.markdown}`);
+console.log(`wrote ${r.files.join(', ')}`);
+console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s on ${report.device}`);

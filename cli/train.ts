@@ -15,12 +15,9 @@ import { SGD } from '../nn/optim.ts';
 import { sgdBaselineLr } from '../nn/schedule.ts';
 import { fit, type EpochMetrics } from '../nn/trainer.ts';
 import { saveCheckpoint } from '../nn/checkpoint-node.ts';
-import { CheckpointError } from '../nn/checkpoint.ts';
-import { DataError } from '../nn/data/dataset.ts';
-import { DivergenceError } from '../nn/finite.ts';
 import { writeFileAtomic } from '../nn/atomic-file.ts';
 import { DATA_OPTIONS, DEVICE_OPTIONS, SGD_OPTIONS, startDevice } from './common.ts';
-import { parseCommand, usageExit, type Command, type OptionTable } from './options.ts';
+import { parseCommand, UsageError, type Command, type OptionTable } from './options.ts';
 
 const TRAIN = {
   name: 'swa-engine train',
@@ -51,23 +48,23 @@ const { epochs, batch, seed } = a;
 const lr0 = a.lr;
 const data: DataSetName = a.data;
 if (data.startsWith('cifar') && !a['data-dir']) {
-  usageExit(TRAIN, `--data ${data} needs --data-dir (the folder with the binary batches)`);
+  throw new UsageError(`--data ${data} needs --data-dir (the folder with the binary batches)`);
 }
 const load = (split: 'train' | 'test'): Dataset => loadDataSet(data, { dir: a['data-dir'], split });
-// The output folder first: a bad --out fails before any work (mkdir errors end in one line through cli/main.ts).
+// The output folder and the data before the device: bad ones fail before any work (in one line, cli/errors.ts).
 const out = a.out;
 if (out) mkdirSync(out, { recursive: true });
-const report = await startDevice(a);
-manualSeed(seed);
 let train = load('train');
 const test = load('test');
 console.log(`data: ${data} from ${dataFolder(data, a['data-dir'])}, ${train.n} train / ${test.n} test images`);
 if (a.limit !== undefined) {
   const n = a.limit;
-  if (n > train.n) usageExit(TRAIN, `--limit must be at most the ${train.n} training images, got ${n}`);
+  if (n > train.n) throw new UsageError(`--limit must be at most the ${train.n} training images, got ${n}`);
   const per = train.images.length / train.n;
   train = { ...train, n, images: train.images.subarray(0, n * per), labels: train.labels.subarray(0, n) };
 }
+const report = await startDevice(a);
+manualSeed(seed);
 const stats = data.startsWith('fashion-mnist') ? FASHION_MNIST_STATS : channelStats(train);
 const [c, h] = train.shape;
 const model = createModel(a.model, {
@@ -94,7 +91,6 @@ const schedule =
   a.schedule === 'constant' ? () => lr0 : (epoch: number, frac: number) => sgdBaselineLr((epoch + frac) / epochs, lr0);
 
 const history: EpochMetrics[] = [];
-const loud = [DivergenceError, DataError, CheckpointError];
 await fit({
   model,
   optimizer: opt,
@@ -120,10 +116,6 @@ await fit({
       });
     }
   },
-}).catch((e: unknown) => {
-  if (!loud.some((c) => e instanceof c)) throw e;
-  console.error(`train: ${(e as Error).message}`);
-  process.exit(1);
 });
 const last = history[history.length - 1];
 console.log(

@@ -352,18 +352,18 @@ test('end to end: a CLI run killed mid-way continues from the stored points', as
   assert.is(d.computed, storeSize(out) - stored, `only the ${storeSize(out) - stored} missing points are evaluated`);
 });
 
-test('CLI: bad options and folders get one line naming them, exit code 2, no stack trace', async () => {
-  for (const [args, want] of [
-    [[run, '--directions', '0'], /--directions must be an integer ≥ 1, got 0/],
-    [[run, '--plane-margin', 'x'], /--plane-margin must be a number, got 'x'/],
-    [[run, '--analyses', 'rays,waves'], /--analyses has unknown analysis 'waves'/],
-    [[run, '--bogus'], /Unknown option '--bogus'/],
-    [[join(root, 'nowhere')], /nowhere: no settings\.json/],
-    [[], /give the run folder/],
-  ] as [string[], RegExp][]) {
+test('CLI: bad options end in one line and exit code 2, a bad folder in one line and 1, no stack trace', async () => {
+  for (const [args, code, want] of [
+    [[run, '--directions', '0'], 2, /^swa-engine analyze: --directions must be an integer ≥ 1, got 0$/],
+    [[run, '--plane-margin', 'x'], 2, /^swa-engine analyze: --plane-margin must be a number, got 'x'$/],
+    [[run, '--analyses', 'rays,waves'], 2, /--analyses has unknown analysis 'waves'/],
+    [[run, '--bogus'], 2, /^swa-engine analyze: unknown option --bogus \(the closest is --\S+\)$/],
+    [['--quick'], 2, /^swa-engine analyze: RUN_DIR is required \(the folder `swa --out` wrote\)$/],
+    [[join(root, 'nowhere')], 1, /nowhere: no settings\.json/],
+  ] as [string[], number, RegExp][]) {
     const r = await cli(args);
-    assert.is(r.code, 2, `${args.join(' ')}: ${r.err}`);
-    assert.match(r.err, want);
+    assert.is(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err.trim(), want);
     assert.is(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
     assert.not.match(r.err, /\n\s+at /);
   }

@@ -1,6 +1,7 @@
 // The CLIs' shared option parser (cli/options.ts) on a table of good and bad inputs, and the built `swa-engine`
 // command (dist/cli/main.js, and its copies train.js and swa.js): help without arguments and for every command, one
-// line and exit code 2 for bad options, one line and exit code 1 for bad data, never a stack trace for either.
+// line and exit code 2 for bad options, one line and exit code 1 for bad data, never a stack trace for either;
+// analyze's positional RUN_DIR and its options (the exit codes themselves: cli-errors.test.ts).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,6 +14,7 @@ import { DATA_OPTIONS, DEVICE_OPTIONS, SGD_OPTIONS, modelNameProblem } from '../
 import { setDevice } from '../engine/index.ts';
 import { createModel } from '../nn/models/index.ts';
 import { helpText, parseOptions, UsageError, type OptionTable, type Values } from '../cli/options.ts';
+import { ANALYZE, analyzeRequest, checkRequest, FLAGS } from '../cli/analyze-options.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -210,6 +212,126 @@ test('swa-engine: bad options end in one line and exit code 2, bad data in one l
   const out = cli('main.js', ['train', '--data', 'fashion-mnist-mini', '--out', join(tmp, 'file', 'run')]);
   assert.is(out.status, 1, out.stderr);
   assert.match(out.stderr.trim(), /^swa-engine train: ENOTDIR: not a directory, mkdir '.*file\/run'$/);
+});
+
+test('parser: a positional argument fills in order, is required, and is not an option', () => {
+  const table = {
+    run: { type: 'string', positional: true, arg: 'RUN_DIR', required: true, help: 'the run folder' },
+    quick: { type: 'flag', help: 'quick' },
+    steps: { type: 'number', integer: true, min: 2, help: 'steps' },
+  } as const satisfies OptionTable;
+  const ok = (argv: string[]) => parseOptions(table, argv);
+  assert.equal(ok(['runs/a', '--quick']), { run: 'runs/a', quick: true, steps: undefined });
+  assert.equal(ok(['--steps', '3', 'runs/a']), { run: 'runs/a', quick: undefined, steps: 3 });
+  assert.equal(ok(['--quick', '--', '--odd name']), { run: '--odd name', quick: true, steps: undefined });
+  const no = (argv: string[], message: string): void => {
+    assert.throws(
+      () => parseOptions(table, argv),
+      (e: Error) => e instanceof UsageError && e.message === message,
+    );
+  };
+  no(['--quick'], 'RUN_DIR is required (the run folder)');
+  no(['a', 'b'], "unexpected argument 'b' (RUN_DIR is 'a')");
+  no(['a', '-q'], "unexpected argument '-q' (options start with --)");
+  no(['--run', 'a'], 'unknown option --run (the closest is --quick)');
+  no(['a', '--steps', '1'], "--steps must be an integer ≥ 2, got '1'");
+  const help = helpText({ name: 'x', summary: 's', options: table });
+  assert.ok(help.includes('usage: x RUN_DIR [options]'), help);
+  assert.match(help, /\n {2}RUN_DIR +the run folder \[required\]\n/);
+});
+
+/** analyze's options: parsed (never 'help' here). */
+function analyzeArgs(argv: string[]): Values<typeof ANALYZE.options> {
+  const v = parseOptions(ANALYZE.options, argv, {});
+  if (v === 'help') throw new Error(`${argv.join(' ')}: parsed as --help`);
+  return v;
+}
+
+test('analyze: RUN_DIR and every number reach the library under the key its checks name', () => {
+  const numbers = Object.entries(ANALYZE.options).filter(([, s]) => s.type === 'number' && !('env' in s));
+  assert.equal(
+    numbers.map(([n]) => `--${n}`).sort(),
+    Object.values(FLAGS)
+      .filter((f) => f !== '--analyses' && f !== '--planes')
+      .sort(),
+  );
+  for (const [key, flag] of Object.entries(FLAGS)) {
+    if (flag === '--analyses' || flag === '--planes') continue;
+    const r = analyzeRequest(analyzeArgs(['runs/a', flag, '7'])) as unknown as Record<string, unknown>;
+    const [head, tail] = key.split('.');
+    const got = tail === undefined ? r[head] : (r[head] as Record<string, unknown>)[tail];
+    assert.is(got, 7, `${flag} → ${key}`);
+  }
+  const r = analyzeRequest(analyzeArgs(['runs/a', '--analyses', 'all', '--planes', 'sgd-swa', '--no-progress']));
+  assert.equal(
+    [r.run, r.analyses, r.planes, r.progress],
+    ['runs/a', ['rays', 'line', 'planes', 'fge'], ['sgd-swa'], false],
+  );
+  const d = analyzeRequest(analyzeArgs(['runs/a']));
+  assert.equal(
+    [d.quick, d.bnImages, d.rays?.steps, d.progress],
+    [undefined, undefined, undefined, true],
+    'the library fills the defaults',
+  );
+});
+
+test('analyze: bad numbers, unknown options (with the closest) and the library checks name the flag', () => {
+  const no = (argv: string[], message: string): void => {
+    try {
+      checkRequest(analyzeRequest(analyzeArgs(argv)));
+    } catch (e) {
+      assert.instance(e, UsageError, String(e));
+      assert.is((e as Error).message, message);
+      return;
+    }
+    assert.unreachable(`${argv.join(' ')} should be rejected`);
+  };
+  no(['runs/a', '--plane-margin', 'x'], "--plane-margin must be a number, got 'x'");
+  no(['runs/a', '--ray-distance', 'Infinity'], "--ray-distance must be a number, got 'Infinity'");
+  no(['runs/a', '--plane-grids', '4'], 'unknown option --plane-grids (the closest is --plane-grid)');
+  no(['runs/a', '--direction', '4'], 'ambiguous option --direction: --directions, --direction-seed');
+  no(['--quick'], 'RUN_DIR is required (the folder `swa --out` wrote)');
+  no(['runs/a', '--directions', '0'], '--directions must be an integer ≥ 1, got 0');
+  no(
+    ['runs/a', '--ray-steps', '1', '--flush-seconds', '-1'],
+    '--ray-steps must be an integer ≥ 2, got 1; --flush-seconds must be a number ≥ 0, got -1',
+  );
+  no(['runs/a', '--planes', 'fge,cube'], "--planes has unknown plane 'cube' (known: fge, sgd-swa)");
+  no(['runs/a', '--threads', '0'], "--threads must be an integer in [1, 64], got '0'");
+});
+
+/** Every option `swa-engine analyze` has had (the node:util parseArgs version), and the ones it shares now. */
+const ANALYZE_OPTIONS = [
+  ...['seed', 'analyses', 'planes', 'out', 'quick', 'bn-images', 'train-images', 'test-images', 'subset-seed'],
+  ...['bn-batch', 'eval-batch', 'directions', 'ray-steps', 'direction-seed', 'ray-distance', 'width-margin'],
+  ...['loss-margin', 'line-steps', 'line-margin', 'plane-grid', 'plane-margin', 'fresh', 'flush-seconds'],
+  ...['data-dir', 'device', 'threads', 'progress', 'wasm-wait'],
+];
+
+test('analyze: --help (and no arguments) documents RUN_DIR and every option; bad input is one line, exit 2', () => {
+  const help = cli('analyze.js', ['--help']);
+  assert.is(help.status, 0, help.stderr);
+  assert.ok(help.stdout.startsWith('swa-engine analyze: '), help.stdout);
+  assert.ok(help.stdout.includes('usage: swa-engine analyze RUN_DIR [options]'));
+  for (const n of ANALYZE_OPTIONS) assert.match(help.stdout, new RegExp(`\\n {2}--${n}[ ,]`), `--${n}`);
+  assert.equal(cli('main.js', ['analyze', '--help']).stdout, help.stdout);
+  assert.equal(cli('main.js', ['analyze']).stdout, help.stdout);
+  for (const l of help.stdout.split('\n')) assert.ok(l.length <= 120, `help line of ${l.length} columns: ${l}`);
+  for (const [file, args, text] of [
+    ['analyze.js', ['runs/a', '--directions', 'x'], "--directions must be a number, got 'x'"],
+    [
+      'main.js',
+      ['analyze', 'runs/a', '--plane-grids', '4'],
+      'unknown option --plane-grids (the closest is --plane-grid)',
+    ],
+    ['analyze.js', ['--quick', '--device', 'wasm'], 'RUN_DIR is required (the folder `swa --out` wrote)'],
+    ['main.js', ['analyze', 'runs/a', '--line-steps', '1'], '--line-steps must be an integer ≥ 2, got 1'],
+  ] as const) {
+    const r = cli(file, [...args]);
+    assert.is(r.status, 2, r.stderr);
+    assert.is(r.stderr.trim(), `swa-engine analyze: ${text}`);
+    assert.is(r.stdout, '', 'checked before the device opens');
+  }
 });
 
 test.run();
