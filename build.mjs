@@ -138,7 +138,7 @@ async function main() {
     // The CLI is one bundle (the package's bin); dist/cli/train.js and swa.js are copies of it for the repository's
     // own commands: cli/main.ts runs the command its file is named after.
     const cli = node('cli/main.ts', 'dist/cli/main.js', { banner: { js: '#!/usr/bin/env node' } }).then(() => {
-      for (const name of ['train', 'swa', 'analyze'])
+      for (const name of ['train', 'swa', 'analyze', 'start'])
         copyFileSync(join(root, 'dist/cli/main.js'), join(root, `dist/cli/${name}.js`));
     });
     tasks.push(node('node.ts', 'dist/node/index.js'), cli);

@@ -1,4 +1,4 @@
-// The app's bundles, called from build.mjs: the `npm start` and `npm run demo` CLIs (dist/cli), and the page as a
+// The app's bundles, called from build.mjs: the `npm run demo` server (dist/cli/demo.js), and the page as a
 // self-contained static folder, dist/app: app.js, the wasm worker, index.html, style.css and the embedded data set.
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ export function appBuilds({ root, build, common, worker, cli, page }) {
       platform: 'node',
       external: ['webgpu'],
     });
-  if (cli) tasks.push(node('cli/start.ts', 'dist/cli/start.js'), node('cli/demo.ts', 'dist/cli/demo.js'));
+  // dist/cli/start.js is a copy of the swa-engine bundle (build.mjs); the demo server is the repository's own.
+  if (cli) tasks.push(node('cli/demo.ts', 'dist/cli/demo.js'));
   if (page) {
     const dir = join(root, 'dist/app');
     const data = join(dir, 'data/fashion-mnist-mini');

@@ -14,6 +14,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; run: () => Promise<un
     summary: "reproduce the SWA paper's Table 1 (SGD, FGE, SWA, SWAG) for a model",
     run: () => import('./swa.ts'),
   },
+  start: {
+    summary: 'the main job: SGD vs SWA vs FGE on the embedded Fashion-MNIST subset, in about 3 minutes',
+    run: () => import('./start.ts'),
+  },
   analyze: {
     summary: "the paper's geometry of a run: rays, the SGD–SWA line, planes, SWA vs FGE",
     run: () => import('./analyze.ts'),

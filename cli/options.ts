@@ -316,8 +316,12 @@ export function helpText<T extends OptionTable>(cmd: Command<T>): string {
  * help and exits 0 for --help or for no arguments at all; throws UsageError for bad input, which the dispatcher
  * (cli/main.ts) prints as one line with exit code 2.
  */
-export function parseCommand<T extends OptionTable>(cmd: Command<T>, argv = process.argv.slice(2)): Values<T> {
-  const values = argv.length === 0 ? 'help' : parseOptions(cmd.options, argv, process.env);
+export function parseCommand<T extends OptionTable>(
+  cmd: Command<T>,
+  argv = process.argv.slice(2),
+  opts: { allowEmpty?: boolean } = {},
+): Values<T> {
+  const values = argv.length === 0 && !opts.allowEmpty ? 'help' : parseOptions(cmd.options, argv, process.env);
   if (values === 'help') {
     console.log(helpText(cmd));
     process.exit(0);
