@@ -313,8 +313,9 @@ export function helpText<T extends OptionTable>(cmd: Command<T>): string {
 
 /**
  * The command's options from the command line (`process.argv` after the script, and the environment). Prints the
- * help and exits 0 for --help or for no arguments at all; throws UsageError for bad input, which the dispatcher
- * (cli/main.ts) prints as one line with exit code 2.
+ * help and exits 0 for --help, and for no arguments at all unless `allowEmpty` (commands whose defaults are a run:
+ * start, demo); throws UsageError for bad input, which the dispatcher (cli/main.ts) prints as one line with exit
+ * code 2.
  */
 export function parseCommand<T extends OptionTable>(
   cmd: Command<T>,
