@@ -33,6 +33,7 @@ import {
   project,
   QUICK,
   rayGrid,
+  rayDifference,
   rayPoint,
   seededDirection,
   sideBySide,
@@ -41,6 +42,7 @@ import {
   widthAt,
   type AnalyzeOptions,
   type PointMetrics,
+  type RaySolution,
 } from '../swa/analysis/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'swa-analysis-'));
@@ -204,6 +206,31 @@ test('width: linear interpolation to the first crossing of value(0) + margin; nu
   assert.is(widthAt([0, 1, 2], [0.25, 0.5, 1], 0.25), 1, 'reaching the target exactly counts');
   assert.is(widthAt([0, 1, 2], [0.1, 0.12, 0.11], 0.05), null);
   assert.is(widthAt([0, 1], [0.3, 0.1], 0.05), null, 'falling error never widens');
+});
+
+test('ray widths pair by direction: second − first where both were reached, and how often the second is wider', () => {
+  const sol = (name: string, widths: (number | null)[], lossWidths: (number | null)[]): RaySolution => ({
+    name,
+    norm: 1,
+    curves: widths.map((width, direction) => ({ direction, metrics: [], width, lossWidth: lossWidths[direction] })),
+    width: { mean: null, std: null, min: null, max: null, count: 0, of: 0 },
+    lossWidth: { mean: null, std: null, min: null, max: null, count: 0, of: 0 },
+  });
+  const d = rayDifference(
+    sol('SGD', [10, 20, null, 30], [5, 6, 7, 8]),
+    sol('SWA', [13, 19, 40, 34], [5.5, 5, 7, null]),
+  );
+  assert.is(d.first, 'SGD');
+  assert.is(d.second, 'SWA');
+  // Differences 3, −1, (skipped), 4: mean 2, sample std √7; wider along 2 of 3.
+  assert.is(d.width.count, 3);
+  assert.is(d.width.of, 4);
+  assert.ok(Math.abs(d.width.mean! - 2) < 1e-12 && Math.abs(d.width.std! - Math.sqrt(7)) < 1e-12);
+  assert.is(d.wider, 2);
+  // 0.5, −1, 0, (skipped): a tie is not wider.
+  assert.is(d.lossWidth.count, 3);
+  assert.is(d.lossWider, 1);
+  assert.throws(() => rayDifference(sol('a', [1], [1]), sol('b', [1, 2], [1, 2])), /1 directions for a, 2 for b/);
 });
 
 test("plane grid: the points' bounding box widened by the margin on both axes, ends exact", () => {

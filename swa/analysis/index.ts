@@ -56,6 +56,8 @@ export {
 export {
   rays,
   line,
+  rayDifference,
+  type RayDifference,
   type RayOptions,
   type RaysResult,
   type RaySolution,

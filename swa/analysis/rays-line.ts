@@ -44,10 +44,51 @@ export interface RaySolution {
   lossWidth: Summary;
 }
 
+/**
+ * The second solution's widths minus the first's, direction by direction: the directions are shared, so each pair
+ * sees the same perturbation, and the paired difference is sharper than comparing the two means.
+ */
+export interface RayDifference {
+  first: string;
+  second: string;
+  /** Width differences over the directions where both widths were reached. */
+  width: Summary;
+  lossWidth: Summary;
+  /** Directions along which the second solution is wider (test error, train loss), of those `width.count`, … */
+  wider: number;
+  lossWider: number;
+}
+
 export interface RaysResult {
   options: RayOptions;
   distances: number[];
   solutions: RaySolution[];
+  /** solutions[1] − solutions[0], when there are two or more. */
+  difference?: RayDifference;
+}
+
+/** Paired width differences `second − first` over the directions both solutions share. */
+export function rayDifference(first: RaySolution, second: RaySolution): RayDifference {
+  if (first.curves.length !== second.curves.length)
+    throw new Error(
+      `rayDifference: ${first.curves.length} directions for ${first.name}, ${second.curves.length} for ${second.name}`,
+    );
+  const diff = (k: 'width' | 'lossWidth'): (number | null)[] =>
+    first.curves.map((c, i) => {
+      const a = c[k],
+        b = second.curves[i][k];
+      return a === null || b === null ? null : b - a;
+    });
+  const w = diff('width'),
+    l = diff('lossWidth');
+  return {
+    first: first.name,
+    second: second.name,
+    width: summarize(w),
+    lossWidth: summarize(l),
+    wider: w.filter((d) => d !== null && d > 0).length,
+    lossWider: l.filter((d) => d !== null && d > 0).length,
+  };
 }
 
 /**
@@ -74,7 +115,7 @@ export async function rays(
       metrics[s].push(await evaluatePoints(ctx, `rays: ${sol.name}, direction ${k + 1}/${o.directions}`, points));
     }
   }
-  return {
+  const result: RaysResult = {
     options: { ...o },
     distances,
     solutions: solutions.map((sol, s) => {
@@ -101,6 +142,8 @@ export async function rays(
       };
     }),
   };
+  if (result.solutions.length >= 2) result.difference = rayDifference(result.solutions[0], result.solutions[1]);
+  return result;
 }
 
 export interface LineOptions {

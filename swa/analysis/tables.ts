@@ -141,6 +141,14 @@ export function summaryMarkdown(s: {
       '| --- | ---: | ---: | ---: |',
     );
     for (const r of s.rays.solutions) out.push(`| ${r.name} | ${f(r.norm)} | ${ms(r.width)} | ${ms(r.lossWidth)} |`);
+    const d = s.rays.difference;
+    if (d)
+      out.push(
+        '',
+        `Paired over the shared directions, ${d.second} − ${d.first}: test-error width ${ms(d.width)} ` +
+          `(${d.second} wider along ${d.wider} of ${d.width.count}), train-loss width ${ms(d.lossWidth)} ` +
+          `(wider along ${d.lossWider} of ${d.lossWidth.count}).`,
+      );
   }
   if (s.line) {
     const l = s.line;
