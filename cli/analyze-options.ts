@@ -53,7 +53,12 @@ export const ANALYZE = {
       defaultText: PLANE_CASES.join(','),
       help: 'comma-separated fge (through 3 FGE snapshots), sgd-swa (through the start, SGD and SWA)',
     },
-    out: { type: 'string', arg: 'DIR', defaultText: 'RUN_DIR/analysis/seed-N', help: 'output folder' },
+    out: {
+      type: 'string',
+      arg: 'DIR',
+      defaultText: 'RUN_DIR/analysis/seed-N, with --quick seed-N-quick',
+      help: 'output folder',
+    },
     quick: {
       type: 'flag',
       help:

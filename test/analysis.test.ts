@@ -260,7 +260,7 @@ test('end to end: the runner on the mini set, then the CLI with --quick writes a
   });
   const r = await cli([run, ...QUICK_FLAGS]);
   assert.is(r.code, 0, r.err);
-  const out = join(run, 'analysis', 'seed-0');
+  const out = join(run, 'analysis', 'seed-0-quick');
   for (const f of ['line', 'rays', 'plane-fge', 'plane-sgd-swa']) {
     const svg = readFileSync(join(out, `${f}.svg`), 'utf8');
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') && svg.trim().endsWith('</svg>'), `${f}.svg`);
@@ -326,7 +326,7 @@ test('end to end: a library run interrupted after 7 points resumes without evalu
   assert.is(storeSize(out), seen.length);
   assert.is(r.stats.computed, seen.length - 7);
   // The same numbers as the uninterrupted CLI run.
-  const cliLine = JSON.parse(readFileSync(join(run, 'analysis', 'seed-0', 'line.json'), 'utf8'));
+  const cliLine = JSON.parse(readFileSync(join(run, 'analysis', 'seed-0-quick', 'line.json'), 'utf8'));
   r.line!.metrics.forEach((m, i) => {
     for (const k of Object.keys(m) as (keyof PointMetrics)[])
       assert.ok(Math.abs(m[k] - cliLine.metrics[i][k]) < 1e-9, `line point ${i} ${k}`);

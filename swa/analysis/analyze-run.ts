@@ -84,7 +84,8 @@ export async function analyzeRun(o: AnalyzeOptions): Promise<AnalysisReport> {
       `${o.run}/settings.json: cannot build model '${settings.model}': ${(e as Error).message}`,
     );
   }
-  const out = o.out ?? join(o.run, 'analysis', `seed-${seed}`);
+  // --quick gets a folder of its own: its points, on other subsets, could not share the full analysis' store.
+  const out = o.out ?? join(o.run, 'analysis', o.quick ? `seed-${seed}-quick` : `seed-${seed}`);
   try {
     const layout = paramLayout(model);
     const sol = await readRunSolutions(o.run, seed, layout, settings);

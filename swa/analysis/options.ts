@@ -23,7 +23,7 @@ export interface AnalyzeOptions {
   run: string;
   /** Seed to analyse [the lowest seed in the folder]. */
   seed?: number;
-  /** Output folder [<run>/analysis/seed-<seed>]. */
+  /** Output folder [<run>/analysis/seed-<seed>, with `quick` seed-<seed>-quick]. */
   out?: string;
   /** Analyses to run [all that the folder allows]; naming one that it cannot run is an error. */
   analyses?: readonly AnalysisName[];
