@@ -147,11 +147,12 @@ export function loopPlan(work: Work, speed: Speed, quick: boolean): LoopPlan {
   const slow = speed === 'slow';
   if (work === 'train') {
     if (quick) return { warmup: 1, reps: slow ? 1 : 2, capSeconds: 2 };
-    return slow ? { warmup: 1, reps: 2, capSeconds: 12 } : { warmup: 3, reps: 5, capSeconds: 15 };
+    // At least 2 s (1 s for inference) of timed steps: five 60 ms steps were too short a window on these VMs.
+    return slow ? { warmup: 1, reps: 2, capSeconds: 12 } : { warmup: 3, reps: 5, capSeconds: 15, minSeconds: 2 };
   }
   if (work === 'infer') {
     if (quick) return { warmup: slow ? 0 : 1, reps: 1, capSeconds: 1 };
-    return slow ? { warmup: 1, reps: 2, capSeconds: 10 } : { warmup: 1, reps: 3, capSeconds: 10 };
+    return slow ? { warmup: 1, reps: 2, capSeconds: 10 } : { warmup: 1, reps: 3, capSeconds: 10, minSeconds: 1 };
   }
   if (quick) return { warmup: 1, reps: 2, capSeconds: 0.5, minSeconds: slow ? 0 : 0.05 };
   return slow ? { warmup: 1, reps: 3, capSeconds: 3 } : { warmup: 2, reps: 10, capSeconds: 3, minSeconds: 0.25 };

@@ -161,7 +161,8 @@ export function markdown(rep: CompareReport): string {
   out.push(
     'Throughputs: higher is better. Training: one SGD step (momentum 0.9, weight decay 5e-4) per batch of ' +
       '128, ' +
-      'steady state after warm-up, the device finished before the clock stops. Inference: eval mode, batch 1000. ' +
+      'steady state after 3 warm-up steps, timed over at least 5 steps and 2 s, the device finished before the ' +
+      'clock stops. Inference: eval mode, batch 1000, at least 3 passes and 1 s. ' +
       'Kernel GFLOP/s count 2·m·n·k (matmul) and 2·N·Cout·H·W·Cin·9 (each conv pass), whatever algorithm runs. ' +
       '"< x": the figure ran out of its time budget and x bounds it from above. SWA rows: % of one training epoch ' +
       '(60000 images, batch 128) on the same backend, lower is better. "2t": the thread count that won.',

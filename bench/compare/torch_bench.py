@@ -33,9 +33,9 @@ def emit(kind, payload):
 def loop_plan(work, quick):
     """figures.ts loopPlan for a 'fast' peer: (warm-up, timed reps, cap seconds, min seconds)."""
     if work == "train":
-        return (1, 2, 2, 0) if quick else (3, 5, 15, 0)
+        return (1, 2, 2, 0) if quick else (3, 5, 15, 2)
     if work == "infer":
-        return (1, 1, 1, 0) if quick else (1, 3, 10, 0)
+        return (1, 1, 1, 0) if quick else (1, 3, 10, 1)
     return (1, 2, 0.5, 0.05) if quick else (2, 10, 3, 0.25)
 
 
