@@ -38,6 +38,8 @@ export interface LockOptions {
   log?: (line: string) => void;
   /** Milliseconds between attempts while waiting [1000]. */
   pollMs?: number;
+  /** What the refusal tells the user to do ['Wait for it, give other seeds, or delete the lock file …']. */
+  advice?: string;
 }
 
 /**
@@ -194,8 +196,8 @@ export async function acquireLock(path: string, opts: LockOptions): Promise<RunL
     const who = describeHolder(seen.holder, seen);
     if (Date.now() >= deadline) {
       throw new RunLockedError(
-        `${opts.what} is being run by ${who}; lock file ${path}. Wait for it, give other seeds, ` +
-          'or delete the lock file if that process is gone for good',
+        `${opts.what} is being run by ${who}; lock file ${path}. ` +
+          (opts.advice ?? 'Wait for it, give other seeds, or delete the lock file if that process is gone for good'),
         seen.holder,
       );
     }

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../engine/backend.ts';
@@ -29,7 +29,8 @@ import {
   type AnalysisContext,
   type PointMetrics,
 } from '../swa/analysis/index.ts';
-import { runTable1 } from '../swa/runner.ts';
+import { acquireLock } from '../swa/runner-lock.ts';
+import { runTable1, RunLockedError } from '../swa/runner.ts';
 import { testBackends } from './util/backends.ts';
 
 const backends: Backend[] = await testBackends();
@@ -290,6 +291,31 @@ test('end to end: the runner on the mini set, then the CLI with --quick writes a
   assert.is(d.computed, 0, 'a rerun evaluates nothing');
   assert.ok(d.reused >= storeSize(out), 'and reuses every stored point');
   assert.equal(JSON.parse(readFileSync(join(out, 'line.json'), 'utf8')).metrics, line.metrics);
+});
+
+test('a second analysis of the same output folder refuses while the first holds it, naming the holder', async () => {
+  const out = join(root, 'locked');
+  mkdirSync(out, { recursive: true });
+  const held = await acquireLock(join(out, 'lock.json'), { what: 'another analysis' });
+  try {
+    await analyzeRun({
+      run,
+      out,
+      train: head(fullTrain, 256),
+      test: head(fullTest, 200),
+      device: wasm,
+      quick: true,
+      progress: false,
+      log: () => undefined,
+    });
+    assert.unreachable('the held lock stops the analysis');
+  } catch (e) {
+    assert.instance(e, RunLockedError);
+    assert.match((e as Error).message, new RegExp(`pid ${process.pid} .*give another --out`));
+  } finally {
+    await held.release();
+  }
+  assert.not.ok(existsSync(join(out, 'points.json')), 'nothing was evaluated or written');
 });
 
 test('end to end: a library run interrupted after 7 points resumes without evaluating any point twice', async () => {

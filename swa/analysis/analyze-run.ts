@@ -24,6 +24,7 @@ import { line, rays, type LineResult, type NamedWeights, type RaysResult } from 
 import { readRunSettings, readRunSolutions, RunFolderProblem, runSeeds, type RunSolutions } from './run-folder.ts';
 import { PointStore } from './store.ts';
 import { fgeCsv, lineCsv, planeCsv, rayWidthsCsv, raysCsv, summaryMarkdown } from './tables.ts';
+import { acquireLock, lockPath } from '../runner-lock.ts';
 import { mixSeed } from '../runner-train.ts';
 import { combine, distance, norm, paramLayout } from './weights.ts';
 
@@ -90,172 +91,182 @@ export async function analyzeRun(o: AnalyzeOptions): Promise<AnalysisReport> {
     const layout = paramLayout(model);
     const sol = await readRunSolutions(o.run, seed, layout, settings);
     const todo = choose(plan.analyses, plan.planes, sol);
-    const sets = {
-      bn: subset(o.train, plan.bnImages, mixSeed([plan.subsetSeed, 1])),
-      train: subset(o.train, plan.trainImages, mixSeed([plan.subsetSeed, 2])),
-      test: subset(o.test, plan.testImages, mixSeed([plan.subsetSeed, 3])),
-    };
-    const bnBatchSize = plan.bnBatchSize ?? 128;
-    const evaluator = new PointEvaluator(model, layout, sets, {
-      device: o.device,
-      normalize: settings.normalize ?? undefined,
-      bnBatchSize,
-      evalBatchSize: plan.evalBatchSize,
-      weightDecay: settings.weightDecay,
-      generator,
-      seed: mixSeed([seed, 8]),
-    });
     await mkdir(out, { recursive: true });
-    const fingerprint = {
-      model: settings.model,
-      width: settings.width,
-      dataset: settings.dataset,
-      seed,
-      device: o.device.name,
-      parameters: layout.size,
-      bn: { images: sets.bn.n, batch: bnBatchSize },
-      train: sets.train.n,
-      test: sets.test.n,
-      subsetSeed: plan.subsetSeed,
-      evalBatch: plan.evalBatchSize,
-      weightDecay: settings.weightDecay,
-      normalize: settings.normalize,
-    };
-    const store = await PointStore.open(join(out, 'points.json'), fingerprint, {
-      fresh: o.fresh,
-      flushSeconds: plan.flushSeconds,
-    });
-    const ctx: AnalysisContext = {
-      evaluator,
-      store,
-      predictionsDir: join(out, 'predictions'),
-      progress: o.progress,
+    // One analysis per output folder at a time: a second process would redo the points and overwrite the store.
+    const lock = await acquireLock(lockPath(out), {
+      what: `the analysis in ${out}`,
       log,
-      signal: o.signal,
-      onPoint: o.onPoint,
-      stats: { computed: 0, reused: 0, seconds: 0 },
-    };
-    log(
-      `analysis of ${o.run} seed ${seed}: ${settings.model} (${layout.size} weights) on ${settings.dataset}; ` +
-        `BN from ${sets.bn.n} train images (batch ${bnBatchSize}), ` +
-        `metrics on ${sets.train.n} train / ${sets.test.n} test images; ` +
-        `${todo.analyses.join(', ')}; ${store.loaded} points already in ${store.path}`,
-    );
-    const files: string[] = [];
-    const write = async (name: string, text: string): Promise<void> => {
-      const path = join(out, name);
-      await writeFileAtomic(path, new TextEncoder().encode(text));
-      files.push(path);
-    };
-    const json = (v: unknown): string => `${JSON.stringify(v, null, 1)}\n`;
-    const meta = { run: o.run, seed, model: settings.model, dataset: settings.dataset, evaluation: fingerprint };
+      advice: 'Wait for it, give another --out, or delete the lock file if that process is gone for good',
+    });
     try {
-      const named: NamedWeights[] = [
-        { name: 'SGD', weights: sol.sgd },
-        { name: 'SWA', weights: sol.swa },
-        { name: 'SWA start', weights: sol.start },
-      ];
-      const fgeMean = sol.fge.length
-        ? combine(sol.fge.map((s) => [1 / sol.fge.length, s.weights] as const))
-        : undefined;
-      if (fgeMean) named.push({ name: 'FGE average', weights: fgeMean });
-      const own = await evaluatePoints(
-        ctx,
-        'solutions',
-        named.map((n) => ({ label: n.name, weights: () => n.weights })),
-        { probs: true },
-      );
-      const solutions = named.map((n, k) => ({ name: n.name, metrics: own[k] }));
-      const report: AnalysisReport = {
-        out,
-        seed,
-        files,
-        solutions,
-        planes: [],
-        stats: { computed: 0, reused: 0, seconds: 0, pointsPerSecond: null, wallSeconds: 0 },
-        notes: [...sol.notes, ...todo.notes],
+      const sets = {
+        bn: subset(o.train, plan.bnImages, mixSeed([plan.subsetSeed, 1])),
+        train: subset(o.train, plan.trainImages, mixSeed([plan.subsetSeed, 2])),
+        test: subset(o.test, plan.testImages, mixSeed([plan.subsetSeed, 3])),
       };
-      if (todo.analyses.includes('line')) {
-        report.line = await line(ctx, sol.sgd, sol.swa, plan.line);
-        await write('line.json', json({ ...meta, ...report.line }));
-        await write('line.csv', lineCsv(report.line));
-        await write('line.svg', lineFigure(report.line));
-      }
-      if (todo.analyses.includes('rays')) {
-        const distanceT = plan.rays.distance ?? roundTo2(3 * Math.max(norm(sol.sgd), norm(sol.swa)));
-        report.rays = await rays(ctx, named.slice(0, 2), { ...plan.rays, distance: distanceT });
-        await write('rays.json', json({ ...meta, ...report.rays }));
-        await write('rays.csv', raysCsv(report.rays));
-        await write('rays-widths.csv', rayWidthsCsv(report.rays));
-        await write('rays.svg', raysFigure(report.rays));
-      }
-      if (todo.analyses.includes('fge')) {
-        report.fge = await fgeVsSwa(ctx, sol.fge, sol);
-        await write('fge-vs-swa.json', json({ ...meta, ...report.fge }));
-        await write('fge-vs-swa.csv', fgeCsv(report.fge));
-      }
-      for (const p of todo.planes) {
-        const r =
-          p === 'fge'
-            ? await fgePlane(ctx, sol, fgeMean!, plan.plane)
-            : await plane(
-                ctx,
-                'sgd-swa',
-                "Plane through the SWA run's start, SGD and SWA (Figure 1, middle and right)",
-                [
-                  { name: 'start', weights: sol.start },
-                  { name: 'SGD', weights: sol.sgd },
-                  { name: 'SWA', weights: sol.swa },
-                ],
-                [],
-                plan.plane,
-              );
-        report.planes.push(r);
-        await write(`plane-${r.name}.json`, json({ ...meta, ...r }));
-        await write(`plane-${r.name}.csv`, planeCsv(r));
-        await write(`plane-${r.name}.svg`, planeFigure(r));
-      }
-      const s = ctx.stats;
-      report.stats = {
-        ...s,
-        pointsPerSecond: s.computed ? s.computed / s.seconds : null,
-        wallSeconds: (performance.now() - t0) / 1000,
-      };
-      const distances = {
-        'SGD–SWA': distance(sol.sgd, sol.swa),
-        'start–SGD': distance(sol.start, sol.sgd),
-        'start–SWA': distance(sol.start, sol.swa),
-        ...(fgeMean ? { 'SWA–FGE average': distance(sol.swa, fgeMean) } : {}),
-      };
-      const md = summaryMarkdown({
-        solutions,
-        distances,
-        rays: report.rays,
-        line: report.line,
-        fge: report.fge,
-        planes: report.planes.map((p) => p.name),
-        notes: report.notes,
+      const bnBatchSize = plan.bnBatchSize ?? 128;
+      const evaluator = new PointEvaluator(model, layout, sets, {
+        device: o.device,
+        normalize: settings.normalize ?? undefined,
+        bnBatchSize,
+        evalBatchSize: plan.evalBatchSize,
+        weightDecay: settings.weightDecay,
+        generator,
+        seed: mixSeed([seed, 8]),
       });
-      await write('summary.md', md);
-      const summary = {
-        ...meta,
-        solutions,
-        distances,
-        swaCaptures: sol.swaN,
-        fgeSnapshots: sol.fge.length,
-        stats: report.stats,
-        notes: report.notes,
+      const fingerprint = {
+        model: settings.model,
+        width: settings.width,
+        dataset: settings.dataset,
+        seed,
+        device: o.device.name,
+        parameters: layout.size,
+        bn: { images: sets.bn.n, batch: bnBatchSize },
+        train: sets.train.n,
+        test: sets.test.n,
+        subsetSeed: plan.subsetSeed,
+        evalBatch: plan.evalBatchSize,
+        weightDecay: settings.weightDecay,
+        normalize: settings.normalize,
       };
-      await write('summary.json', json({ ...summary, files: [...files, join(out, 'summary.json')] }));
+      const store = await PointStore.open(join(out, 'points.json'), fingerprint, {
+        fresh: o.fresh,
+        flushSeconds: plan.flushSeconds,
+      });
+      const ctx: AnalysisContext = {
+        evaluator,
+        store,
+        predictionsDir: join(out, 'predictions'),
+        progress: o.progress,
+        log,
+        signal: o.signal,
+        onPoint: o.onPoint,
+        stats: { computed: 0, reused: 0, seconds: 0 },
+      };
       log(
-        `analysis done: ${s.computed} points evaluated ` +
-          `(${report.stats.pointsPerSecond?.toFixed(2) ?? '–'} points/s), ${s.reused} from the store; ` +
-          `${report.stats.wallSeconds.toFixed(1)} s; files in ${out}`,
+        `analysis of ${o.run} seed ${seed}: ${settings.model} (${layout.size} weights) on ${settings.dataset}; ` +
+          `BN from ${sets.bn.n} train images (batch ${bnBatchSize}), ` +
+          `metrics on ${sets.train.n} train / ${sets.test.n} test images; ` +
+          `${todo.analyses.join(', ')}; ${store.loaded} points already in ${store.path}`,
       );
-      return report;
+      const files: string[] = [];
+      const write = async (name: string, text: string): Promise<void> => {
+        const path = join(out, name);
+        await writeFileAtomic(path, new TextEncoder().encode(text));
+        files.push(path);
+      };
+      const json = (v: unknown): string => `${JSON.stringify(v, null, 1)}\n`;
+      const meta = { run: o.run, seed, model: settings.model, dataset: settings.dataset, evaluation: fingerprint };
+      try {
+        const named: NamedWeights[] = [
+          { name: 'SGD', weights: sol.sgd },
+          { name: 'SWA', weights: sol.swa },
+          { name: 'SWA start', weights: sol.start },
+        ];
+        const fgeMean = sol.fge.length
+          ? combine(sol.fge.map((s) => [1 / sol.fge.length, s.weights] as const))
+          : undefined;
+        if (fgeMean) named.push({ name: 'FGE average', weights: fgeMean });
+        const own = await evaluatePoints(
+          ctx,
+          'solutions',
+          named.map((n) => ({ label: n.name, weights: () => n.weights })),
+          { probs: true },
+        );
+        const solutions = named.map((n, k) => ({ name: n.name, metrics: own[k] }));
+        const report: AnalysisReport = {
+          out,
+          seed,
+          files,
+          solutions,
+          planes: [],
+          stats: { computed: 0, reused: 0, seconds: 0, pointsPerSecond: null, wallSeconds: 0 },
+          notes: [...sol.notes, ...todo.notes],
+        };
+        if (todo.analyses.includes('line')) {
+          report.line = await line(ctx, sol.sgd, sol.swa, plan.line);
+          await write('line.json', json({ ...meta, ...report.line }));
+          await write('line.csv', lineCsv(report.line));
+          await write('line.svg', lineFigure(report.line));
+        }
+        if (todo.analyses.includes('rays')) {
+          const distanceT = plan.rays.distance ?? roundTo2(3 * Math.max(norm(sol.sgd), norm(sol.swa)));
+          report.rays = await rays(ctx, named.slice(0, 2), { ...plan.rays, distance: distanceT });
+          await write('rays.json', json({ ...meta, ...report.rays }));
+          await write('rays.csv', raysCsv(report.rays));
+          await write('rays-widths.csv', rayWidthsCsv(report.rays));
+          await write('rays.svg', raysFigure(report.rays));
+        }
+        if (todo.analyses.includes('fge')) {
+          report.fge = await fgeVsSwa(ctx, sol.fge, sol);
+          await write('fge-vs-swa.json', json({ ...meta, ...report.fge }));
+          await write('fge-vs-swa.csv', fgeCsv(report.fge));
+        }
+        for (const p of todo.planes) {
+          const r =
+            p === 'fge'
+              ? await fgePlane(ctx, sol, fgeMean!, plan.plane)
+              : await plane(
+                  ctx,
+                  'sgd-swa',
+                  "Plane through the SWA run's start, SGD and SWA (Figure 1, middle and right)",
+                  [
+                    { name: 'start', weights: sol.start },
+                    { name: 'SGD', weights: sol.sgd },
+                    { name: 'SWA', weights: sol.swa },
+                  ],
+                  [],
+                  plan.plane,
+                );
+          report.planes.push(r);
+          await write(`plane-${r.name}.json`, json({ ...meta, ...r }));
+          await write(`plane-${r.name}.csv`, planeCsv(r));
+          await write(`plane-${r.name}.svg`, planeFigure(r));
+        }
+        const s = ctx.stats;
+        report.stats = {
+          ...s,
+          pointsPerSecond: s.computed ? s.computed / s.seconds : null,
+          wallSeconds: (performance.now() - t0) / 1000,
+        };
+        const distances = {
+          'SGD–SWA': distance(sol.sgd, sol.swa),
+          'start–SGD': distance(sol.start, sol.sgd),
+          'start–SWA': distance(sol.start, sol.swa),
+          ...(fgeMean ? { 'SWA–FGE average': distance(sol.swa, fgeMean) } : {}),
+        };
+        const md = summaryMarkdown({
+          solutions,
+          distances,
+          rays: report.rays,
+          line: report.line,
+          fge: report.fge,
+          planes: report.planes.map((p) => p.name),
+          notes: report.notes,
+        });
+        await write('summary.md', md);
+        const summary = {
+          ...meta,
+          solutions,
+          distances,
+          swaCaptures: sol.swaN,
+          fgeSnapshots: sol.fge.length,
+          stats: report.stats,
+          notes: report.notes,
+        };
+        await write('summary.json', json({ ...summary, files: [...files, join(out, 'summary.json')] }));
+        log(
+          `analysis done: ${s.computed} points evaluated ` +
+            `(${report.stats.pointsPerSecond?.toFixed(2) ?? '–'} points/s), ${s.reused} from the store; ` +
+            `${report.stats.wallSeconds.toFixed(1)} s; files in ${out}`,
+        );
+        return report;
+      } finally {
+        evaluator.dispose();
+        await store.flush();
+      }
     } finally {
-      evaluator.dispose();
-      await store.flush();
+      await lock.release();
     }
   } finally {
     model.dispose();
