@@ -184,11 +184,18 @@ if (available) {
       const widths = [8, 16, 32];
       await page.goto(`${server.url}?device=auto&budget=2&images=1024&test=500&widths=${widths}&autostart=1`);
       assert.ok(await page.evaluate(() => crossOriginIsolated), 'the page is cross-origin isolated');
-      // Pause once SGD has taken a few steps; nothing moves while paused; resume.
-      await page.waitForFunction(() => (globalThis as unknown as Win).swaApp.counts().loss.SGD >= 3, undefined, {
-        timeout: 120_000,
-      });
-      await page.click('#pause');
+      // Pause once SGD has taken a few steps; nothing moves while paused; resume. The button is clicked in the same
+      // task that sees the steps: a separate click could land after this short run has already finished.
+      await page.waitForFunction(
+        () => {
+          const app = (globalThis as unknown as Win).swaApp;
+          if (app.state !== 'training' || app.counts().loss.SGD < 3) return false;
+          (document.getElementById('pause') as HTMLButtonElement).click();
+          return true;
+        },
+        undefined,
+        { timeout: 120_000 },
+      );
       await page.waitForFunction(() => (globalThis as unknown as Win).swaApp.state === 'paused', undefined, {
         timeout: 30_000,
       });
